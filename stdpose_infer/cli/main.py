@@ -1,0 +1,63 @@
+"""``stdpose-infer``: weights tools for now (import ViTPose, inspect a checkpoint).
+
+Errors the package raises on purpose print as one clear message (exit 2), not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from ..errors import StdposeError
+
+
+def _import_vitpose(args: argparse.Namespace) -> None:
+    from ..model import build_model
+    from ..weights import load_vitpose, save_weights
+
+    model = build_model(args.variant, keypoint_format=args.keypoint_format)
+    load_vitpose(model, args.checkpoint, keypoint_format=args.keypoint_format)
+    path = save_weights(model, args.out)
+    print(f"wrote {path}: ViTPose-{args.variant.upper()} backbone + head ({args.keypoint_format} slots); "
+          "TFF, TKS, DAM and STDA are untrained: fine-tune before trusting temporal outputs")  # fmt: skip
+
+
+def _info(args: argparse.Namespace) -> None:
+    from ..weights import read_checkpoint
+
+    config, provenance, tensors = read_checkpoint(args.checkpoint)
+    params = sum(t.numel() for k, t in tensors.items() if t.is_floating_point())
+    print(json.dumps({"config": json.loads(config.to_json()), "provenance": provenance,
+                      "parameters": params, "tensors": len(tensors)}, indent=2))  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stdpose-infer", description="STDPose video pose estimation")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("import-vitpose", help="convert an official ViTPose .pth to an STDPose .safetensors")
+    p.add_argument("checkpoint", help="ViTPose checkpoint (.pth, mmpose 0.x or 1.x)")
+    p.add_argument("--variant", default="b", choices=["s", "b", "l", "h"], help="ViTPose size of the checkpoint")
+    p.add_argument("--keypoint-format", default="coco", choices=["coco", "posetrack"],
+                   help="keep COCO slots, or move the head's channels to PoseTrack's slots by joint name")
+    p.add_argument("--out", required=True, help="output .safetensors")
+    p.set_defaults(func=_import_vitpose)
+    p = sub.add_parser("info", help="print a checkpoint's config and provenance")
+    p.add_argument("checkpoint")
+    p.set_defaults(func=_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except StdposeError as e:
+        print(f"stdpose-infer: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""STDPose: the whole network, wired as the paper's Figure 2 (and DESIGN.md, "The network").
+
+    frames (B, 3 [left, key, right], 3 RGB, 256, 192)
+      -> ViT backbone + head on all three frames (one batched call): F_l, F_t, F_r and H_l, H_t, H_r
+      -> TFF(F) = F~_t        TKS(H) = H~_t        DAM(H) = M_t
+      -> STDA(H~_t, M_t, F~_t) = final heatmaps (B, J, 64, 48)
+
+In propagation mode ``aux_heatmaps`` (B, 2 [left, right], J, 64, 48) replace H_l and H_r.
+Ablation switches in the config turn each module off; with all off the class is the
+single-frame ViTPose baseline (backbone + head on the key frame only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from .config import STDPoseConfig
+from .dam import DynamicAwareMask
+from .head import HeatmapHead
+from .stda import SpatioTemporalDynamicsAggregation
+from .tff import TemporalFeatureFusion
+from .tks import TemporalKeypointSynthesis
+from .vit import ViT, init_transformer_weights
+
+UNTRAINED = {"source": "random initialisation (stdpose_infer.build_model)", "licence": "n/a",
+             "training_data": "none: untrained, poses from these weights are meaningless"}  # fmt: skip
+
+
+class STDPose(nn.Module):
+    def __init__(self, config: STDPoseConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.provenance: dict[str, Any] = dict(UNTRAINED)
+        grid = c.token_grid
+        self.backbone = ViT(grid, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.patch_size, c.patch_padding,
+                            c.drop_path_rate)  # fmt: skip
+        self.keypoint_head = HeatmapHead(c.embed_dim, c.num_keypoints, c.deconv_channels)
+        self.tff = TemporalFeatureFusion(grid[0] * grid[1], c.embed_dim, c.tff_depth, c.num_heads, c.mlp_ratio) if c.use_tff else None
+        self.tks = TemporalKeypointSynthesis(c.num_keypoints, c.tks_group_channels, c.tks_channels) if c.use_tks else None
+        self.dam = DynamicAwareMask(c.num_keypoints, c.dam_k, c.dam_theta, c.dam_compression, c.dam_weighting) if c.use_dam else None
+        self.stda = (
+            SpatioTemporalDynamicsAggregation(c.num_keypoints, c.embed_dim, c.stda_depth, c.num_heads, grid,
+                                              c.stda_patch_size, c.mlp_ratio, c.deconv_channels, c.dam_scale)
+            if c.use_stda else None
+        )  # fmt: skip
+        for part in (self.backbone, self.tff, self.stda):
+            if part is not None:  # linear layers and norms only; heads and pos embeds init themselves
+                part.apply(init_transformer_weights)
+
+    def check_inputs(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None) -> None:
+        """Clear errors for tensors of the wrong layout (see DESIGN.md, Conventions)."""
+        c = self.config
+        want = (3, 3, *c.image_size)
+        if not isinstance(frames, torch.Tensor) or frames.ndim != 5 or tuple(frames.shape[1:]) != want:
+            got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+            raise InputError(
+                f"frames must be a tensor (B, {', '.join(map(str, want))}) = (batch, frame [left aux, key, right aux], "
+                f"RGB, H, W); got {got}. Stack the three crops of each person on axis 1."
+            )
+        if not frames.is_floating_point():
+            raise InputError(f"frames must be float (ImageNet-normalised RGB), got {frames.dtype}")
+        if aux_heatmaps is None:
+            return
+        want_aux = (frames.shape[0], 2, c.num_keypoints, *c.heatmap_size)
+        if not isinstance(aux_heatmaps, torch.Tensor) or tuple(aux_heatmaps.shape) != want_aux:
+            got = tuple(aux_heatmaps.shape) if isinstance(aux_heatmaps, torch.Tensor) else type(aux_heatmaps).__name__
+            raise InputError(
+                f"aux_heatmaps must be (B, 2, J, h, w) = {want_aux} (batch, [left, right], keypoints, 64, 48); got {got}"
+            )
+        if not c.uses_aux_heatmaps:
+            raise InputError(
+                "this configuration has neither TKS nor DAM, so aux_heatmaps would be ignored; "
+                "propagation needs a model with use_tks or use_dam"
+            )
+
+    def forward(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None = None) -> torch.Tensor:
+        """Heatmaps (B, J, h, w) of the key frame (frames[:, 1]); see the module docstring."""
+        self.check_inputs(frames, aux_heatmaps)
+        if not self.config.temporal:  # single-frame baseline: the aux frames are never read
+            return self.keypoint_head(self.backbone(frames[:, 1]))
+
+        b = frames.shape[0]
+        feats = self.backbone(frames.flatten(0, 1))  # (3B, C, gh, gw), frame-major within each sample
+        if aux_heatmaps is None:
+            heatmaps = self.keypoint_head(feats).unflatten(0, (b, 3))  # (B, 3, J, h, w)
+        else:  # propagation: only the key frame's heatmaps come from the head
+            key = self.keypoint_head(feats.unflatten(0, (b, 3))[:, 1])
+            heatmaps = torch.stack([aux_heatmaps[:, 0].to(key.dtype), key, aux_heatmaps[:, 1].to(key.dtype)], dim=1)
+        h_left, h_key, h_right = heatmaps.unbind(1)
+        tokens = feats.flatten(2).transpose(1, 2).unflatten(0, (b, 3))  # (B, 3, N, C)
+
+        fused = self.tff(tokens) if self.tff is not None else tokens[:, 1]
+        merged = self.tks(heatmaps) if self.tks is not None else h_key
+        if self.stda is not None:
+            mask = self.dam(h_left, h_key, h_right) if self.dam is not None else None
+            return self.stda(merged, mask, fused).to(merged.dtype)
+        # Table 4 rows (b) and (c): no decoder, so each active module yields heatmaps directly.
+        outputs = []
+        if self.tff is not None:
+            gh, gw = self.config.token_grid
+            outputs.append(self.keypoint_head(fused.transpose(1, 2).reshape(b, -1, gh, gw)))
+        if self.tks is not None:
+            outputs.append(merged)
+        return torch.stack(outputs).mean(0)
+
+
+def build_model(variant: str = "b", num_keypoints: int = 17, **overrides: Any) -> STDPose:
+    """A randomly initialised STDPose of a ViTPose size ("s", "b", "l", "h") or the tiny "t".
+
+    ``overrides`` set any ``STDPoseConfig`` field, e.g. ``use_dam=False`` for an ablation or
+    ``keypoint_format="coco"``. All four modules off gives the single-frame ViTPose baseline.
+    """
+    return STDPose(STDPoseConfig.for_variant(variant, num_keypoints=num_keypoints, **overrides)).eval()
+
+
+def baseline_config(config: STDPoseConfig) -> STDPoseConfig:
+    """The single-frame ViTPose baseline (paper Table 4 row a) with the same backbone and head."""
+    return dataclasses.replace(config, use_tff=False, use_tks=False, use_dam=False, use_stda=False)
