@@ -50,12 +50,16 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-    print(f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads")  # fmt: skip
+    print(
+        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"- command: python {' '.join(sys.argv)}")
     print("- weights: random (untrained); timing does not depend on them\n")
-    print("| variant | GFLOP/triplet | FLOP ratio to baseline | batch | STDPose median ms | p90 ms "
-          "| baseline (ViTPose) median ms | time ratio |")  # fmt: skip
+    print(
+        "| variant | GFLOP/triplet | FLOP ratio to baseline | batch | STDPose median ms | p90 ms "
+        "| baseline (ViTPose) median ms | time ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for variant in args.variants:
         model = build_model(variant)
@@ -66,8 +70,10 @@ def main() -> None:
             single = sorted(time_forward(base, batch, args.repeats))
             p90 = full[min(len(full) - 1, int(0.9 * len(full)))]
             med, bmed = statistics.median(full), statistics.median(single)
-            print(f"| {variant} | {flops:.1f} | {flops / base_flops:.2f} | {batch} | {med * 1e3:.1f} | {p90 * 1e3:.1f} "
-                  f"| {bmed * 1e3:.1f} | {med / bmed:.2f} |")  # fmt: skip
+            print(
+                f"| {variant} | {flops:.1f} | {flops / base_flops:.2f} | {batch} | {med * 1e3:.1f} | {p90 * 1e3:.1f} "
+                f"| {bmed * 1e3:.1f} | {med / bmed:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,27 @@ from .model import STDPose, STDPoseConfig, build_model
 from .weights import load_model, load_vitpose, load_weights, save_weights
 
 __all__ = [
-    "COCO", "POSETRACK", "CheckpointError", "InputError", "KeypointFormat", "STDPose", "STDPoseConfig",
-    "StdposeError", "__version__", "box_to_center_scale", "build_model", "convert_keypoints", "decode_heatmaps",
-    "flip_heatmaps", "get_affine", "get_format", "heatmap_to_image", "image_to_heatmap", "load_model",
-    "load_vitpose", "load_weights", "render_heatmaps", "save_weights",
-]  # fmt: skip
+    "COCO",
+    "POSETRACK",
+    "CheckpointError",
+    "InputError",
+    "KeypointFormat",
+    "STDPose",
+    "STDPoseConfig",
+    "StdposeError",
+    "__version__",
+    "box_to_center_scale",
+    "build_model",
+    "convert_keypoints",
+    "decode_heatmaps",
+    "flip_heatmaps",
+    "get_affine",
+    "get_format",
+    "heatmap_to_image",
+    "image_to_heatmap",
+    "load_model",
+    "load_vitpose",
+    "load_weights",
+    "render_heatmaps",
+    "save_weights",
+]

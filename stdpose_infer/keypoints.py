@@ -17,9 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 
 _LIMBS = (
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 
 
 @dataclass(frozen=True)
@@ -77,20 +87,51 @@ COCO = KeypointFormat(
     name="coco",
     keypoints=("nose", "left_eye", "right_eye", "left_ear", "right_ear") + _LIMBS,
     skeleton=(
-        (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-        (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+        (15, 13),
+        (13, 11),
+        (16, 14),
+        (14, 12),
+        (11, 12),
+        (5, 11),
+        (6, 12),
+        (5, 6),
+        (5, 7),
+        (6, 8),
+        (7, 9),
+        (8, 10),
+        (1, 2),
+        (0, 1),
+        (0, 2),
+        (1, 3),
+        (2, 4),
+        (3, 5),
+        (4, 6),
     ),
-)  # fmt: skip
+)
 
 POSETRACK = KeypointFormat(
     name="posetrack",
     keypoints=("nose", "head_bottom", "head_top", "left_ear", "right_ear") + _LIMBS,
     empty_slots=(3, 4),
     skeleton=(
-        (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
-        (6, 8), (7, 9), (8, 10), (0, 1), (1, 2), (1, 5), (1, 6),
+        (15, 13),
+        (13, 11),
+        (16, 14),
+        (14, 12),
+        (11, 12),
+        (5, 11),
+        (6, 12),
+        (5, 6),
+        (5, 7),
+        (6, 8),
+        (7, 9),
+        (8, 10),
+        (0, 1),
+        (1, 2),
+        (1, 5),
+        (1, 6),
     ),
-)  # fmt: skip
+)
 
 FORMATS: dict[str, KeypointFormat] = {f.name: f for f in (COCO, POSETRACK)}
 

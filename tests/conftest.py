@@ -32,7 +32,11 @@ def make_lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
             if p.ndim == 0 or "pos_embed" in name or "norm" in name:
                 continue
             fan_in = p[0].numel() if p.ndim > 1 else 1
-            p.copy_(torch.randn(p.shape, generator=g) * (1.0 / fan_in) ** 0.5 if p.ndim > 1 else p + 0.1 * torch.randn(p.shape, generator=g))
+            p.copy_(
+                torch.randn(p.shape, generator=g) * (1.0 / fan_in) ** 0.5
+                if p.ndim > 1
+                else p + 0.1 * torch.randn(p.shape, generator=g)
+            )
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))

@@ -18,7 +18,9 @@ def test_import_vitpose_then_info(tmp_path, capsys):
     sd = official_vitpose_state_dict(384, 12)
     torch.save({"state_dict": sd}, pth)
     out = tmp_path / "stdpose-s.safetensors"
-    assert main(["import-vitpose", str(pth), "--variant", "s", "--keypoint-format", "posetrack", "--out", str(out)]) == 0
+    assert (
+        main(["import-vitpose", str(pth), "--variant", "s", "--keypoint-format", "posetrack", "--out", str(out)]) == 0
+    )
     assert "untrained" in capsys.readouterr().out
     model = load_model(out, variant="s")
     assert model.config.keypoint_format == "posetrack"
@@ -31,8 +33,10 @@ def test_import_vitpose_then_info(tmp_path, capsys):
 def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "stdpose_infer.cli.main", "info", str(tmp_path / "missing.safetensors")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        check=False,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("stdpose-infer: error: ") and "no such file" in result.stderr
     assert "Traceback" not in result.stderr

@@ -44,7 +44,7 @@ def test_decoding_accuracy_on_clean_gaussians(capsys):
     assert errors["dark"] <= 0.05
     assert errors["dark"] < errors["quarter"] < errors["argmax"]  # each refinement helps on clean peaks
     # score = the heatmap maximum: 1 on a pixel, exp(-1/16) for a peak half a pixel off on both axes
-    assert scores.max() <= 1.0 and scores.min() >= np.exp(-0.5**2 * 2 / (2 * 2.0**2)) - 1e-6
+    assert scores.max() <= 1.0 and scores.min() >= np.exp(-(0.5**2) * 2 / (2 * 2.0**2)) - 1e-6
 
 
 def test_integer_peaks_decode_exactly_with_every_method():
@@ -75,6 +75,13 @@ def test_numpy_and_torch_give_the_same_result_and_type():
         np.testing.assert_allclose(s_t.numpy(), s_np, atol=1e-7)
 
 
+def test_non_contiguous_numpy_input():
+    heatmaps = render_heatmaps(random_peaks(2), np.ones((2, 17)))
+    mirrored = heatmaps[:, :, :, ::-1]  # a view with a negative stride
+    coords, _ = decode_heatmaps(mirrored, "dark")
+    np.testing.assert_allclose(coords, decode_heatmaps(mirrored.copy(), "dark")[0])
+
+
 def test_dark_on_flat_heatmaps_stays_near_the_argmax():
     """Random-weight heatmaps are flat: refinement must not throw points across the map."""
     flat = np.random.default_rng(0).normal(0, 1e-4, (8, 17, 64, 48)).astype(np.float32)
@@ -94,8 +101,10 @@ def test_dark_near_the_border(capsys):
             coords, _ = decode_heatmaps(hm, "dark", blur_border=border)
             errors[dist, border] = np.abs(coords - peaks)[..., 0].mean()
     with capsys.disabled():
-        print("\nDARK mean x error near the border (heatmap px): "
-              + ", ".join(f"{d:.0f} px {b} {e:.2e}" for (d, b), e in errors.items()))  # fmt: skip
+        print(
+            "\nDARK mean x error near the border (heatmap px): "
+            + ", ".join(f"{d:.0f} px {b} {e:.2e}" for (d, b), e in errors.items())
+        )
     assert errors[3.0, "zeros"] < errors[3.0, "reflect"] / 5
     assert errors[6.0, "zeros"] < 1e-3 and errors[6.0, "reflect"] < 1e-3
 
@@ -178,7 +187,6 @@ def test_round_trip_through_crop_render_decode_lands_back():
     rng = np.random.default_rng(5)
     boxes = np.concatenate([rng.uniform(0, 500, (50, 2)), np.zeros((50, 2))], axis=1)
     boxes[:, 2:] = boxes[:, :2] + rng.uniform(30, 600, (50, 2))
-    center, scale = box_to_center_scale(boxes)
     # joints anywhere inside the original box
     points = boxes[:, None, :2] + rng.uniform(0, 1, (50, 17, 2)) * (boxes[:, None, 2:] - boxes[:, None, :2])
     err = _round_trip_error(points, boxes)

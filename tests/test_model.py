@@ -56,7 +56,7 @@ def test_propagation_puts_left_and_right_aux_heatmaps_in_place(tiny, frames, aux
     assert torch.equal(h[:, 0], aux[:, 0]) and torch.equal(h[:, 2], aux[:, 1])
     key = tiny.keypoint_head(tiny.backbone(frames[:, 1]))
     torch.testing.assert_close(h[:, 1], key, rtol=0, atol=1e-5)
-    h_left, h_key, h_right = seen_dam[-1]
+    h_left, _, h_right = seen_dam[-1]
     assert torch.equal(h_left, aux[:, 0]) and torch.equal(h_right, aux[:, 1])
 
 
@@ -97,11 +97,13 @@ def test_baseline_reads_only_the_key_frame(frames):
 
 @pytest.mark.parametrize(
     "switches",
-    [dict(use_tff=True, use_tks=False, use_dam=False, use_stda=False),  # Table 4 (b)
-     dict(use_tff=False, use_tks=True, use_dam=False, use_stda=False),  # (c)
-     dict(use_tff=True, use_tks=True, use_dam=False, use_stda=True),  # (d)
-     dict(use_tff=True, use_tks=True, use_dam=True, use_stda=True)],  # (e), (f): MI is a loss
-)  # fmt: skip
+    [
+        dict(use_tff=True, use_tks=False, use_dam=False, use_stda=False),  # Table 4 (b)
+        dict(use_tff=False, use_tks=True, use_dam=False, use_stda=False),  # (c)
+        dict(use_tff=True, use_tks=True, use_dam=False, use_stda=True),  # (d)
+        dict(use_tff=True, use_tks=True, use_dam=True, use_stda=True),
+    ],  # (e), (f): MI is a loss
+)
 @torch.no_grad()
 def test_ablation_rows_build_and_run(switches, frames):
     torch.manual_seed(0)
@@ -141,11 +143,13 @@ def test_config_validation_errors():
 
 @pytest.mark.parametrize(
     "bad, match",
-    [(torch.zeros(2, 3, 3, 224, 224), r"frames must be a tensor \(B, 3, 3, 256, 192\)"),
-     (torch.zeros(2, 3, 256, 192), r"got \(2, 3, 256, 192\)"),
-     (torch.zeros(2, 3, 3, 256, 192, dtype=torch.uint8), "must be float"),
-     ([[0.0]], "got list")],
-)  # fmt: skip
+    [
+        (torch.zeros(2, 3, 3, 224, 224), r"frames must be a tensor \(B, 3, 3, 256, 192\)"),
+        (torch.zeros(2, 3, 256, 192), r"got \(2, 3, 256, 192\)"),
+        (torch.zeros(2, 3, 3, 256, 192, dtype=torch.uint8), "must be float"),
+        ([[0.0]], "got list"),
+    ],
+)
 def test_bad_frames_get_clear_errors(tiny, bad, match):
     with pytest.raises(InputError, match=match):
         tiny(bad)
@@ -170,5 +174,6 @@ def test_backbone_parameter_counts_match_vitpose(variant):
     count = sum(p.numel() for p in model.backbone.parameters()) / 1e6
     assert abs(count / VITPOSE_PARAMS[variant] - 1) <= 0.02, f"{variant}: {count:.1f}M vs {VITPOSE_PARAMS[variant]}M"
     cfg = model.config
-    assert (cfg.embed_dim, cfg.depth, cfg.num_heads) == tuple(VARIANTS[variant][k] for k in ("embed_dim", "depth", "num_heads"))
-
+    assert (cfg.embed_dim, cfg.depth, cfg.num_heads) == tuple(
+        VARIANTS[variant][k] for k in ("embed_dim", "depth", "num_heads")
+    )

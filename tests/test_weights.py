@@ -31,8 +31,9 @@ def test_round_trip_is_bit_exact(tmp_path, tiny, frames):
 
 def test_metadata_carries_config_and_provenance(tmp_path):
     model = build_model("t", keypoint_format="coco", use_dam=False)
-    path = save_weights(model, tmp_path / "m.safetensors",
-                        provenance={"source": "unit test", "licence": "CC0", "training_data": "none"})  # fmt: skip
+    path = save_weights(
+        model, tmp_path / "m.safetensors", provenance={"source": "unit test", "licence": "CC0", "training_data": "none"}
+    )
     config, provenance, _ = read_checkpoint(path)
     assert config.keypoint_format == "coco" and config.use_dam is False
     assert provenance == {"source": "unit test", "licence": "CC0", "training_data": "none"}
@@ -125,24 +126,38 @@ def official_vitpose_state_dict(dim: int, depth: int, joints: int = 17, seed: in
     def rnd(*shape: int, std: float = 0.02) -> torch.Tensor:
         return torch.randn(shape, generator=g) * std
 
-    sd = {"backbone.patch_embed.proj.weight": rnd(dim, 3, 16, 16), "backbone.patch_embed.proj.bias": rnd(dim),
-          "backbone.pos_embed": rnd(1, 16 * 12 + 1, dim)}  # fmt: skip
+    sd = {
+        "backbone.patch_embed.proj.weight": rnd(dim, 3, 16, 16),
+        "backbone.patch_embed.proj.bias": rnd(dim),
+        "backbone.pos_embed": rnd(1, 16 * 12 + 1, dim),
+    }
     for i in range(depth):
         p = f"backbone.blocks.{i}."
-        sd |= {p + "norm1.weight": 1 + rnd(dim), p + "norm1.bias": rnd(dim),
-               p + "attn.qkv.weight": rnd(3 * dim, dim), p + "attn.qkv.bias": rnd(3 * dim),
-               p + "attn.proj.weight": rnd(dim, dim), p + "attn.proj.bias": rnd(dim),
-               p + "norm2.weight": 1 + rnd(dim), p + "norm2.bias": rnd(dim),
-               p + "mlp.fc1.weight": rnd(4 * dim, dim), p + "mlp.fc1.bias": rnd(4 * dim),
-               p + "mlp.fc2.weight": rnd(dim, 4 * dim), p + "mlp.fc2.bias": rnd(dim)}  # fmt: skip
+        sd |= {
+            p + "norm1.weight": 1 + rnd(dim),
+            p + "norm1.bias": rnd(dim),
+            p + "attn.qkv.weight": rnd(3 * dim, dim),
+            p + "attn.qkv.bias": rnd(3 * dim),
+            p + "attn.proj.weight": rnd(dim, dim),
+            p + "attn.proj.bias": rnd(dim),
+            p + "norm2.weight": 1 + rnd(dim),
+            p + "norm2.bias": rnd(dim),
+            p + "mlp.fc1.weight": rnd(4 * dim, dim),
+            p + "mlp.fc1.bias": rnd(4 * dim),
+            p + "mlp.fc2.weight": rnd(dim, 4 * dim),
+            p + "mlp.fc2.bias": rnd(dim),
+        }
     sd |= {"backbone.last_norm.weight": 1 + rnd(dim), "backbone.last_norm.bias": rnd(dim)}
     h = "keypoint_head."
     for conv, bn, c_in in ((0, 1, dim), (3, 4, 256)):
-        sd |= {f"{h}deconv_layers.{conv}.weight": rnd(c_in, 256, 4, 4, std=0.05),
-               f"{h}deconv_layers.{bn}.weight": 1 + rnd(256, std=0.1), f"{h}deconv_layers.{bn}.bias": rnd(256, std=0.1),
-               f"{h}deconv_layers.{bn}.running_mean": rnd(256, std=0.1),
-               f"{h}deconv_layers.{bn}.running_var": 0.5 + torch.rand(256, generator=g),
-               f"{h}deconv_layers.{bn}.num_batches_tracked": torch.tensor(1000)}  # fmt: skip
+        sd |= {
+            f"{h}deconv_layers.{conv}.weight": rnd(c_in, 256, 4, 4, std=0.05),
+            f"{h}deconv_layers.{bn}.weight": 1 + rnd(256, std=0.1),
+            f"{h}deconv_layers.{bn}.bias": rnd(256, std=0.1),
+            f"{h}deconv_layers.{bn}.running_mean": rnd(256, std=0.1),
+            f"{h}deconv_layers.{bn}.running_var": 0.5 + torch.rand(256, generator=g),
+            f"{h}deconv_layers.{bn}.num_batches_tracked": torch.tensor(1000),
+        }
     sd |= {h + "final_layer.weight": rnd(joints, 256, 1, 1, std=0.1), h + "final_layer.bias": rnd(joints)}
     return sd
 
@@ -164,16 +179,26 @@ def vitpose_reference_forward(sd: dict[str, torch.Tensor], image: torch.Tensor, 
         y = (attn @ v).transpose(1, 2).reshape(b, -1, c)
         x = x + F.linear(y, sd[p + "attn.proj.weight"], sd[p + "attn.proj.bias"])
         y = F.layer_norm(x, (c,), sd[p + "norm2.weight"], sd[p + "norm2.bias"], eps=1e-6)
-        y = F.linear(F.gelu(F.linear(y, sd[p + "mlp.fc1.weight"], sd[p + "mlp.fc1.bias"])), sd[p + "mlp.fc2.weight"],
-                     sd[p + "mlp.fc2.bias"])  # fmt: skip
+        y = F.linear(
+            F.gelu(F.linear(y, sd[p + "mlp.fc1.weight"], sd[p + "mlp.fc1.bias"])),
+            sd[p + "mlp.fc2.weight"],
+            sd[p + "mlp.fc2.bias"],
+        )
         x = x + y
     x = F.layer_norm(x, (c,), sd["backbone.last_norm.weight"], sd["backbone.last_norm.bias"], eps=1e-6)
     x = x.permute(0, 2, 1).reshape(b, c, hp, wp)
     h = "keypoint_head.deconv_layers."
     for conv, bn in ((0, 1), (3, 4)):
         x = F.conv_transpose2d(x, sd[f"{h}{conv}.weight"], stride=2, padding=1)
-        x = F.batch_norm(x, sd[f"{h}{bn}.running_mean"], sd[f"{h}{bn}.running_var"], sd[f"{h}{bn}.weight"],
-                         sd[f"{h}{bn}.bias"], training=False, eps=1e-5).relu()  # fmt: skip
+        x = F.batch_norm(
+            x,
+            sd[f"{h}{bn}.running_mean"],
+            sd[f"{h}{bn}.running_var"],
+            sd[f"{h}{bn}.weight"],
+            sd[f"{h}{bn}.bias"],
+            training=False,
+            eps=1e-5,
+        ).relu()
     return F.conv2d(x, sd["keypoint_head.final_layer.weight"], sd["keypoint_head.final_layer.bias"])
 
 
@@ -192,7 +217,9 @@ def test_import_vitpose_b_matches_vitpose_forward(vitpose_b):
     assert model.config.keypoint_format == "coco"
     assert "ViTPose checkpoint vitpose_base_coco_256x192.pth" in model.provenance["source"]
     assert "untrained" in model.provenance["source"] + model.provenance["training_data"]
-    torch.testing.assert_close(model.backbone.pos_embed, sd["backbone.pos_embed"][:, 1:] + sd["backbone.pos_embed"][:, :1])
+    torch.testing.assert_close(
+        model.backbone.pos_embed, sd["backbone.pos_embed"][:, 1:] + sd["backbone.pos_embed"][:, :1]
+    )
     image = torch.randn(2, 3, 256, 192, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ours = model.keypoint_head(model.backbone(image))
@@ -202,10 +229,16 @@ def test_import_vitpose_b_matches_vitpose_forward(vitpose_b):
 
 
 def _to_mmpose1(sd: dict[str, torch.Tensor], fold_pos: bool) -> dict[str, torch.Tensor]:
-    rules = [("backbone.patch_embed.proj.", "backbone.patch_embed.projection."), (".norm1.", ".ln1."),
-             (".norm2.", ".ln2."), (".mlp.fc1.", ".ffn.layers.0.0."), (".mlp.fc2.", ".ffn.layers.1."),
-             ("backbone.blocks.", "backbone.layers."), ("backbone.last_norm.", "backbone.ln1."),
-             ("keypoint_head.", "head.")]  # fmt: skip
+    rules = [
+        ("backbone.patch_embed.proj.", "backbone.patch_embed.projection."),
+        (".norm1.", ".ln1."),
+        (".norm2.", ".ln2."),
+        (".mlp.fc1.", ".ffn.layers.0.0."),
+        (".mlp.fc2.", ".ffn.layers.1."),
+        ("backbone.blocks.", "backbone.layers."),
+        ("backbone.last_norm.", "backbone.ln1."),
+        ("keypoint_head.", "head."),
+    ]
     out = {}
     for key, value in sd.items():
         for a, b in rules:

@@ -20,8 +20,10 @@ def _import_vitpose(args: argparse.Namespace) -> None:
     model = build_model(args.variant, keypoint_format=args.keypoint_format)
     load_vitpose(model, args.checkpoint, keypoint_format=args.keypoint_format)
     path = save_weights(model, args.out)
-    print(f"wrote {path}: ViTPose-{args.variant.upper()} backbone + head ({args.keypoint_format} slots); "
-          "TFF, TKS, DAM and STDA are untrained: fine-tune before trusting temporal outputs")  # fmt: skip
+    print(
+        f"wrote {path}: ViTPose-{args.variant.upper()} backbone + head ({args.keypoint_format} slots); "
+        "TFF, TKS, DAM and STDA are untrained: fine-tune before trusting temporal outputs"
+    )
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -29,8 +31,17 @@ def _info(args: argparse.Namespace) -> None:
 
     config, provenance, tensors = read_checkpoint(args.checkpoint)
     params = sum(t.numel() for k, t in tensors.items() if t.is_floating_point())
-    print(json.dumps({"config": json.loads(config.to_json()), "provenance": provenance,
-                      "parameters": params, "tensors": len(tensors)}, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "config": json.loads(config.to_json()),
+                "provenance": provenance,
+                "parameters": params,
+                "tensors": len(tensors),
+            },
+            indent=2,
+        )
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-vitpose", help="convert an official ViTPose .pth to an STDPose .safetensors")
     p.add_argument("checkpoint", help="ViTPose checkpoint (.pth, mmpose 0.x or 1.x)")
     p.add_argument("--variant", default="b", choices=["s", "b", "l", "h"], help="ViTPose size of the checkpoint")
-    p.add_argument("--keypoint-format", default="coco", choices=["coco", "posetrack"],
-                   help="keep COCO slots, or move the head's channels to PoseTrack's slots by joint name")
+    p.add_argument(
+        "--keypoint-format",
+        default="coco",
+        choices=["coco", "posetrack"],
+        help="keep COCO slots, or move the head's channels to PoseTrack's slots by joint name",
+    )
     p.add_argument("--out", required=True, help="output .safetensors")
     p.set_defaults(func=_import_vitpose)
     p = sub.add_parser("info", help="print a checkpoint's config and provenance")

@@ -74,16 +74,22 @@ def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def heatmap_to_image(
-    coords: np.ndarray, center: np.ndarray, scale: np.ndarray, heatmap_size: tuple[int, int] = HEATMAP_SIZE,
+    coords: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    heatmap_size: tuple[int, int] = HEATMAP_SIZE,
     rotation: np.ndarray | float = 0.0,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """(N, J, 2) heatmap coordinates of N crops -> image coordinates."""
     return transform_points(coords, get_affine(center, scale, heatmap_size, rotation, inverse=True))
 
 
 def image_to_heatmap(
-    points: np.ndarray, center: np.ndarray, scale: np.ndarray, heatmap_size: tuple[int, int] = HEATMAP_SIZE,
+    points: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    heatmap_size: tuple[int, int] = HEATMAP_SIZE,
     rotation: np.ndarray | float = 0.0,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """(N, J, 2) image points -> heatmap coordinates of the N crops (where to render Gaussians)."""
     return transform_points(points, get_affine(center, scale, heatmap_size, rotation))

@@ -22,7 +22,7 @@ Array = np.ndarray | torch.Tensor
 
 def _to_tensor(heatmaps: Array) -> tuple[torch.Tensor, bool]:
     is_numpy = isinstance(heatmaps, np.ndarray)
-    t = torch.from_numpy(heatmaps) if is_numpy else heatmaps
+    t = torch.from_numpy(np.ascontiguousarray(heatmaps)) if is_numpy else heatmaps
     if not isinstance(t, torch.Tensor) or t.ndim != 4:
         shape = getattr(heatmaps, "shape", type(heatmaps).__name__)
         raise InputError(f"heatmaps must be a (B, J, h, w) numpy array or tensor, got {shape}")
@@ -79,7 +79,7 @@ def decode_heatmaps(
     t, as_numpy = _to_tensor(heatmaps)
     if method not in ("argmax", "quarter", "dark"):
         raise ValueError(f"unknown method {method!r}; use 'argmax', 'quarter' or 'dark'")
-    b, j, h, w = t.shape
+    h, w = t.shape[-2:]
     scores, idx = t.flatten(2).max(dim=2)
     ix, iy = idx % w, idx // w
     coords = torch.stack([ix, iy], dim=-1).to(t.dtype)
@@ -124,4 +124,3 @@ def flip_heatmaps(heatmaps: Array, keypoint_format: str | KeypointFormat) -> Arr
     if isinstance(heatmaps, np.ndarray):
         return heatmaps[:, perm, :, ::-1].copy()
     return heatmaps[:, torch.as_tensor(perm, device=heatmaps.device)].flip(-1)
-

@@ -28,7 +28,9 @@ def render_heatmaps(
     k = torch.as_tensor(keypoints, dtype=torch.float32)
     vis = torch.as_tensor(visible, device=k.device)
     if k.ndim != 3 or k.shape[-1] != 2 or tuple(vis.shape) != tuple(k.shape[:2]):
-        raise InputError(f"keypoints must be (N, J, 2) with visibility (N, J); got {tuple(k.shape)} and {tuple(vis.shape)}")
+        raise InputError(
+            f"keypoints must be (N, J, 2) with visibility (N, J); got {tuple(k.shape)} and {tuple(vis.shape)}"
+        )
     h, w = shape
     u = torch.arange(w, dtype=torch.float32, device=k.device)
     v = torch.arange(h, dtype=torch.float32, device=k.device)

@@ -4,5 +4,12 @@ from .config import VARIANTS, STDPoseConfig
 from .dam import dynamic_aware_mask, modified_sigmoid
 from .stdpose import STDPose, baseline_config, build_model
 
-__all__ = ["VARIANTS", "STDPose", "STDPoseConfig", "baseline_config", "build_model", "dynamic_aware_mask",
-           "modified_sigmoid"]
+__all__ = [
+    "VARIANTS",
+    "STDPose",
+    "STDPoseConfig",
+    "baseline_config",
+    "build_model",
+    "dynamic_aware_mask",
+    "modified_sigmoid",
+]

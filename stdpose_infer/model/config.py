@@ -23,20 +23,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..keypoints import get_format
 
 # ViTPose backbone dimensions (REFERENCE.md); "t" is a tiny variant for tests.
 VARIANTS: dict[str, dict[str, Any]] = {
-    "t": dict(embed_dim=64, depth=2, num_heads=2, deconv_channels=32, tff_depth=1, stda_depth=1,
-              tks_group_channels=2, tks_channels=16),
+    "t": dict(
+        embed_dim=64,
+        depth=2,
+        num_heads=2,
+        deconv_channels=32,
+        tff_depth=1,
+        stda_depth=1,
+        tks_group_channels=2,
+        tks_channels=16,
+    ),
     "s": dict(embed_dim=384, depth=12, num_heads=12, drop_path_rate=0.3),
     "b": dict(embed_dim=768, depth=12, num_heads=12, drop_path_rate=0.3),
     "l": dict(embed_dim=1024, depth=24, num_heads=16, drop_path_rate=0.5),
     "h": dict(embed_dim=1280, depth=32, num_heads=16, drop_path_rate=0.55),
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -76,7 +84,6 @@ class STDPoseConfig:
     # STDA
     stda_depth: int = 2
     stda_patch_size: int = 4
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists

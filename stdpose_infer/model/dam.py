@@ -48,8 +48,14 @@ def dynamic_aware_mask(
 class DynamicAwareMask(nn.Module):
     """Learnable part of DAM: channel compression and forward/backward weights (see config.py)."""
 
-    def __init__(self, num_keypoints: int, k: float = 1.5, theta: float = 0.5, compression: str = "conv1x1",
-                 weighting: str = "learned") -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_keypoints: int,
+        k: float = 1.5,
+        theta: float = 0.5,
+        compression: str = "conv1x1",
+        weighting: str = "learned",
+    ) -> None:
         super().__init__()
         self.k, self.theta = k, theta
         mean = torch.full((num_keypoints,), 1.0 / num_keypoints)

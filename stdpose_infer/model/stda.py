@@ -53,9 +53,18 @@ class PoseAggregationBlock(nn.Module):
 
 
 class SpatioTemporalDynamicsAggregation(nn.Module):
-    def __init__(self, num_keypoints: int, dim: int, depth: int, num_heads: int, grid: tuple[int, int],
-                 patch_size: int = 4, mlp_ratio: float = 4.0, head_channels: int = 256,
-                 mask_scale: str = "hw") -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_keypoints: int,
+        dim: int,
+        depth: int,
+        num_heads: int,
+        grid: tuple[int, int],
+        patch_size: int = 4,
+        mlp_ratio: float = 4.0,
+        head_channels: int = 256,
+        mask_scale: str = "hw",
+    ) -> None:
         super().__init__()
         self.mask_scale = mask_scale
         self.patch_embed = nn.Conv2d(2 * num_keypoints, dim, kernel_size=patch_size, stride=patch_size)

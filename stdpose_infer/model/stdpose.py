@@ -27,8 +27,11 @@ from .tff import TemporalFeatureFusion
 from .tks import TemporalKeypointSynthesis
 from .vit import ViT, init_transformer_weights
 
-UNTRAINED = {"source": "random initialisation (stdpose_infer.build_model)", "licence": "n/a",
-             "training_data": "none: untrained, poses from these weights are meaningless"}  # fmt: skip
+UNTRAINED = {
+    "source": "random initialisation (stdpose_infer.build_model)",
+    "licence": "n/a",
+    "training_data": "none: untrained, poses from these weights are meaningless",
+}
 
 
 class STDPose(nn.Module):
@@ -37,17 +40,38 @@ class STDPose(nn.Module):
         self.config = c = config
         self.provenance: dict[str, Any] = dict(UNTRAINED)
         grid = c.token_grid
-        self.backbone = ViT(grid, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.patch_size, c.patch_padding,
-                            c.drop_path_rate)  # fmt: skip
+        self.backbone = ViT(
+            grid, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.patch_size, c.patch_padding, c.drop_path_rate
+        )
         self.keypoint_head = HeatmapHead(c.embed_dim, c.num_keypoints, c.deconv_channels)
-        self.tff = TemporalFeatureFusion(grid[0] * grid[1], c.embed_dim, c.tff_depth, c.num_heads, c.mlp_ratio) if c.use_tff else None
-        self.tks = TemporalKeypointSynthesis(c.num_keypoints, c.tks_group_channels, c.tks_channels) if c.use_tks else None
-        self.dam = DynamicAwareMask(c.num_keypoints, c.dam_k, c.dam_theta, c.dam_compression, c.dam_weighting) if c.use_dam else None
+        self.tff = (
+            TemporalFeatureFusion(grid[0] * grid[1], c.embed_dim, c.tff_depth, c.num_heads, c.mlp_ratio)
+            if c.use_tff
+            else None
+        )
+        self.tks = (
+            TemporalKeypointSynthesis(c.num_keypoints, c.tks_group_channels, c.tks_channels) if c.use_tks else None
+        )
+        self.dam = (
+            DynamicAwareMask(c.num_keypoints, c.dam_k, c.dam_theta, c.dam_compression, c.dam_weighting)
+            if c.use_dam
+            else None
+        )
         self.stda = (
-            SpatioTemporalDynamicsAggregation(c.num_keypoints, c.embed_dim, c.stda_depth, c.num_heads, grid,
-                                              c.stda_patch_size, c.mlp_ratio, c.deconv_channels, c.dam_scale)
-            if c.use_stda else None
-        )  # fmt: skip
+            SpatioTemporalDynamicsAggregation(
+                c.num_keypoints,
+                c.embed_dim,
+                c.stda_depth,
+                c.num_heads,
+                grid,
+                c.stda_patch_size,
+                c.mlp_ratio,
+                c.deconv_channels,
+                c.dam_scale,
+            )
+            if c.use_stda
+            else None
+        )
         for part in (self.backbone, self.tff, self.stda):
             if part is not None:  # linear layers and norms only; heads and pos embeds init themselves
                 part.apply(init_transformer_weights)

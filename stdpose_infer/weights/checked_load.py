@@ -20,7 +20,11 @@ def _listing(title: str, items: list[str]) -> str:
 
 
 def check_state_dict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path, prefix: str | tuple[str, ...] = "", hint: str = ""
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    source: str | Path,
+    prefix: str | tuple[str, ...] = "",
+    hint: str = "",
 ) -> None:
     """Raise CheckpointError listing missing keys, unexpected keys and shape mismatches.
 
@@ -50,7 +54,11 @@ def check_state_dict(
 
 
 def load_checked(
-    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path, prefix: str | tuple[str, ...] = "", hint: str = ""
+    model: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    source: str | Path,
+    prefix: str | tuple[str, ...] = "",
+    hint: str = "",
 ) -> None:
     """``check_state_dict``, then copy the tensors in (exact values, the model's dtypes)."""
     check_state_dict(model, state, source, prefix, hint)

@@ -33,8 +33,12 @@ def save_weights(model: STDPose, path: str | Path, provenance: dict[str, Any] | 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": FORMAT, "config": model.config.to_json(), "provenance": json.dumps(prov, sort_keys=True),
-                "stdpose_infer_version": __version__}  # fmt: skip
+    metadata = {
+        "format": FORMAT,
+        "config": model.config.to_json(),
+        "provenance": json.dumps(prov, sort_keys=True),
+        "stdpose_infer_version": __version__,
+    }
     save_file(tensors, str(path), metadata=metadata)
     return path
 
@@ -49,8 +53,10 @@ def read_checkpoint(path: str | Path) -> tuple[STDPoseConfig, dict[str, Any], di
     """(config, provenance, tensors) of a native checkpoint, with a clear error for any other file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file. Make weights with build_model + save_weights, or import "
-                              "ViTPose with `stdpose-infer import-vitpose`.")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: no such file. Make weights with build_model + save_weights, or import "
+            "ViTPose with `stdpose-infer import-vitpose`."
+        )
     if _looks_like_pickle(path):
         raise CheckpointError(
             f"{path}: a PyTorch pickle (.pth), not an stdpose-infer safetensors file. If it is an official ViTPose "
@@ -59,12 +65,14 @@ def read_checkpoint(path: str | Path) -> tuple[STDPoseConfig, dict[str, Any], di
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: not a readable safetensors file (truncated or corrupt?): {e}") from e
     if metadata.get("format") != FORMAT or "config" not in metadata:
-        raise CheckpointError(f"{path}: a safetensors file without stdpose-infer metadata (format {FORMAT!r} and a "
-                              "config); it was not written by save_weights")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: a safetensors file without stdpose-infer metadata (format {FORMAT!r} and a "
+            "config); it was not written by save_weights"
+        )
     try:
         config = STDPoseConfig.from_json(metadata["config"])
         provenance = json.loads(metadata.get("provenance", "{}"))
@@ -75,14 +83,20 @@ def read_checkpoint(path: str | Path) -> tuple[STDPoseConfig, dict[str, Any], di
 
 def _expect(path: Path, config: STDPoseConfig, variant: str | None, num_keypoints: int | None) -> None:
     if variant is not None and config.variant != variant:
-        raise CheckpointError(f"{path}: holds variant {config.variant!r} (embed_dim {config.embed_dim}, depth "
-                              f"{config.depth}), but variant {variant!r} was asked for")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: holds variant {config.variant!r} (embed_dim {config.embed_dim}, depth "
+            f"{config.depth}), but variant {variant!r} was asked for"
+        )
     if num_keypoints is not None and config.num_keypoints != num_keypoints:
         raise CheckpointError(f"{path}: has {config.num_keypoints} keypoints, but {num_keypoints} were asked for")
 
 
 def load_model(
-    path: str | Path, *, variant: str | None = None, num_keypoints: int | None = None, device: str | torch.device = "cpu"
+    path: str | Path,
+    *,
+    variant: str | None = None,
+    num_keypoints: int | None = None,
+    device: str | torch.device = "cpu",
 ) -> STDPose:
     """Rebuild the network saved in ``path`` and load its weights bit-exactly (eval mode).
 

@@ -52,11 +52,14 @@ def _read(path: Path) -> dict[str, torch.Tensor]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as e:
         raise CheckpointError(
             f"{path}: not a loadable PyTorch checkpoint (truncated, corrupt, or holding objects other than "
-            f"tensors, which weights_only=True refuses): {e}"
+            f"tensors, which weights_only=True refuses). If you trust the file, keep only its tensors: "
+            f"torch.save(torch.load(F, weights_only=False)['state_dict'], 'clean.pth'). Detail: {e}"
         ) from e
     state = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: expected a dict of tensors (or {{'state_dict': ...}}); got {type(ckpt).__name__}")
+        raise CheckpointError(
+            f"{path}: expected a dict of tensors (or {{'state_dict': ...}}); got {type(ckpt).__name__}"
+        )
     return state
 
 
@@ -86,14 +89,18 @@ def vitpose_state_dict(
 
 def _describe(dim: int, depth: int) -> str:
     names = [v for v, d in VARIANTS.items() if d["embed_dim"] == dim and d["depth"] == depth]
-    return f"ViTPose-{names[0].upper()} (embed_dim {dim}, depth {depth})" if names else f"embed_dim {dim}, depth {depth}"
+    return (
+        f"ViTPose-{names[0].upper()} (embed_dim {dim}, depth {depth})" if names else f"embed_dim {dim}, depth {depth}"
+    )
 
 
 def _check_architecture(model: STDPose, state: dict[str, torch.Tensor], path: Path) -> None:
     c = model.config
     proj = state.get("backbone.patch_embed.proj.weight")
     if proj is None:
-        raise CheckpointError(f"{path}: no ViTPose backbone in it (no patch_embed weights); is it a ViTPose checkpoint?")
+        raise CheckpointError(
+            f"{path}: no ViTPose backbone in it (no patch_embed weights); is it a ViTPose checkpoint?"
+        )
     depth = len({k.split(".")[2] for k in state if k.startswith("backbone.blocks.")})
     if (proj.shape[0], depth) != (c.embed_dim, c.depth):
         raise CheckpointError(
