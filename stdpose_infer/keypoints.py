@@ -83,54 +83,33 @@ class KeypointFormat:
         )
 
 
+# Limb edges shared by both layouts (slots 5-16 mean the same in both); head edges differ.
+_LIMB_EDGES = (
+    (15, 13),
+    (13, 11),
+    (16, 14),
+    (14, 12),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (5, 6),
+    (5, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+)
+
 COCO = KeypointFormat(
     name="coco",
     keypoints=("nose", "left_eye", "right_eye", "left_ear", "right_ear") + _LIMBS,
-    skeleton=(
-        (15, 13),
-        (13, 11),
-        (16, 14),
-        (14, 12),
-        (11, 12),
-        (5, 11),
-        (6, 12),
-        (5, 6),
-        (5, 7),
-        (6, 8),
-        (7, 9),
-        (8, 10),
-        (1, 2),
-        (0, 1),
-        (0, 2),
-        (1, 3),
-        (2, 4),
-        (3, 5),
-        (4, 6),
-    ),
+    skeleton=_LIMB_EDGES + ((1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)),
 )
 
 POSETRACK = KeypointFormat(
     name="posetrack",
     keypoints=("nose", "head_bottom", "head_top", "left_ear", "right_ear") + _LIMBS,
     empty_slots=(3, 4),
-    skeleton=(
-        (15, 13),
-        (13, 11),
-        (16, 14),
-        (14, 12),
-        (11, 12),
-        (5, 11),
-        (6, 12),
-        (5, 6),
-        (5, 7),
-        (6, 8),
-        (7, 9),
-        (8, 10),
-        (0, 1),
-        (1, 2),
-        (1, 5),
-        (1, 6),
-    ),
+    skeleton=_LIMB_EDGES + ((0, 1), (1, 2), (1, 5), (1, 6)),
 )
 
 FORMATS: dict[str, KeypointFormat] = {f.name: f for f in (COCO, POSETRACK)}
