@@ -1,4 +1,4 @@
-"""Load a state dict into a model and report every mismatch at once, naming the file."""
+"""Load a state dict into a model, or report every mismatch at once, naming the file."""
 
 from __future__ import annotations
 
@@ -19,14 +19,15 @@ def _listing(title: str, items: list[str]) -> str:
     return f"  {title} ({len(items)}):\n{shown}{more}"
 
 
-def check_state_dict(
+def load_checked(
     model: nn.Module,
     state: Mapping[str, torch.Tensor],
     source: str | Path,
     prefix: str | tuple[str, ...] = "",
     hint: str = "",
 ) -> None:
-    """Raise CheckpointError listing missing keys, unexpected keys and shape mismatches.
+    """Copy ``state`` into ``model`` (exact values), or raise CheckpointError listing every
+    missing key, unexpected key and shape mismatch at once.
 
     Only the model's entries under ``prefix`` (a string or tuple of them) are expected, for a
     partial import such as a ViTPose backbone and head.
@@ -40,6 +41,7 @@ def check_state_dict(
         if tuple(state[k].shape) != tuple(own[k].shape)
     )
     if not (missing or unexpected or shapes):
+        model.load_state_dict(dict(state), strict=not prefix)
         return
     parts = [f"{source}: the checkpoint does not fit the model"]
     if shapes:
@@ -51,15 +53,3 @@ def check_state_dict(
     if hint:
         parts.append(hint)
     raise CheckpointError("\n".join(parts))
-
-
-def load_checked(
-    model: nn.Module,
-    state: Mapping[str, torch.Tensor],
-    source: str | Path,
-    prefix: str | tuple[str, ...] = "",
-    hint: str = "",
-) -> None:
-    """``check_state_dict``, then copy the tensors in (exact values, the model's dtypes)."""
-    check_state_dict(model, state, source, prefix, hint)
-    model.load_state_dict(dict(state), strict=not prefix)
