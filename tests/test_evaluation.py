@@ -13,14 +13,12 @@ import numpy as np
 import pytest
 from conftest import shared_data
 
-from stdpose_infer import InputError
+from stdpose_infer import POSETRACK, InputError
 from stdpose_infer.cli.evaluate import main as eval_main
 from stdpose_infer.evaluation import JOINTS, FramePoses, evaluate
 from stdpose_infer.evaluation.posetrack_map import match_frame, voc_ap
 
-SLOT_NAMES = ("nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-              "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-              "right_knee", "left_ankle", "right_ankle")  # fmt: skip
+SLOT_NAMES = POSETRACK.keypoints  # the 17 slots of a PoseTrack18 file
 
 
 @pytest.fixture
