@@ -69,6 +69,7 @@ def load_video(path: str | Path, need_head_boxes: bool = False) -> dict[str, Fra
         raise InputError(f"{path}: not a readable PoseTrack18/21 JSON file (images + annotations): {e}") from e
     table = _joint_table(data, path)
     slots = np.flatnonzero(table >= 0)
+    ids = table[slots]  # poseval joint of each used slot
     by_image: dict = {}
     for ann in annotations:
         by_image.setdefault(ann.get("image_id"), []).append(ann)
@@ -82,7 +83,6 @@ def load_video(path: str | Path, need_head_boxes: bool = False) -> dict[str, Fra
             kps = np.asarray(ann.get("keypoints") or np.zeros(3 * len(table)), np.float64).reshape(-1, 3)
             if len(kps) != len(table):
                 raise InputError(f"{path}: annotation {ann.get('id')} has {len(kps)} keypoints, not {len(table)}")
-            ids = table[slots]
             points[p, ids] = kps[slots, :2]
             given[p, ids] = ~np.all(kps[slots] == 0, axis=1)
             if ann.get("scores"):
