@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from stdpose_infer import build_model
+from stdpose_infer.model.lively import lively_weights as make_lively
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -18,30 +19,6 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs the shared test data at {path} (not part of a fresh clone)")
     return path
-
-
-def make_lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Re-randomise every parameter and BN statistic so heatmaps are O(1), not ~1e-3.
-
-    Freshly initialised heads output near-zero heatmaps, against which a 1e-5 tolerance proves
-    nothing; with O(1) outputs the tolerance checks can fail.
-    """
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim == 0 or "pos_embed" in name or "norm" in name:
-                continue
-            fan_in = p[0].numel() if p.ndim > 1 else 1
-            p.copy_(
-                torch.randn(p.shape, generator=g) * (1.0 / fan_in) ** 0.5
-                if p.ndim > 1
-                else p + 0.1 * torch.randn(p.shape, generator=g)
-            )
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
-                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
-    return model.eval()
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +36,16 @@ def frames() -> torch.Tensor:
 @pytest.fixture
 def aux() -> torch.Tensor:
     return torch.rand(4, 2, 17, 64, 48, generator=torch.Generator().manual_seed(2))
+
+
+@pytest.fixture(scope="session")
+def tiny_graphs(tiny, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """The tiny model exported once per (mode, precision): {("estimate", "fp32"): path, ...}."""
+    from stdpose_infer.export import export_onnx
+
+    folder = tmp_path_factory.mktemp("onnx")
+    return {
+        (mode, precision): export_onnx(tiny, folder / f"t-{mode}-{precision}.onnx", mode, precision).path
+        for mode in ("estimate", "propagate")
+        for precision in ("fp32", "fp16")
+    }

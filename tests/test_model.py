@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 import torch
-from conftest import make_lively
 
 from stdpose_infer import InputError, STDPose, STDPoseConfig, build_model
 from stdpose_infer.model import VARIANTS, baseline_config
+from stdpose_infer.model.lively import lively_weights as make_lively
 
 
 def capture_inputs(module: torch.nn.Module) -> list[tuple]:

@@ -40,13 +40,19 @@ def dynamic_aware_mask(
         moved = forward_weight * modified_sigmoid(h_key - h_left, k, theta) + backward_weight * modified_sigmoid(
             h_key - h_right, k, theta
         )
-        logits = torch.einsum("bjhw,j->bhw", moved, channel_weights.float())
+        logits = (moved * channel_weights.float()[:, None, None]).sum(dim=1)  # 1x1 conv, no bias
         b, h, w = logits.shape
         return logits.reshape(b, h * w).softmax(dim=-1).reshape(b, 1, h, w)
 
 
 class DynamicAwareMask(nn.Module):
-    """Learnable part of DAM: channel compression and forward/backward weights (see config.py)."""
+    """Learnable part of DAM: channel compression and forward/backward weights (see config.py).
+
+    ``fused_kernel`` (off by default; ``kernels.dam_op.set_fused_dam`` sets it) runs the fused CUDA
+    kernel for inference on a GPU; with gradients on, or on the CPU, the reference math runs.
+    """
+
+    fused_kernel = False
 
     def __init__(
         self,
@@ -71,5 +77,9 @@ class DynamicAwareMask(nn.Module):
             self.register_buffer("direction_weights", half)
 
     def forward(self, h_left: torch.Tensor, h_key: torch.Tensor, h_right: torch.Tensor) -> torch.Tensor:
+        if self.fused_kernel and h_key.is_cuda and not torch.is_grad_enabled():
+            from ..kernels.dam_op import dam_mask
+
+            return dam_mask(h_left, h_key, h_right, self.channel_weights, self.direction_weights, self.k, self.theta)
         w = self.direction_weights.float()
         return dynamic_aware_mask(h_left, h_key, h_right, self.channel_weights, w[0], w[1], self.k, self.theta)

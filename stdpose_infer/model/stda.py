@@ -9,11 +9,10 @@ FFN) refine the tokens, and a classic head upsamples them to the final heatmaps.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .head import HeatmapHead
-from .vit import Attention, LayerNorm, Mlp, _merge_heads, _split_heads
+from .vit import Attention, LayerNorm, Mlp, _merge_heads, _split_heads, attention
 
 
 class CrossAttention(nn.Module):
@@ -29,7 +28,7 @@ class CrossAttention(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         h = self.num_heads
         k, v = self.kv(context).chunk(2, dim=-1)
-        out = F.scaled_dot_product_attention(_split_heads(self.q(x), h), _split_heads(k, h), _split_heads(v, h))
+        out = attention(_split_heads(self.q(x), h), _split_heads(k, h), _split_heads(v, h))
         return self.proj(_merge_heads(out))
 
 

@@ -6,13 +6,26 @@ tokens come out as a (B, C, 16, 12) map. Attention, MLP and the block are reused
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-LayerNorm = partial(nn.LayerNorm, eps=1e-6)  # ViTPose's norm layer
+
+class LayerNorm(nn.LayerNorm):
+    """ViTPose's norm (eps 1e-6), always computed in FP32: FP16 statistics over C channels overflow.
+
+    Under FP32 or autocast this is plain ``nn.LayerNorm``; in a ``.half()`` model (and so in the
+    FP16 ONNX that TensorRT builds strongly typed) it casts around the normalisation.
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__(dim, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32:
+            return super().forward(x)
+        w, b = self.weight.float(), self.bias.float()
+        return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps).to(x.dtype)
 
 
 class DropPath(nn.Module):
@@ -50,6 +63,18 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(b, n, h * d)
 
 
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention over (B, heads, N, d); the softmax is FP32 in exported FP16 graphs.
+
+    Eager PyTorch uses SDPA (its fused kernels keep the softmax in FP32 already); an ONNX export of a
+    half model spells the softmax out in FP32, because TensorRT builds FP16 graphs strongly typed.
+    """
+    if q.dtype == torch.float32 or not torch.onnx.is_in_onnx_export():
+        return F.scaled_dot_product_attention(q, k, v)
+    logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    return logits.float().softmax(dim=-1).to(q.dtype) @ v
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with one fused qkv projection (ViTPose names: qkv, proj)."""
 
@@ -62,7 +87,7 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         h = self.num_heads
-        out = F.scaled_dot_product_attention(_split_heads(q, h), _split_heads(k, h), _split_heads(v, h))
+        out = attention(_split_heads(q, h), _split_heads(k, h), _split_heads(v, h))
         return self.proj(_merge_heads(out))
 
 

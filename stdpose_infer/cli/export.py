@@ -1,0 +1,61 @@
+"""``stdpose-export``: a checkpoint (or random weights, for speed work) to ONNX, optionally a TensorRT engine.
+
+stdpose-export --weights stdpose-b.safetensors --mode estimate --precision fp16 --out engines/b-est.onnx
+stdpose-export --variant t --random-weights --mode propagate --out engines/t.onnx --engine --target SM89
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from ..errors import StdposeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stdpose-export", description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", help="STDPose .safetensors checkpoint")
+    source.add_argument(
+        "--random-weights", action="store_true", help="untrained weights of --variant (for speed tests only)"
+    )
+    parser.add_argument("--variant", default="b", choices=["t", "s", "b", "l", "h"], help="with --random-weights")
+    parser.add_argument("--mode", default="estimate", choices=["estimate", "propagate"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
+    parser.add_argument("--opset", type=int, default=18)
+    parser.add_argument("--out", required=True, help="output .onnx (weights may go to a side file NAME.onnx.data)")
+    parser.add_argument("--engine", action="store_true", help="also build a TensorRT engine (cached beside --out)")
+    parser.add_argument("--target", help="TensorRT-RTX ahead-of-time target, e.g. SM89 (no GPU needed)")
+    parser.add_argument("--profile", type=int, nargs=3, default=[1, 16, 64], metavar=("MIN", "OPT", "MAX"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from ..export import export_onnx, onnx_files
+        from ..model import build_model
+        from ..weights import load_model
+
+        model = load_model(args.weights) if args.weights else build_model(args.variant)
+        start = time.perf_counter()
+        info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
+        files = ", ".join(str(f) for f in onnx_files(info.path))
+        print(f"wrote {files} ({args.mode}, {args.precision}, {time.perf_counter() - start:.1f} s)")
+        if args.random_weights:
+            print("weights are untrained: use this graph for speed and compatibility checks, not for poses")
+        if args.engine:
+            from ..runtime import build_engine
+
+            engine = build_engine(info.path, info.path.parent, tuple(args.profile), target=args.target)
+            print(f"engine: {engine} (sidecar {engine.with_suffix('.json').name})")
+    except StdposeError as e:
+        print(f"stdpose-export: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

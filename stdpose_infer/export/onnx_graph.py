@@ -1,0 +1,208 @@
+"""Export STDPose to ONNX, and read back what an exported file holds.
+
+One graph per mode: "estimate" takes ``frames`` (B, 3, 3, 256, 192); "propagate" also takes
+``aux_heatmaps`` (B, 2, J, 64, 48). The output is ``heatmaps`` (B, J, 64, 48). The batch axis is
+dynamic. The model config, mode, precision and provenance go into the ONNX metadata, so a file
+says what it is without its checkpoint.
+
+FP16 graphs come from a ``.half()`` copy of the model: LayerNorm, the attention softmax and the
+whole DAM path (including H~ x M) stay FP32 inside it (see ``model/vit.py`` and ``model/dam.py``),
+because TensorRT builds FP16 graphs strongly typed and those overflow or underflow in FP16.
+
+torch's exporter may write the weights to a side file (``NAME.onnx.data``): ``onnx_files`` lists
+a graph's files, and hashing or copying goes through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import io
+import json
+import logging
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from ..model.config import STDPoseConfig
+from ..model.stdpose import STDPose
+
+MODES = ("estimate", "propagate")
+PRECISIONS = ("fp32", "fp16")
+OPSET = 18
+_META_PREFIX = "stdpose."
+
+
+class _Propagate(nn.Module):
+    """The model with aux heatmaps as a required second input (ONNX inputs are positional)."""
+
+    def __init__(self, model: STDPose) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor) -> torch.Tensor:
+        return self.model(frames, aux_heatmaps)
+
+
+@dataclass(frozen=True)
+class OnnxInfo:
+    """What an exported STDPose ONNX holds (from its metadata)."""
+
+    path: Path
+    config: STDPoseConfig
+    mode: str
+    precision: str
+    provenance: dict
+    input_names: tuple[str, ...]
+
+
+def export_onnx(
+    model: STDPose,
+    path: str | Path,
+    mode: str = "estimate",
+    precision: str = "fp32",
+    opset: int = OPSET,
+) -> OnnxInfo:
+    """Write ``model`` as an ONNX graph for ``mode`` at ``precision``; checks it with onnx.checker."""
+    import onnx
+
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {MODES}, got {mode!r}")
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if opset < 17:
+        raise InputError(f"opset must be >= 17 (LayerNormalization), got {opset}")
+    config = model.config
+    if mode == "propagate" and not config.uses_aux_heatmaps:
+        raise InputError("propagate mode needs a model with use_tks or use_dam: this one ignores aux heatmaps")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in onnx_files(path):  # a stale side file would be picked up by the new graph
+        old.unlink()
+
+    net = copy.deepcopy(model).eval().cpu()
+    dtype = torch.float16 if precision == "fp16" else torch.float32
+    net = net.to(dtype)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    frames = torch.zeros(2, 3, 3, *config.image_size, dtype=dtype)
+    if mode == "estimate":
+        args, names, shapes = (frames,), ["frames"], {"frames": {0: batch}}
+    else:
+        net = _Propagate(net)
+        aux = torch.zeros(2, 2, config.num_keypoints, *config.heatmap_size, dtype=dtype)
+        args, names = (frames, aux), ["frames", "aux_heatmaps"]
+        shapes = {"frames": {0: batch}, "aux_heatmaps": {0: batch}}
+    quiet = logging.getLogger("torch.onnx")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "torchvision is not installed" chatter; errors still raise
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's deprecation chatter
+        torch.onnx.export(
+            net,
+            args,
+            str(path),
+            dynamo=True,
+            input_names=names,
+            output_names=["heatmaps"],
+            dynamic_shapes=shapes,
+            opset_version=opset,
+            verbose=False,
+        )
+    quiet.setLevel(level)
+    from .. import __version__
+
+    graph = onnx.load(str(path), load_external_data=False)
+    meta = {
+        "config": config.to_json(),
+        "mode": mode,
+        "precision": precision,
+        "provenance": json.dumps(getattr(model, "provenance", {})),
+        "version": __version__,
+    }
+    for key, value in meta.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = _META_PREFIX + key, value
+    onnx.save(graph, str(path))  # external-data references stay as they are
+    onnx.checker.check_model(str(path))  # from the path, so side files are found
+    return read_onnx_info(path)
+
+
+def read_onnx_info(path: str | Path) -> OnnxInfo:
+    """The config, mode and precision stored in an exported graph; a clear error for other files."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"ONNX file not found: {path}")
+    try:
+        graph = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises several types for garbage
+        raise InputError(f"{path} is not a readable ONNX file ({exc.__class__.__name__}: {exc})") from exc
+    meta = {p.key[len(_META_PREFIX) :]: p.value for p in graph.metadata_props if p.key.startswith(_META_PREFIX)}
+    if "config" not in meta:
+        raise InputError(
+            f"{path} has no stdpose metadata: it was not written by stdpose-export. "
+            "Export one with `stdpose-export --weights W.safetensors --out NAME.onnx`."
+        )
+    return OnnxInfo(
+        path=path,
+        config=STDPoseConfig.from_json(meta["config"]),
+        mode=meta["mode"],
+        precision=meta["precision"],
+        provenance=json.loads(meta.get("provenance", "{}")),
+        input_names=tuple(i.name for i in graph.graph.input),
+    )
+
+
+def onnx_files(path: str | Path) -> list[Path]:
+    """The graph file and every external-data side file it references (existing ones only)."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    graph = onnx.load(str(path), load_external_data=False).graph
+    sides = {ExternalDataInfo(t).location for t in _tensors(graph) if uses_external_data(t)}
+    return [path] + [path.parent / s for s in sorted(sides) if (path.parent / s).is_file()]
+
+
+def _tensors(graph):
+    """Every tensor of a graph: initializers and tensor attributes, subgraphs included."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _tensors(sub)
+
+
+def onnx_digest(path: str | Path) -> str:
+    """SHA-256 over the graph and its side files: the key engines are cached under."""
+    files = onnx_files(path)
+    if not files:
+        raise InputError(f"ONNX file not found: {path}")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        with open(file, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_onnx(path: str | Path, dest_dir: str | Path) -> Path:
+    """Copy a graph with its side files (they must stay beside it, under the same names)."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    files = onnx_files(path)
+    for file in files:
+        shutil.copy2(file, dest_dir / file.name)
+    return dest_dir / files[0].name

@@ -1,0 +1,119 @@
+"""TensorRT backend: FP16 engines on torch's current CUDA stream, torch CUDA tensors as I/O buffers.
+
+Inputs stay on the GPU (no host round trip); the batch is dynamic within the engine's profile
+and larger batches are split. With ``cuda_graphs=True`` each batch size is captured once into a
+CUDA graph and replayed. Engines keep DAM as standard ops, which TensorRT fuses (no plugin yet).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import EngineError, InputError
+from ..model.config import STDPoseConfig
+from .base import Backend, BackendInfo
+from .tensorrt_engine import check_engine, import_tensorrt, trt_logger
+
+
+class _Engine:
+    """One deserialised engine (one mode) with its execution context."""
+
+    def __init__(self, path: Path, device: torch.device) -> None:
+        self.meta = check_engine(path)
+        trt = import_tensorrt(self.meta["flavour"])
+        with torch.cuda.device(device):
+            self.engine = trt.Runtime(trt_logger(trt)).deserialize_cuda_engine(path.read_bytes())
+            if self.engine is None:
+                raise EngineError(f"{trt.__name__} could not deserialise {path} (see its log above)")
+            self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.dtypes = {n: _TORCH_DTYPES[self.engine.get_tensor_dtype(n).name] for n in names}
+        self.max_batch = self.meta["profile"][2]
+        self.graphs: dict[int, tuple] = {}
+
+    def run(self, feeds: dict[str, torch.Tensor], use_graph: bool) -> torch.Tensor:
+        """Enqueue on torch's current stream (no sync); the output is a new tensor."""
+        if use_graph:
+            return self._replay(feeds)
+        return self._enqueue(self._bind(feeds))
+
+    def _bind(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
+        for name in self.inputs:
+            tensor = feeds[name]
+            self.context.set_input_shape(name, tuple(tensor.shape))
+            self.context.set_tensor_address(name, tensor.data_ptr())
+        out = torch.empty(
+            tuple(self.context.get_tensor_shape("heatmaps")),
+            dtype=self.dtypes["heatmaps"],
+            device=next(iter(feeds.values())).device,
+        )
+        self.context.set_tensor_address("heatmaps", out.data_ptr())
+        return out
+
+    def _enqueue(self, out: torch.Tensor) -> torch.Tensor:
+        if not self.context.execute_async_v3(torch.cuda.current_stream().cuda_stream):
+            raise EngineError("TensorRT execute_async_v3 failed (see its log above)")
+        return out
+
+    def _replay(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
+        batch = next(iter(feeds.values())).shape[0]
+        if batch not in self.graphs:  # static buffers, one warm-up run, then capture (torch's side stream)
+            static = {n: t.clone() for n, t in feeds.items()}
+            self._enqueue(self._bind(static))
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = self._enqueue(self._bind(static))
+            self.graphs[batch] = (graph, static, out)
+        graph, static, out = self.graphs[batch]
+        for name, tensor in feeds.items():
+            static[name].copy_(tensor)
+        graph.replay()
+        return out.clone()
+
+
+_TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16, "INT32": torch.int32}
+
+
+class TensorRTBackend(Backend):
+    def __init__(
+        self,
+        engines: dict[str, Path],
+        config: STDPoseConfig,
+        device: str | torch.device = "cuda",
+        cuda_graphs: bool = False,
+    ) -> None:
+        self.device = torch.device(device)
+        if self.device.type != "cuda":
+            raise InputError("the TensorRT backend runs on a CUDA GPU; use device='cuda' or another backend")
+        self.config, self.cuda_graphs = config, cuda_graphs
+        self.engines = {mode: _Engine(Path(path), self.device) for mode, path in engines.items()}
+        first = next(iter(self.engines.values()))
+        self.max_batch = min(e.max_batch for e in self.engines.values())
+        self.info = BackendInfo(
+            "tensorrt",
+            str(self.device),
+            first.meta["precision"],
+            "standard ops fused by TensorRT (no plugin)" if config.use_dam else "off (no DAM in this config)",
+            {
+                "flavour": f"{first.meta['flavour']} {first.meta['trt_version']}",
+                "target": first.meta["target"],
+                "profile": first.meta["profile"],
+                "cuda_graphs": cuda_graphs,
+                "engines": {m: Path(p).name for m, p in engines.items()},
+            },
+        )
+
+    def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
+        mode = "estimate" if aux is None else "propagate"
+        if mode not in self.engines:
+            raise InputError(f"this backend has no {mode} engine (it has {sorted(self.engines)})")
+        engine = self.engines[mode]
+        feeds = {"frames": frames}
+        if aux is not None:
+            feeds["aux_heatmaps"] = aux
+        feeds = {n: t.to(self.device, engine.dtypes[n], non_blocking=True).contiguous() for n, t in feeds.items()}
+        with torch.cuda.device(self.device):
+            return engine.run(feeds, self.cuda_graphs).float()

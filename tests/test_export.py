@@ -1,0 +1,130 @@
+"""ONNX export: parity with torch on ONNX Runtime, metadata, FP32 islands in FP16 graphs, side files."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from stdpose_infer.errors import InputError
+from stdpose_infer.export import copy_onnx, export_onnx, onnx_digest, onnx_files, read_onnx_info
+from stdpose_infer.model import build_model
+
+
+def _run(path, frames, aux=None):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"frames": frames.numpy()}
+    if aux is not None:
+        feeds["aux_heatmaps"] = aux.numpy()
+    return session.run(["heatmaps"], feeds)[0]
+
+
+@pytest.mark.parametrize("mode", ["estimate", "propagate"])
+@pytest.mark.parametrize("batch", [1, 8])
+def test_fp32_parity_with_torch(tiny, tiny_graphs, mode, batch):
+    g = torch.Generator().manual_seed(batch)
+    frames = torch.randn(batch, 3, 3, 256, 192, generator=g)
+    aux = torch.rand(batch, 2, 17, 64, 48, generator=g) if mode == "propagate" else None
+    with torch.no_grad():
+        want = tiny(frames, aux).numpy()
+    got = _run(tiny_graphs[(mode, "fp32")], frames, aux)
+    worst = np.abs(got - want).max()
+    print(f"{mode} batch {batch}: max |ORT - torch| = {worst:.2e} on heatmaps up to {np.abs(want).max():.2f}")
+    assert np.abs(want).max() > 0.1  # lively weights: the tolerance below can fail
+    assert worst <= 1e-4
+
+
+def test_metadata_and_names(tiny, tiny_graphs):
+    for (mode, precision), path in tiny_graphs.items():
+        info = read_onnx_info(path)
+        assert (info.mode, info.precision) == (mode, precision)
+        assert info.config == tiny.config
+        assert info.input_names == (("frames",) if mode == "estimate" else ("frames", "aux_heatmaps"))
+        graph = onnx.load(str(path), load_external_data=False)
+        assert [o.name for o in graph.graph.output] == ["heatmaps"]
+        assert graph.opset_import[0].version >= 17
+        assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # dynamic batch
+        onnx.checker.check_model(str(path))
+
+
+def _tensor_types(path) -> dict[str, int]:
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False)).graph
+    types = {v.name: v.type.tensor_type.elem_type for v in [*graph.value_info, *graph.input, *graph.output]}
+    types.update({t.name: t.data_type for t in graph.initializer})
+    return types
+
+
+def _nodes(graph):
+    """Every node, including those inside the exporter's local functions."""
+    yield from graph.graph.node
+    for function in graph.functions:
+        yield from function.node
+
+
+@pytest.mark.parametrize("mode", ["estimate", "propagate"])
+def test_fp16_graph_keeps_norms_softmax_and_dam_in_fp32(tiny_graphs, mode):
+    path = tiny_graphs[(mode, "fp16")]
+    graph = onnx.load(str(path), load_external_data=False)
+    types = _tensor_types(path)
+    assert graph.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    checked = {"LayerNormalization": 0, "Softmax": 0, "Sigmoid": 0}
+    half_matmuls = 0  # the rest really is FP16, so the type lookup below is not vacuous
+    for node in _nodes(graph):
+        half_matmuls += node.op_type == "MatMul" and types.get(node.input[0]) == onnx.TensorProto.FLOAT16
+        if node.op_type in checked and node.input[0] in types:
+            assert types[node.input[0]] == onnx.TensorProto.FLOAT, f"{node.op_type} {node.name} is not FP32"
+            checked[node.op_type] += 1
+    print(f"{mode} FP16 graph, FP32 nodes checked: {checked}, FP16 MatMuls: {half_matmuls}")
+    assert half_matmuls >= 10
+    assert checked["LayerNormalization"] >= 10 and checked["Softmax"] >= 4 and checked["Sigmoid"] == 2
+
+
+def test_side_file_is_listed_hashed_and_copied(tiny_graphs, tmp_path):
+    path = tiny_graphs[("estimate", "fp32")]
+    files = onnx_files(path)
+    assert files[0] == path and len(files) == 2 and files[1].name == path.name + ".data"
+    copied = copy_onnx(path, tmp_path / "copy")
+    assert onnx_digest(copied) == onnx_digest(path)
+    frames = torch.randn(2, 3, 3, 256, 192)
+    np.testing.assert_array_equal(_run(copied, frames), _run(path, frames))
+    side = tmp_path / "copy" / files[1].name
+    data = bytearray(side.read_bytes())
+    data[-1] ^= 1  # one bit of one weight
+    side.write_bytes(bytes(data))
+    assert onnx_digest(copied) != onnx_digest(path)  # the hash covers the weights, not just the graph
+
+
+def test_export_errors(tiny, tmp_path):
+    with pytest.raises(InputError, match="mode"):
+        export_onnx(tiny, tmp_path / "x.onnx", mode="track")
+    with pytest.raises(InputError, match="precision"):
+        export_onnx(tiny, tmp_path / "x.onnx", precision="int8")
+    baseline = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
+    with pytest.raises(InputError, match="aux heatmaps"):
+        export_onnx(baseline, tmp_path / "x.onnx", mode="propagate")
+    (tmp_path / "garbage.onnx").write_bytes(b"not a protobuf at all")
+    with pytest.raises(InputError, match="not a readable ONNX"):
+        read_onnx_info(tmp_path / "garbage.onnx")
+    foreign = tmp_path / "foreign.onnx"
+    node = onnx.helper.make_node("Relu", ["x"], ["y"])
+    value = onnx.helper.make_tensor_value_info
+    g = onnx.helper.make_graph([node], "g", [value("x", 1, [1])], [value("y", 1, [1])])
+    onnx.save(onnx.helper.make_model(g), foreign)
+    with pytest.raises(InputError, match="not written by stdpose-export"):
+        read_onnx_info(foreign)
+
+
+def test_cli_export(tmp_path, capsys):
+    from stdpose_infer.cli.export import main
+
+    out = tmp_path / "t.onnx"
+    assert main(["--variant", "t", "--random-weights", "--out", str(out)]) == 0
+    assert "untrained" in capsys.readouterr().out
+    assert read_onnx_info(out).mode == "estimate"
+    assert main(["--weights", str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    shutil.rmtree(tmp_path)

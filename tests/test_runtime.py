@@ -1,0 +1,81 @@
+"""Backends: one interface, the same heatmaps, clear errors for what a machine cannot run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stdpose_infer.errors import InputError, MissingDependencyError, require
+from stdpose_infer.runtime import load_backend, resolve_device
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    g = torch.Generator().manual_seed(3)
+    return torch.randn(8, 3, 3, 256, 192, generator=g), torch.rand(8, 2, 17, 64, 48, generator=g)
+
+
+def test_torch_and_onnxruntime_agree(tiny, tiny_graphs, inputs):
+    frames, aux = inputs
+    torch_backend = load_backend(tiny, "torch", device="cpu")
+    graphs = {"estimate": tiny_graphs[("estimate", "fp32")], "propagate": tiny_graphs[("propagate", "fp32")]}
+    ort_backend = load_backend(graphs, "onnxruntime", device="cpu")
+    assert ort_backend.info.backend == "onnxruntime" and "portable" in ort_backend.info.dam_path
+    for aux_in in (None, aux):
+        want = torch_backend.infer(frames, aux_in)
+        assert want.dtype == torch.float32 and want.shape == (8, 17, 64, 48)
+        torch.testing.assert_close(ort_backend.infer(frames.numpy(), aux_in), want, rtol=0, atol=1e-4)
+
+
+def test_batch_splitting_changes_nothing(tiny, inputs):
+    frames, aux = inputs
+    whole = load_backend(tiny, "torch", device="cpu").infer(frames, aux)
+    split = load_backend(tiny, "torch", device="cpu", max_batch=3).infer(frames, aux)
+    torch.testing.assert_close(split, whole, rtol=0, atol=1e-5)
+    assert load_backend(tiny, "torch", device="cpu").infer(frames[:0]).shape == (0, 17, 64, 48)
+
+
+def test_load_backend_exports_and_caches(tiny, tmp_path, inputs):
+    backend = load_backend(tiny, "onnxruntime", device="cpu", modes=("estimate",), cache_dir=tmp_path)
+    graphs = sorted(p.name for p in tmp_path.rglob("*.onnx*"))
+    assert graphs == ["estimate-fp32.onnx", "estimate-fp32.onnx.data"]
+    again = load_backend(tiny, "onnxruntime", device="cpu", modes=("estimate",), cache_dir=tmp_path)
+    assert again.info.detail["graphs"] == backend.info.detail["graphs"]
+    with pytest.raises(InputError, match="no propagate graph.*--mode propagate"):
+        backend.infer(*inputs)
+
+
+def test_auto_on_cpu_says_what_it_chose(tiny):
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU choice")
+    backend = load_backend(tiny)
+    assert backend.info.backend == "torch" and "CPU" in backend.info.detail["auto"]
+    assert "torch on cpu, fp32" in str(backend)
+
+
+def test_clear_errors(tiny, tiny_graphs, inputs):
+    frames, _ = inputs
+    backend = load_backend(tiny, "torch", device="cpu")
+    with pytest.raises(InputError, match="frames must be"):
+        backend.infer(frames[:, :2])
+    with pytest.raises(InputError, match="aux_heatmaps must be"):
+        backend.infer(frames, torch.rand(8, 2, 17, 32, 24))
+    with pytest.raises(InputError, match="float"):
+        backend.infer(frames.to(torch.uint8))
+    with pytest.raises(InputError, match="backend must be"):
+        load_backend(tiny, "tensorflow")
+    with pytest.raises(InputError, match="not an exported graph"):
+        load_backend(tiny_graphs[("estimate", "fp32")], "torch")
+    with pytest.raises(InputError, match="FP32 graphs"):
+        load_backend(tiny_graphs[("estimate", "fp16")], "onnxruntime", device="cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="sees no CUDA GPU"):
+            resolve_device("cuda")
+        with pytest.raises(InputError, match="CUDA GPU.*SM89"):
+            load_backend(tiny, "tensorrt", device="cpu")
+        with pytest.raises(InputError, match="FP16.*CUDA only"):
+            load_backend(tiny, "torch", device="cpu", precision="fp16")
+        with pytest.raises(InputError, match="CUDA kernel"):
+            load_backend(tiny, "torch", device="cpu", fused_dam=True)
+    with pytest.raises(MissingDependencyError, match=r'pip install "stdpose-infer\[gpu\]"'):
+        require("no_such_module_xyz", "gpu", "a test feature")
