@@ -1,4 +1,4 @@
-"""``stdpose-infer``: weights tools for now (import ViTPose, inspect a checkpoint).
+"""``stdpose-infer``: run and propagate on videos, import ViTPose weights, inspect a checkpoint.
 
 Errors the package raises on purpose print as one clear message (exit 2), not a traceback.
 """
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print a checkpoint's config and provenance")
     p.add_argument("checkpoint")
     p.set_defaults(func=_info)
+    from .run import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -1,0 +1,58 @@
+"""Write results as PoseTrack18 JSON (one file per video: evaluation and training read it) or COCO JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..keypoints import COCO, POSETRACK
+from .pose_result import PoseResult
+
+
+def _document(results: Iterable[PoseResult], fmt, video_id: int = 1) -> dict:
+    images, annotations = [], []
+    results = list(results)
+    for r in results:
+        image_id = video_id * 10_000 + r.frame_index
+        h, w = r.image_size
+        images.append(
+            {
+                "id": image_id,
+                "file_name": r.frame_name,
+                "frame_id": image_id,
+                "vid_id": video_id,
+                "nframes": len(results),
+                "height": h,
+                "width": w,
+                "is_labeled": bool(len(r)),
+            }
+        )
+        annotations.extend(r.annotations(image_id, fmt, first_id=len(annotations)))
+    category = {
+        "id": 1,
+        "name": "person",
+        "keypoints": list(fmt.keypoints),
+        "skeleton": [list(e) for e in fmt.skeleton],
+    }
+    return {"images": images, "annotations": annotations, "categories": [category]}
+
+
+def posetrack_json(results: Iterable[PoseResult], video_id: int = 1) -> dict:
+    """A PoseTrack18 document: 17 slots (ears empty), track ids, per-keypoint scores, origins."""
+    return _document(results, POSETRACK, video_id)
+
+
+def coco_json(results: Iterable[PoseResult]) -> dict:
+    """A COCO keypoint document (slots PoseTrack lacks, eyes and ears, are left empty)."""
+    return _document(results, COCO)
+
+
+def write_json(document: dict, path: str | Path) -> Path:
+    """Write a document atomically (a temp file renamed into place: no half-written JSON)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    tmp.write_text(json.dumps(document))
+    tmp.replace(path)
+    return path
