@@ -20,8 +20,16 @@ from .errors import CheckpointError, InputError, StdposeError
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
 from .weights import load_model, load_vitpose, load_weights, save_weights
+from .export import export_onnx
+from .pipeline import Pipeline
+from .results import PoseResult
+from .runtime import load_backend
 
 __all__ = [
+    "Pipeline",
+    "PoseResult",
+    "export_onnx",
+    "load_backend",
     "COCO",
     "POSETRACK",
     "CheckpointError",
