@@ -17,24 +17,22 @@ __version__ = "0.1.0"
 from .crops import box_to_center_scale, get_affine, heatmap_to_image, image_to_heatmap
 from .decode import decode_heatmaps, flip_heatmaps, render_heatmaps
 from .errors import CheckpointError, InputError, StdposeError
+from .export import export_onnx
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
-from .weights import load_model, load_vitpose, load_weights, save_weights
-from .export import export_onnx
 from .pipeline import Pipeline
 from .results import PoseResult
 from .runtime import load_backend
+from .weights import load_model, load_vitpose, load_weights, save_weights
 
 __all__ = [
-    "Pipeline",
-    "PoseResult",
-    "export_onnx",
-    "load_backend",
     "COCO",
     "POSETRACK",
     "CheckpointError",
     "InputError",
     "KeypointFormat",
+    "Pipeline",
+    "PoseResult",
     "STDPose",
     "STDPoseConfig",
     "StdposeError",
@@ -43,11 +41,13 @@ __all__ = [
     "build_model",
     "convert_keypoints",
     "decode_heatmaps",
+    "export_onnx",
     "flip_heatmaps",
     "get_affine",
     "get_format",
     "heatmap_to_image",
     "image_to_heatmap",
+    "load_backend",
     "load_model",
     "load_vitpose",
     "load_weights",

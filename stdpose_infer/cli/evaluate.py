@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import StdposeError
+from . import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,18 +14,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gt", required=True, help="folder of ground-truth PoseTrack18/21 JSON files, one per video")
     parser.add_argument("--pred", required=True, help="folder of prediction files with the same names")
     parser.add_argument("--json", help="write per-joint and per-group APs and Total here")
-    args = parser.parse_args(argv)
+    return run_command("stdpose-eval", _evaluate, parser.parse_args(argv))
+
+
+def _evaluate(args: argparse.Namespace) -> None:
     from ..evaluation import evaluate, write_json
 
-    try:
-        result = evaluate(args.gt, args.pred)
-    except StdposeError as e:
-        print(f"stdpose-eval: error: {e}", file=sys.stderr)
-        return 2
+    result = evaluate(args.gt, args.pred)
     print(result.table())
     if args.json:
         write_json(result, args.json)
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ..errors import StdposeError
+from . import run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,29 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _export(args: argparse.Namespace) -> None:
+    from ..export import export_onnx, onnx_files
+    from ..model import build_model
+    from ..weights import load_model
+
+    model = load_model(args.weights) if args.weights else build_model(args.variant)
+    start = time.perf_counter()
+    info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
+    files = ", ".join(str(f) for f in onnx_files(info.path))
+    print(f"wrote {files} ({args.mode}, {args.precision}, {time.perf_counter() - start:.1f} s)")
+    if args.random_weights:
+        print("weights are untrained: use this graph for speed and compatibility checks, not for poses")
+    if args.engine:
+        from ..runtime import build_engine
+
+        engine = build_engine(info.path, info.path.parent, tuple(args.profile), target=args.target)
+        print(f"engine: {engine} (sidecar {engine.with_suffix('.json').name})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        from ..export import export_onnx, onnx_files
-        from ..model import build_model
-        from ..weights import load_model
-
-        model = load_model(args.weights) if args.weights else build_model(args.variant)
-        start = time.perf_counter()
-        info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
-        files = ", ".join(str(f) for f in onnx_files(info.path))
-        print(f"wrote {files} ({args.mode}, {args.precision}, {time.perf_counter() - start:.1f} s)")
-        if args.random_weights:
-            print("weights are untrained: use this graph for speed and compatibility checks, not for poses")
-        if args.engine:
-            from ..runtime import build_engine
-
-            engine = build_engine(info.path, info.path.parent, tuple(args.profile), target=args.target)
-            print(f"engine: {engine} (sidecar {engine.with_suffix('.json').name})")
-    except StdposeError as e:
-        print(f"stdpose-export: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command("stdpose-export", _export, build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ..errors import StdposeError
+from . import run_command
 
 
 def _import_vitpose(args: argparse.Namespace) -> None:
@@ -69,12 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except StdposeError as e:
-        print(f"stdpose-infer: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command("stdpose-infer", args.func, args)
 
 
 if __name__ == "__main__":

@@ -101,20 +101,22 @@ def export_onnx(
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "torchvision is not installed" chatter; errors still raise
-    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")  # the exporter's deprecation chatter
-        torch.onnx.export(
-            net,
-            args,
-            str(path),
-            dynamo=True,
-            input_names=names,
-            output_names=["heatmaps"],
-            dynamic_shapes=shapes,
-            opset_version=opset,
-            verbose=False,
-        )
-    quiet.setLevel(level)
+    try:
+        with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # the exporter's deprecation chatter
+            torch.onnx.export(
+                net,
+                args,
+                str(path),
+                dynamo=True,
+                input_names=names,
+                output_names=["heatmaps"],
+                dynamic_shapes=shapes,
+                opset_version=opset,
+                verbose=False,
+            )
+    finally:  # a failed export must not leave torch.onnx's logging silenced
+        quiet.setLevel(level)
     from .. import __version__
 
     graph = onnx.load(str(path), load_external_data=False)

@@ -9,6 +9,7 @@ inferred, so memory stays flat over any length of video and results stream out i
 
 from __future__ import annotations
 
+import bisect
 import logging
 import warnings
 from collections.abc import Iterator
@@ -196,10 +197,9 @@ class Pipeline:
             if t in table:
                 run.give(t, table[t])
             else:
-                before = [i for i in labeled if i < t]
-                after = [i for i in labeled if i > t]
-                p = before[-1] if before else after[0]
-                n = after[0] if after else before[-1]
+                at = bisect.bisect(labeled, t)  # labeled[at - 1] < t < labeled[at]
+                p = labeled[at - 1] if at > 0 else labeled[0]
+                n = labeled[at] if at < len(labeled) else labeled[-1]
                 self._queue_propagation(run, by_frame[t], p, n, table, boxes, tracker, next_id)
             yield from run.step(t)
         yield from run.flush()
@@ -339,12 +339,10 @@ class _Run:
                 lab = self.given.pop(k)
                 parts.insert(0, (lab.boxes, lab.track_ids, lab.keypoints, lab.visible.astype(np.float32), "given"))
             j = pipe.config.num_keypoints
-            cat = lambda i, shape: np.concatenate([p[i] for p in parts]) if parts else np.zeros(shape)
-            origin = np.concatenate([np.full(len(p[0]), p[4]) for p in parts]) if parts else np.zeros(0, "<U10")
-            result = PoseResult(
-                k, name, cat(0, (0, 4)), cat(1, (0,)).astype(np.int64), cat(2, (0, j, 2)), cat(3, (0, j)),
-                origin.astype("<U10"), pipe.keypoint_format, shape,
-            )  # fmt: skip
+            empty = [(0, 4), (0,), (0, j, 2), (0, j)]
+            boxes, ids, kps, scores = (_concat([p[i] for p in parts], e) for i, e in enumerate(empty))
+            origin = _concat([np.full(len(p[0]), p[4], "<U10") for p in parts], (0,)).astype("<U10")
+            result = PoseResult(k, name, boxes, ids.astype(np.int64), kps, scores, origin, pipe.keypoint_format, shape)
             del self.waiting[k]
             self.next_out += 1
             yield result
@@ -355,6 +353,10 @@ class _Run:
             if old >= self.next_out:  # still to be emitted: keep what its result needs
                 self.meta[old] = (self.frames[old].name, self.frames[old].image.shape[:2])
             del self.frames[old]
+
+
+def _concat(arrays: list[np.ndarray], empty_shape: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(empty_shape)
 
 
 def _from_job(job: _Job):

@@ -85,7 +85,7 @@ def load_backend(
                 "without one, use `stdpose-export ... --engine --target SM89` (TensorRT-RTX)"
             )
         from .tensorrt_backend import TensorRTBackend
-        from .tensorrt_engine import DEFAULT_PROFILE, build_engine, read_engine_sidecar
+        from .tensorrt_engine import DEFAULT_PROFILE, build_engine
 
         profile = tuple(options.pop("profile", DEFAULT_PROFILE))
         flavour = options.pop("flavour", "auto")
@@ -97,7 +97,7 @@ def load_backend(
         for mode, path in graphs.items():
             path = Path(path)
             engines[mode] = path if path.suffix == ".engine" else build_engine(path, cache_dir, profile, flavour)
-        config = _engine_config(engines, read_engine_sidecar)
+        config = _engine_config(engines)
         result = TensorRTBackend(engines, config, device, **options)
     if reason:
         result.info.detail["auto"] = reason
@@ -174,10 +174,11 @@ def _export_all(model: STDPose, modes, precision: str, cache_dir) -> dict[str, P
     return graphs
 
 
-def _engine_config(engines: dict[str, Path], read_sidecar):
+def _engine_config(engines: dict[str, Path]):
     from ..model.config import STDPoseConfig
+    from .tensorrt_engine import read_engine_sidecar
 
-    configs = {read_sidecar(p)["config"] for p in engines.values()}
+    configs = {read_engine_sidecar(p)["config"] for p in engines.values()}
     if len(configs) != 1:
         raise InputError("the engines given are of different models: give engines exported from one checkpoint")
     return STDPoseConfig.from_json(configs.pop())
