@@ -85,15 +85,14 @@ class Pipeline:
                 f"got aux_gap={aux_gap}, max_delay={max_delay}, batch_size={batch_size}"
             )
         if isinstance(weights, Backend):
-            self.backend = weights
+            self.backend, model = weights, getattr(weights, "model", None)
         else:
             from ..weights.native import load_model
 
             model = weights if isinstance(weights, STDPose) else load_model(weights)
             self.backend = load_backend(model, backend, device, precision, cache_dir=cache_dir, max_batch=batch_size)
         self.config = self.backend.config
-        source = getattr(getattr(self.backend, "model", None), "provenance", {}).get("training_data", "")
-        if "untrained" in source:
+        if "untrained" in getattr(model, "provenance", {}).get("training_data", ""):
             warnings.warn("these weights are untrained: the poses are meaningless (fine for speed tests)", stacklevel=2)
         from ..keypoints import get_format
 
