@@ -104,11 +104,19 @@ class STDPose(nn.Module):
 
     def forward(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None = None) -> torch.Tensor:
         """Heatmaps (B, J, h, w) of the key frame (frames[:, 1]); see the module docstring."""
+        return self.forward_parts(frames, aux_heatmaps)["heatmaps"]
+
+    def forward_parts(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The final heatmaps plus what training's MI objective reads: the key frame's features F_t and
+        heatmaps H_t, the fused features F~_t as a feature map, and the merged heatmaps H~_t (when present)."""
         self.check_inputs(frames, aux_heatmaps)
         if not self.config.temporal:  # single-frame baseline: the aux frames are never read
-            return self.keypoint_head(self.backbone(frames[:, 1]))
+            feats = self.backbone(frames[:, 1])
+            key = self.keypoint_head(feats)
+            return {"heatmaps": key, "key_features": feats, "key_heatmaps": key}
 
         b = frames.shape[0]
+        gh, gw = self.config.token_grid
         feats = self.backbone(frames.flatten(0, 1))  # (3B, C, gh, gw), frame-major within each sample
         if aux_heatmaps is None:
             heatmaps = self.keypoint_head(feats).unflatten(0, (b, 3))  # (B, 3, J, h, w)
@@ -117,20 +125,26 @@ class STDPose(nn.Module):
             heatmaps = torch.stack([aux_heatmaps[:, 0].to(key.dtype), key, aux_heatmaps[:, 1].to(key.dtype)], dim=1)
         h_left, h_key, h_right = heatmaps.unbind(1)
         tokens = feats.flatten(2).transpose(1, 2).unflatten(0, (b, 3))  # (B, 3, N, C)
+        parts = {"key_features": feats.unflatten(0, (b, 3))[:, 1], "key_heatmaps": h_key}
 
         fused = self.tff(tokens) if self.tff is not None else tokens[:, 1]
         merged = self.tks(heatmaps) if self.tks is not None else h_key
+        if self.tff is not None:
+            parts["fused_features"] = fused.transpose(1, 2).reshape(b, -1, gh, gw)
+        if self.tks is not None:
+            parts["merged_heatmaps"] = merged
         if self.stda is not None:
             mask = self.dam(h_left, h_key, h_right) if self.dam is not None else None
-            return self.stda(merged, mask, fused).to(merged.dtype)
+            parts["heatmaps"] = self.stda(merged, mask, fused).to(merged.dtype)
+            return parts
         # Table 4 rows (b) and (c): no decoder, so each active module yields heatmaps directly.
         outputs = []
         if self.tff is not None:
-            gh, gw = self.config.token_grid
-            outputs.append(self.keypoint_head(fused.transpose(1, 2).reshape(b, -1, gh, gw)))
+            outputs.append(self.keypoint_head(parts["fused_features"]))
         if self.tks is not None:
             outputs.append(merged)
-        return torch.stack(outputs).mean(0)
+        parts["heatmaps"] = torch.stack(outputs).mean(0)
+        return parts
 
 
 def build_model(variant: str = "b", num_keypoints: int = 17, **overrides: Any) -> STDPose:

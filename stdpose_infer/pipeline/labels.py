@@ -56,6 +56,8 @@ def load_labels(
     index_of_image = {}
     unmatched = []
     for image in images:
+        if image.get("is_labeled") is False:
+            continue  # PoseTrack lists every frame; only labeled ones carry poses
         name = Path(str(image.get("file_name", ""))).name
         if "frame_index" in image:
             index = int(image["frame_index"])

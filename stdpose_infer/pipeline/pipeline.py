@@ -13,6 +13,7 @@ import bisect
 import logging
 import warnings
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class Pipeline:
         self.batch_size, self.flip_test, self.aux_gap, self.max_delay = batch_size, flip_test, aux_gap, max_delay
         self.min_box = min_box
         self.warp_on_device = self.backend.device.type == "cuda"
+        self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
     # ------------------------------------------------------------------ public
     def __call__(self, source, boxes=None) -> Iterator[PoseResult]:
@@ -116,7 +118,7 @@ class Pipeline:
         tracker, d = IouTracker(), self.aux_gap
         last = -1
         try:
-            for frame in read_frames(source):
+            for frame in self._frames(source):
                 last = frame.index
                 run.add_frame(frame)
                 run.people[frame.index] = self._people(frame, boxes, tracker)
@@ -139,7 +141,7 @@ class Pipeline:
         """
         if not self.config.uses_aux_heatmaps:
             raise InputError("propagate mode needs a model with TKS or DAM (this one ignores aux heatmaps)")
-        frames = list(read_frames(source)) if not isinstance(source, list) else source
+        frames = list(self._frames(source)) if not isinstance(source, list) else source
         if not frames:
             raise InputError("the source has no frames")
         frames = [f if isinstance(f, Frame) else Frame(i, f"frame/{i:06d}", f) for i, f in enumerate(frames)]
@@ -149,6 +151,18 @@ class Pipeline:
         return self._propagate(frames, table, boxes)
 
     # ------------------------------------------------------------------ steps
+    def _stage(self, name: str, items: int = 1) -> AbstractContextManager:
+        return self.timer.stage(name, items) if self.timer is not None else nullcontext()
+
+    def _frames(self, source) -> Iterator[Frame]:
+        frames = read_frames(source)
+        while True:
+            with self._stage("video decode"):
+                frame = next(frames, None)
+            if frame is None:
+                return
+            yield frame
+
     def _people(self, frame: Frame, boxes, tracker: IouTracker) -> tuple[np.ndarray, np.ndarray]:
         """(N, 4) boxes (clipped to the frame) and (N,) track ids for one frame."""
         h, w = frame.image.shape[:2]
@@ -162,7 +176,8 @@ class Pipeline:
             found = check_boxes(given, (h, w), where, min_size=1.0)
             scores = np.ones(len(found))
         else:
-            det: Detections = self.detector(frame.image)
+            with self._stage("detect"):
+                det: Detections = self.detector(frame.image)
             found = check_boxes(det.boxes, (h, w), where, min_size=0.0) if len(det) else np.zeros((0, 4))
             size = np.minimum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1]) if len(found) else np.zeros(0)
             keep = size >= self.min_box  # detector boxes wholly outside or tiny are dropped, not errors
@@ -269,6 +284,10 @@ class _Run:
         self.waiting.setdefault(k, 0)
         if len(boxes) == 0:
             return
+        with self.pipe._stage("crop", len(boxes)):
+            self._make_job(k, left, right, boxes, ids, origin, aux_labels)
+
+    def _make_job(self, k, left, right, boxes, ids, origin, aux_labels) -> None:
         pipe = self.pipe
         affines, center, scale = crop_affines(boxes)
         images = [self.frames[i].image for i in (left, k, right)]
@@ -314,18 +333,20 @@ class _Run:
             crops = torch.cat([torch.as_tensor(j.crops) for j in jobs])
             aux = torch.cat([j.aux for j in jobs]) if propagate else None
             step = pipe.batch_size
-            heatmaps = torch.cat(
-                [pipe._heatmaps(crops[i : i + step], None if aux is None else aux[i : i + step])
-                 for i in range(0, len(crops), step)]
-            )  # fmt: skip
-            coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
-            start = 0
-            for job in jobs:
-                stop = start + len(job.boxes)
-                job.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale)
-                job.scores = scores[start:stop]
-                self.waiting[job.index] -= 1
-                start = stop
+            with pipe._stage("model", len(crops)):
+                heatmaps = torch.cat(
+                    [pipe._heatmaps(crops[i : i + step], None if aux is None else aux[i : i + step])
+                     for i in range(0, len(crops), step)]
+                )  # fmt: skip
+            with pipe._stage("heatmap decode", len(crops)):
+                coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
+                start = 0
+                for job in jobs:
+                    stop = start + len(job.boxes)
+                    job.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale)
+                    job.scores = scores[start:stop]
+                    self.waiting[job.index] -= 1
+                    start = stop
         self.pending = []
 
     def _emit(self) -> Iterator[PoseResult]:

@@ -1,0 +1,51 @@
+"""FLOPs of a model call (counted by torch) and the dense FP16 tensor peak of common NVIDIA GPUs."""
+
+from __future__ import annotations
+
+import subprocess
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..model.stdpose import STDPose
+
+# Dense (no sparsity) FP16 tensor-core TFLOPS with FP32 accumulation, from NVIDIA's datasheets, keyed by
+# the name nvidia-smi prints. A GPU missing here gets no peak fraction unless --peak-tflops is given.
+DENSE_FP16_TFLOPS = {
+    "NVIDIA H100 80GB HBM3": 989.4,  # H100 SXM5
+    "NVIDIA H100 PCIe": 756.5,
+    "NVIDIA H100 NVL": 835.5,
+    "NVIDIA H200": 989.4,  # H200 SXM
+    "NVIDIA H200 NVL": 835.5,
+    "NVIDIA A100-SXM4-80GB": 312.0,
+    "NVIDIA A100-SXM4-40GB": 312.0,
+    "NVIDIA A100 80GB PCIe": 312.0,
+    "NVIDIA A100-PCIE-40GB": 312.0,
+    "NVIDIA L40S": 362.05,
+    "NVIDIA L4": 121.0,
+    "NVIDIA A10": 125.0,
+    "NVIDIA GeForce RTX 4090": 165.2,
+    "Tesla T4": 65.0,
+}
+
+
+def model_flops(model: STDPose, propagate: bool = False) -> int:
+    """FLOPs (2 per multiply-add) of one sample through ``model``: a triplet, or one frame for the baseline."""
+    c, device = model.config, next(model.parameters()).device
+    frames = torch.zeros(1, 3, 3, *c.image_size, device=device)
+    aux = torch.zeros(1, 2, c.num_keypoints, *c.heatmap_size, device=device) if propagate else None
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(frames, aux)
+    return int(counter.get_total_flops())
+
+
+def gpu_name(index: int = 0) -> str | None:
+    """The GPU model as nvidia-smi names it (falls back to torch's name), None without a GPU."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--id={index}", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        )  # fmt: skip
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return torch.cuda.get_device_name(index) if torch.cuda.is_available() else None

@@ -1,0 +1,148 @@
+"""The bench report as a terminal/Markdown table, JSON, and a PNG of latency and throughput vs batch size."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import require
+
+STAGE_ORDER = ("video decode", "detect", "crop", "model", "heatmap decode")
+
+
+def _f(x, spec: str = ".1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def markdown(report: dict) -> str:
+    m, fl = report["machine"], report["flops"]
+    lines = [
+        f"# stdpose-bench: STDPose-{report['variant'].upper()}",
+        "",
+        f"- date: {report['date']}",
+        f"- command: `{report['command']}`",
+        f"- machine: {m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), device {m['device']}"
+        + (f", GPU {m['gpu']}" if m.get("gpu") else ""),
+        "- versions: "
+        + ", ".join(f"{k} {m[k]}" for k in ("python", "torch", "onnxruntime", "tensorrt", "tensorrt_rtx") if m.get(k)),
+        f"- weights: {report['weights']['source']}; {report['weights']['note']}",
+        f"- FLOPs: STDPose triplet {fl['stdpose_triplet_gflop']:.2f} GFLOP, single-frame baseline (ViTPose) "
+        f"{fl['baseline_frame_gflop']:.2f} GFLOP, ratio {fl['ratio']:.2f}",
+    ]
+    if report.get("peak_fp16_tflops"):
+        lines.append(f"- dense FP16 peak used for the GPU fraction: {report['peak_fp16_tflops']} TFLOPS")
+    if report["model"]:
+        lines += [
+            "",
+            "## Triplet model alone",
+            "",
+            "| backend | precision | batch | STDPose median ms | p90 | p99 | persons/s | ViTPose median ms | "
+            "time ratio | FLOP ratio | vs torch eager | TFLOPS | peak % | host MB | GPU MB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in report["model"]:
+            if r["status"] != "ok":
+                lines.append(f"| {r['backend']} | {r['precision']} | - | {r['status']} |" + " |" * 11)
+                continue
+            s, b = r["stdpose"], r["baseline"]
+            pf = None if r["peak_fraction"] is None else 100 * r["peak_fraction"]
+            lines.append(
+                f"| {r['backend']} | {r['precision']} | {r['batch']} | {s['median_ms']:.2f} | {s['p90_ms']:.2f} | "
+                f"{s['p99_ms']:.2f} | {r['persons_per_s']:.1f} | {b['median_ms']:.2f} | {r['time_ratio']:.2f} | "
+                f"{r['flop_ratio']:.2f} | {_f(r.get('speedup_vs_torch_eager'), '.2f')} | "
+                f"{r['achieved_tflops']:.3f} | {_f(pf)} | {s['host_peak_mb']:.0f} | {_f(s['gpu_peak_mb'], '.0f')} |"
+            )
+    for r in report["pipeline"]:
+        lines += ["", f"## Pipeline: {r['backend']} {r['precision']}, batch {r['batch_size']}", ""]
+        if r["status"] != "ok":
+            lines.append(r["status"])
+            continue
+        lines += [
+            f"- video: {r['video']}; {r['frames']} frames, {r['persons']} persons; backend: {r['info']}",
+            f"- throughput: {r['frames_per_s']:.2f} frames/s, {r['persons_per_s']:.2f} persons/s "
+            f"({r['total_s']:.2f} s); peak memory: host {r['host_peak_mb']:.0f} MB"
+            + (f", GPU {r['gpu_peak_mb']:.0f} MB" if r.get("gpu_peak_mb") is not None else ""),
+            f"- frame latency (read to result; batching makes a frame wait for later ones): median "
+            f"{r['frame_latency']['median_ms']:.1f} ms, p90 {r['frame_latency']['p90_ms']:.1f}, "
+            f"p99 {r['frame_latency']['p99_ms']:.1f}",
+        ]
+        if "note" in r:
+            lines.append(f"- {r['note']}; the detector found {r['detector_found_per_frame']:.1f} per frame")
+        lines += [
+            "",
+            "| stage | calls | median ms | p90 ms | p99 ms | total s | items/s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name in STAGE_ORDER:
+            s = r["stages"].get(name, {"n": 0})
+            if not s.get("n"):
+                lines.append(f"| {name} | 0 | - | - | - | - | - |")
+                continue
+            lines.append(
+                f"| {name} | {s['n']} | {s['median_ms']:.2f} | {s['p90_ms']:.2f} | {s['p99_ms']:.2f} | "
+                f"{s['total_s']:.3f} | {s['per_second']:.1f} |"
+            )
+    if report.get("targets"):
+        lines += ["", "## Targets (ratios from this run)", "", "| target | value | limit | met |", "|---|---|---|---|"]
+        for t in report["targets"]:
+            verdict = "yes" if t["met"] else f"**no** ({t['by']:.2f} x the limit)"
+            lines.append(f"| {t['target']} | {t['value']:.3f} | {t['limit']:.3f} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, path: str | Path) -> Path:
+    """Latency and throughput vs batch size, one line per backend and precision (dashed: ViTPose baseline)."""
+    require("matplotlib", "bench", "the benchmark plot")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series: dict = {}
+    for r in report["model"]:
+        if r["status"] == "ok":
+            series.setdefault(f"{r['backend']} {r['precision']}", []).append(r)
+    for i, (label, rows) in enumerate(sorted(series.items())):
+        rows.sort(key=lambda r: r["batch"])
+        batch = [r["batch"] for r in rows]
+        color = f"C{i}"
+        ax_lat.plot(batch, [r["stdpose"]["median_ms"] for r in rows], "o-", color=color, label=f"STDPose, {label}")
+        ax_lat.plot(batch, [r["baseline"]["median_ms"] for r in rows], "s--", color=color, alpha=0.6,
+                    label=f"ViTPose, {label}")  # fmt: skip
+        ax_thr.plot(batch, [r["persons_per_s"] for r in rows], "o-", color=color, label=f"STDPose, {label}")
+        ax_thr.plot(batch, [b / (r["baseline"]["median_ms"] / 1e3) for b, r in zip(batch, rows)], "s--",
+                    color=color, alpha=0.6, label=f"ViTPose, {label}")  # fmt: skip
+    batches = sorted({r["batch"] for rows in series.values() for r in rows})
+    for ax, title, unit in ((ax_lat, "latency per batch (median)", "ms"), (ax_thr, "throughput", "persons / s")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.set_xlabel("batch size")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    ax_lat.set_yscale("log")
+    ax_thr.set_yscale("log")
+    ax_lat.legend(fontsize=7)
+    ax_thr.legend(fontsize=7)
+    m = report["machine"]
+    fig.suptitle(f"STDPose-{report['variant'].upper()} on {m.get('gpu') or m['cpu'] + ' CPU'} "
+                 f"({report['date']}; {'untrained' if report['weights']['untrained'] else 'given'} weights)",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_report(report: dict, folder: str | Path, name: str = "bench") -> dict[str, Path]:
+    """``NAME.json``, ``NAME.md`` and (when there are model timings) ``NAME.png`` in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / f"{name}.json", "md": folder / f"{name}.md"}
+    paths["json"].write_text(json.dumps(report, indent=2, default=str))
+    paths["md"].write_text(markdown(report))
+    if report["model"] and any(r["status"] == "ok" for r in report["model"]):
+        paths["png"] = plot(report, folder / f"{name}.png")
+    return paths

@@ -1,0 +1,221 @@
+"""Training samples from PoseTrack18-format folders: one person's triplet crop, its target, its aux heatmaps.
+
+``root/annotations/*.json`` (one file per video) with ``file_name`` paths relative to ``root``,
+as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
+
+- Key frames are labeled frames (``is_labeled``, and only every ``label_every``-th frame when
+  asked: sparse labels). Estimation: aux frames at t -/+ g, g drawn from 1..max_gap (clamped to the clip).
+  Propagation: aux frames are labeled frames 1..max_gap away on each side (set max_gap = T - 1 to
+  train for labels every T frames), and the aux heatmaps are rendered from their labels in the key
+  frame's crop, with the sigma and UDP encoding inference uses, invisible joints zero (DESIGN.md).
+  A side without the person uses the other side's label, as the pipeline does.
+- Augmentation (the paper's): scale 0.65-1.35, rotation +-45 degrees (p 0.6), half body (p 0.3),
+  horizontal flip (p 0.5); one affine for all three frames.
+- Randomness comes from (seed, epoch, index) only, so a resumed run sees exactly the same samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..crops.affine import HEATMAP_SIZE, INPUT_SIZE, box_to_center_scale, get_affine, transform_points
+from ..crops.triplets import crop_triplets_cv2
+from ..decode import render_heatmaps
+from ..errors import InputError
+from ..keypoints import POSETRACK, convert_keypoints, get_format
+
+UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+         "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip
+
+
+@dataclass
+class _Person:
+    keypoints: np.ndarray  # (17, 3) PoseTrack slots
+    box: np.ndarray  # xyxy
+
+
+@dataclass
+class _Video:
+    name: str
+    frames: list[Path]  # every frame of the clip, in order
+    labels: dict[int, dict[int, _Person]]  # frame index -> track id -> person (labeled frames only)
+
+
+def load_videos(root: str | Path, label_every: int = 1, annotations: str = "annotations") -> list[_Video]:
+    """Every video under ``root/ANNOTATIONS``; labeled frames thinned to every ``label_every``-th."""
+    root = Path(root)
+    files = sorted((root / annotations).glob("*.json"))
+    if not files:
+        raise InputError(f"{root}: no {annotations}/*.json (PoseTrack18 layout: annotations/VIDEO.json + images/...)")
+    videos = []
+    for path in files:
+        try:
+            doc = json.loads(path.read_text())
+            images, annotations = doc["images"], doc["annotations"]
+        except (OSError, ValueError, KeyError) as e:
+            raise InputError(f"{path}: not a readable PoseTrack18 file ({e})") from e
+        if doc.get("categories", [{}])[0].get("keypoints") != list(POSETRACK.keypoints):
+            raise InputError(f"{path}: keypoints must be PoseTrack18's 17 slots")
+        order = sorted(images, key=lambda im: (im.get("frame_index", im.get("frame_id", im["id"])), im["id"]))
+        index = {im["id"]: t for t, im in enumerate(order)}
+        frames = [root / im["file_name"] for im in order]
+        labeled = {index[im["id"]] for im in order if im.get("is_labeled", True)}
+        labeled = {t for t in labeled if t % label_every == 0}
+        labels: dict[int, dict[int, _Person]] = {t: {} for t in labeled}
+        for ann in annotations:
+            t = index.get(ann.get("image_id"))
+            if t not in labels or not ann.get("keypoints"):
+                continue
+            k = np.asarray(ann["keypoints"], np.float64).reshape(17, 3)
+            given = ~np.all(k == 0, axis=1)
+            if given.sum() < 2:
+                continue
+            if ann.get("bbox") and ann["bbox"][2] > 0 and ann["bbox"][3] > 0:
+                x, y, w, h = ann["bbox"]
+                box = np.array([x, y, x + w, y + h])
+            else:
+                box = np.concatenate([k[given, :2].min(0), k[given, :2].max(0)])
+            labels[t][int(ann.get("track_id", len(labels[t])))] = _Person(k, box)
+        videos.append(_Video(path.stem, frames, labels))
+    return videos
+
+
+@functools.lru_cache(maxsize=48)
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"cannot read the frame {path}")
+    return image
+
+
+class TripletDataset(Dataset):
+    """``dataset[i]`` -> dict(frames (3, 3, 256, 192), target (J, 64, 48), weight (J,), [aux (2, J, 64, 48)])."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        mode: str = "estimate",
+        label_every: int = 1,
+        max_gap: int = 3,
+        augment: bool = True,
+        keypoint_format: str = "posetrack",
+        sigma: float = 2.0,
+        seed: int = 0,
+        annotations: str = "annotations",
+    ) -> None:
+        if mode not in ("estimate", "propagate"):
+            raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
+        if max_gap < 1 or label_every < 1:
+            raise InputError(f"need max_gap >= 1 and label_every >= 1, got {max_gap} and {label_every}")
+        self.videos = load_videos(root, label_every, annotations)
+        self.mode, self.max_gap, self.augment, self.sigma, self.seed = mode, max_gap, augment, sigma, seed
+        self.format = get_format(keypoint_format)
+        self.epoch = 0
+        self.items = []
+        for v, video in enumerate(self.videos):
+            for t, people in sorted(video.labels.items()):
+                for tid in people:
+                    if mode == "estimate" or self._aux_frames(video, t, tid):
+                        self.items.append((v, t, tid))
+        if not self.items:
+            hint = (
+                " (propagation needs labeled frames within max_gap of labeled key frames)"
+                if mode == "propagate"
+                else ""
+            )
+            raise InputError(f"{root}: no training samples for mode {mode}, label_every {label_every}{hint}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation and aux choices depend on the epoch (and nothing else that a resume could change)."""
+        self.epoch = epoch
+
+    def _aux_frames(self, video: _Video, t: int, tid: int) -> tuple[list[int], list[int]]:
+        sides = []
+        for sign in (-1, 1):
+            sides.append([t + sign * g for g in range(1, self.max_gap + 1)
+                          if tid in video.labels.get(t + sign * g, {})])  # fmt: skip
+        return sides if (sides[0] or sides[1]) else ()
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        v, t, tid = self.items[i]
+        video = self.videos[v]
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        person = video.labels[t][tid]
+        n = len(video.frames)
+        if self.mode == "estimate":
+            g = int(rng.integers(1, self.max_gap + 1))
+            left, right = max(t - g, 0), min(t + g, n - 1)
+        else:
+            before, after = self._aux_frames(video, t, tid)
+            left = int(rng.choice(before)) if before else None
+            right = int(rng.choice(after)) if after else None
+            left, right = left if left is not None else right, right if right is not None else left
+
+        kps = person.keypoints
+        given = ~np.all(kps == 0, axis=1)
+        box = person.box
+        rotation, factor, flip = 0.0, 1.0, False
+        if self.augment:
+            if rng.random() < 0.3 and given.sum() >= 8:  # half body: upper or lower joints only
+                upper = np.array([POSETRACK.keypoints[j] in UPPER for j in range(17)])
+                part = given & (upper if rng.random() < 0.5 else ~upper)
+                if part.sum() >= 3:
+                    lo, hi = kps[part, :2].min(0), kps[part, :2].max(0)
+                    box = np.concatenate([lo, hi])
+            factor = rng.uniform(0.65, 1.35)
+            rotation = rng.uniform(-45, 45) if rng.random() < 0.6 else 0.0
+            flip = rng.random() < 0.5
+        center, scale = box_to_center_scale(box[None])
+        scale = scale * factor
+        images = [_read(video.frames[f]) for f in (left, t, right)]
+        width = images[1].shape[1]
+        if flip:
+            images = [cv2.flip(im, 1) for im in images]
+            center = center.copy()
+            center[:, 0] = width - 1 - center[:, 0]
+        crop = get_affine(center, scale, INPUT_SIZE, rotation)
+        frames = crop_triplets_cv2(images, crop)[0]
+        to_heatmap = get_affine(center, scale, HEATMAP_SIZE, rotation)
+
+        def encode(k: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """PoseTrack (17, 3) -> model slots in heatmap coordinates, with the augmentation applied."""
+            pts = k[:, :2].copy()
+            if flip:
+                pts[:, 0] = width - 1 - pts[:, 0]
+            pts = transform_points(pts[None], to_heatmap)[0]
+            pts, use = convert_keypoints(pts[None], use[None].astype(np.float64), POSETRACK, self.format)
+            pts, use = pts[0], use[0]
+            if flip:
+                perm = self.format.flip_permutation
+                pts, use = pts[perm], use[perm]
+            return pts, use
+
+        pts, weight = encode(kps, given)
+        h, w = HEATMAP_SIZE[1], HEATMAP_SIZE[0]
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+        weight = weight * inside
+        target = render_heatmaps(pts[None], weight[None], (h, w), self.sigma)[0]
+        sample = {
+            "frames": torch.from_numpy(frames),
+            "target": torch.from_numpy(target),
+            "weight": torch.from_numpy(weight.astype(np.float32)),
+        }
+        if self.mode == "propagate":
+            aux = []
+            for f in (left, right):
+                k = video.labels[f][tid].keypoints
+                a_pts, a_vis = encode(k, (k[:, 2] > 0) & ~np.all(k == 0, axis=1))
+                aux.append(render_heatmaps(a_pts[None], a_vis[None], (h, w), self.sigma)[0])
+            sample["aux"] = torch.from_numpy(np.stack(aux))
+        return sample

@@ -1,0 +1,217 @@
+"""``train(config)``: fit STDPose on PoseTrack-format data; checkpoints, resume, a loss log and plot.
+
+Outputs in ``config.out``: ``last.safetensors`` (the model, with provenance saying what it was
+trained on), ``train_state.pt`` (optimizer, LR schedule, step, RNG: tensors only, read back with
+``weights_only=True``), ``losses.json`` and ``loss.png``. ``resume=True`` continues from them and
+gives the same weights as an uninterrupted run (samples depend only on seed, epoch and index).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..errors import CheckpointError, InputError
+from ..model import build_model
+from ..model.stdpose import STDPose
+from ..runtime.loader import resolve_device
+from ..weights import load_model, save_weights
+from .dataset import TripletDataset
+from .losses import training_loss
+
+log = logging.getLogger(__name__)
+ABLATIONS = ("tff", "tks", "dam", "mi")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    variant: str = "t"
+    init: str | None = None  # .safetensors (ours) or ViTPose .pth (backbone + head; COCO slots remapped)
+    mode: str = "estimate"  # or "propagate"
+    aux_heatmaps: str = "labels"  # propagate: "labels" (what inference feeds) or "predicted" (paper-literal)
+    label_every: int = 1
+    max_gap: int = 3
+    annotations: str = "annotations"  # the labels' folder under data (e.g. annotations_pseudo)
+    ablate: tuple[str, ...] = ()  # any of tff, tks, dam, mi; "baseline" = single-frame ViTPose
+    epochs: int = 10
+    batch_size: int = 16
+    lr: float = 5e-4
+    lr_steps: tuple[int, ...] = ()  # epochs at which the LR is multiplied by lr_gamma
+    lr_gamma: float = 0.1
+    weight_decay: float = 0.1
+    alpha: float = 0.1
+    beta: float = 0.01
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    resume: bool = False
+    extra: dict = field(default_factory=dict)  # build_model overrides (e.g. depth for tiny experiments)
+
+
+def make_model(config: TrainConfig) -> STDPose:
+    unknown = set(config.ablate) - set(ABLATIONS) - {"baseline"}
+    if unknown:
+        raise InputError(f"unknown ablation(s) {sorted(unknown)}; choose from {ABLATIONS} or 'baseline'")
+    switches = {f"use_{m}": False for m in config.ablate if m in ("tff", "tks", "dam")}
+    if "baseline" in config.ablate:
+        switches = dict(use_tff=False, use_tks=False, use_dam=False, use_stda=False)
+    torch.manual_seed(config.seed)
+    if config.init and config.init.endswith(".safetensors"):
+        model = load_model(config.init)
+        if switches:
+            raise InputError("ablations change the architecture: start them from ViTPose weights or scratch")
+        return model
+    model = build_model(config.variant, **switches, **config.extra)
+    if config.init:
+        from ..weights import load_vitpose
+
+        load_vitpose(model, config.init, keypoint_format=model.config.keypoint_format)
+    return model
+
+
+def train(config: TrainConfig, progress: bool = True) -> dict:
+    """Train; returns the loss history. See the module docstring for what is written."""
+    if config.mode not in ("estimate", "propagate") or config.aux_heatmaps not in ("labels", "predicted"):
+        raise InputError("mode must be estimate|propagate and aux_heatmaps labels|predicted")
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    model = make_model(config).to(device).train()
+    feed_aux = config.mode == "propagate" and config.aux_heatmaps == "labels"
+    if feed_aux and not model.config.uses_aux_heatmaps:
+        raise InputError("propagation with label heatmaps needs TKS or DAM; this ablation has neither")
+    data = TripletDataset(config.data, config.mode, config.label_every, config.max_gap, config.augment,
+                          model.config.keypoint_format, seed=config.seed, annotations=config.annotations)  # fmt: skip
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
+    history: dict = {"epoch": [], "loss": [], "mse": [], "mi_features": [], "mi_heatmaps": []}
+    start_epoch = 0
+    if config.resume:
+        start_epoch, history = _resume(model, optimizer, schedule, out, config)
+    use_mi = "mi" not in config.ablate
+    for epoch in range(start_epoch, config.epochs):
+        data.set_epoch(epoch)
+        order = torch.Generator().manual_seed(config.seed * 10_007 + epoch)
+        loader = DataLoader(data, batch_size=config.batch_size, shuffle=True, generator=order,
+                            num_workers=config.workers, drop_last=len(data) > config.batch_size)  # fmt: skip
+        sums: dict[str, float] = {}
+        batches = _progress(loader, progress, f"epoch {epoch + 1}/{config.epochs}")
+        for batch in batches:
+            frames, target, weight = (batch[k].to(device) for k in ("frames", "target", "weight"))
+            aux = batch["aux"].to(device) if feed_aux else None
+            parts = model.forward_parts(frames, aux)
+            losses = training_loss(parts, model.keypoint_head, target, weight, config.alpha, config.beta, use_mi)
+            optimizer.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            optimizer.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            if hasattr(batches, "set_postfix"):
+                batches.set_postfix(loss=f"{float(losses['loss'].detach()):.5f}")
+        schedule.step()
+        n = max(len(loader), 1)
+        history["epoch"].append(epoch + 1)
+        for k in ("loss", "mse", "mi_features", "mi_heatmaps"):
+            history[k].append(sums[k] / n if k in sums else math.nan)
+        _checkpoint(model, optimizer, schedule, epoch + 1, history, out, config)
+    (out / "losses.json").write_text(json.dumps(history, indent=1))
+    if history["epoch"]:
+        _plot(history, out / "loss.png", config)
+    model.eval()
+    return history
+
+
+def _progress(loader, enabled: bool, desc: str):
+    if not enabled:
+        return loader
+    from tqdm import tqdm
+
+    return tqdm(loader, desc=desc, unit="batch", leave=False)
+
+
+def _checkpoint(model, optimizer, schedule, epoch, history, out: Path, config: TrainConfig) -> None:
+    provenance = {
+        "source": f"stdpose-train ({config.mode}, {'from ' + config.init if config.init else 'from scratch'})",
+        "training_data": f"{config.data} ({epoch} epochs, labels every {config.label_every} frames)",
+        "licence": "as the training data's",
+    }
+    save_weights(model, out / "last.safetensors", provenance)
+    state = {
+        "epoch": epoch,
+        "optimizer": optimizer.state_dict(),
+        "schedule": {k: v for k, v in schedule.state_dict().items() if k != "milestones"},  # a Counter: from config
+        "torch_rng": torch.get_rng_state(),
+        "history": history,
+        "config": json.dumps(dataclasses.asdict(config)),
+    }
+    tmp = out / "train_state.pt.partial"
+    torch.save(state, tmp)
+    tmp.replace(out / "train_state.pt")
+
+
+def _resume(model, optimizer, schedule, out: Path, config: TrainConfig) -> tuple[int, dict]:
+    path = out / "train_state.pt"
+    if not path.is_file() or not (out / "last.safetensors").is_file():
+        raise CheckpointError(f"--resume: {out} has no train_state.pt + last.safetensors to continue from")
+    state = torch.load(path, weights_only=True)
+    saved = json.loads(state["config"])
+    for key in (
+        "data",
+        "variant",
+        "mode",
+        "aux_heatmaps",
+        "label_every",
+        "max_gap",
+        "annotations",
+        "ablate",
+        "batch_size",
+        "seed",
+    ):
+        if json.dumps(saved[key]) != json.dumps(dataclasses.asdict(config)[key]):
+            raise CheckpointError(f"--resume: {key} was {saved[key]!r}, now {dataclasses.asdict(config)[key]!r}")
+    from ..weights import load_weights
+
+    load_weights(model, out / "last.safetensors")
+    model.train()
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict({**schedule.state_dict(), **state["schedule"]})
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["epoch"]), state["history"]
+
+
+def _plot(history: dict, path: Path, config: TrainConfig) -> None:
+    from ..errors import require
+
+    require("matplotlib", "bench", "the loss plot")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].plot(history["epoch"], history["mse"], "o-", label="heatmap MSE")
+    ax[0].plot(history["epoch"], history["loss"], "s--", label="total (MSE + L_MI)")
+    ax[0].set_yscale("log")
+    for key, label in (("mi_features", "I(y; F~ | F)"), ("mi_heatmaps", "I(y; H~ | H)")):
+        ax[1].plot(history["epoch"], history[key], "o-", label=label)
+    ax[1].axhline(0, color="grey", lw=0.8)
+    for a, title in zip(ax, ("loss", "MI estimates (MSE units; > 0: temporal context adds label information)")):
+        a.set_xlabel("epoch")
+        a.set_title(title, fontsize=9)
+        a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+    fig.suptitle(f"stdpose-train {config.mode}, {config.variant}, seed {config.seed}, ablate {list(config.ablate)}",
+                 fontsize=9)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,85 @@
+"""stdpose-bench end to end on the tiny variant (seconds), and the measuring parts it is built from."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from stdpose_infer.bench import PeakMemory, StageTimer, summarize
+from stdpose_infer.bench.runner import _targets
+from stdpose_infer.cli.bench import main
+
+
+def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = [
+        "--variant", "t", "--backends", "torch", "onnxruntime", "tensorrt", "--batch", "1", "2",
+        "--warmup", "1", "--iterations", "2", "--frames", "5", "--resolution", "256x192", "--people", "2",
+        "--device", "cpu", "--out", str(out), "--cache-dir", str(tmp_path / "engines"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((out / "bench.json").read_text())
+    assert report["weights"]["untrained"] and "untrained" in report["weights"]["note"]
+    assert report["flops"]["ratio"] > 3  # three backbone passes plus the temporal modules
+    ok = [r for r in report["model"] if r["status"] == "ok"]
+    assert {(r["backend"], r["batch"]) for r in ok} == {("torch", 1), ("torch", 2), ("onnxruntime", 1),
+                                                       ("onnxruntime", 2)}  # fmt: skip
+    skipped = [r for r in report["model"] if r["status"] != "ok"]
+    assert [r["backend"] for r in skipped] == ["tensorrt"]  # no GPU: said, not fatal
+    for r in ok:
+        assert r["stdpose"]["n"] == 2 and r["stdpose"]["median_ms"] > 0 and r["baseline"]["median_ms"] > 0
+        assert r["time_ratio"] == pytest.approx(r["stdpose"]["median_ms"] / r["baseline"]["median_ms"])
+        assert r["persons_per_s"] == pytest.approx(r["batch"] / r["stdpose"]["median_ms"] * 1e3)
+    assert all(r["speedup_vs_torch_eager"] == 1.0 for r in ok if r["backend"] == "torch")
+    pipe = [r for r in report["pipeline"] if r["status"] == "ok"]
+    assert len(pipe) == 2
+    for r in pipe:
+        assert r["frames"] == 5
+        stages = r["stages"]
+        assert stages["detect"]["n"] == 5 and stages["video decode"]["n"] >= 5
+        assert stages["crop"]["per_second"] > 0
+        assert round(stages["model"]["per_second"] * stages["model"]["total_s"]) == r["persons"]
+        assert r["frame_latency"]["n"] == 5 and r["host_peak_mb"] > 0
+    md = (out / "bench.md").read_text()
+    assert "| torch | fp32 | 2 |" in md and "## Pipeline: onnxruntime fp32" in md and "skipped" in md
+    png = cv2.imread(str(out / "bench.png"))
+    assert png is not None and png.shape[0] > 200 and png.shape[1] > 400
+    assert "Triplet model alone" in capsys.readouterr().out
+
+
+def test_summarize_and_stage_timer():
+    s = summarize([0.001] * 9 + [0.011], items=20)
+    assert s["median_ms"] == pytest.approx(1.0) and s["p99_ms"] == pytest.approx(10.1)
+    assert s["total_s"] == pytest.approx(0.02) and s["per_second"] == pytest.approx(1000.0)
+    calls = []
+    timer = StageTimer(sync=lambda: calls.append(1))
+    with timer.stage("model", items=3):
+        time.sleep(0.01)
+    (sample,) = timer.samples["model"]
+    assert sample.items == 3 and sample.seconds >= 0.009 and len(calls) == 2
+
+
+def test_peak_memory_sees_an_allocation_inside_the_block():
+    with PeakMemory() as before:
+        pass
+    with PeakMemory() as peak:
+        block = np.ones(200 * 2**20 // 8)  # 200 MB, touched
+        del block
+    assert peak.host_mb - before.host_mb > 150 and peak.gpu_mb is None
+
+
+def test_targets_report_misses_with_their_size():
+    row = {"status": "ok", "backend": "onnxruntime", "precision": "fp32", "batch": 8, "time_ratio": 4.0,
+           "flop_ratio": 3.2, "speedup_vs_torch_eager": 0.95}  # fmt: skip
+    torch_row = {**row, "backend": "torch", "time_ratio": 3.5, "speedup_vs_torch_eager": 1.0}
+    report = {"variant": "b", "machine": {"device": "cpu"}, "model": [row, torch_row]}
+    targets = _targets(report)
+    ort = next(t for t in targets if t["target"].startswith("onnxruntime CPU"))
+    assert not ort["met"] and ort["by"] == pytest.approx(0.95 / 1.3)
+    ratios = [t for t in targets if t["target"].startswith("B triplet")]
+    assert [t["met"] for t in ratios] == [False, True]  # limit 1.15 x 3.2 = 3.68: 4.0 misses, 3.5 meets
+    assert ratios[0]["by"] == pytest.approx(4.0 / 3.68)
