@@ -49,6 +49,11 @@ class _Video:
     labels: dict[int, dict[int, _Person]]  # frame index -> track id -> person (labeled frames only)
 
 
+def frame_order(images: list[dict]) -> list[dict]:
+    """A PoseTrack file's images in frame order (frame_index, else frame_id, else id)."""
+    return sorted(images, key=lambda im: (im.get("frame_index", im.get("frame_id", im["id"])), im["id"]))
+
+
 def load_videos(root: str | Path, label_every: int = 1, annotations: str = "annotations") -> list[_Video]:
     """Every video under ``root/ANNOTATIONS``; labeled frames thinned to every ``label_every``-th."""
     root = Path(root)
@@ -64,7 +69,7 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
             raise InputError(f"{path}: not a readable PoseTrack18 file ({e})") from e
         if doc.get("categories", [{}])[0].get("keypoints") != list(POSETRACK.keypoints):
             raise InputError(f"{path}: keypoints must be PoseTrack18's 17 slots")
-        order = sorted(images, key=lambda im: (im.get("frame_index", im.get("frame_id", im["id"])), im["id"]))
+        order = frame_order(images)
         index = {im["id"]: t for t, im in enumerate(order)}
         frames = [root / im["file_name"] for im in order]
         labeled = {index[im["id"]] for im in order if im.get("is_labeled", True)}
@@ -89,7 +94,7 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
 
 
 @functools.lru_cache(maxsize=48)
-def _read(path: Path) -> np.ndarray:
+def read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise InputError(f"cannot read the frame {path}")
@@ -178,7 +183,7 @@ class TripletDataset(Dataset):
             flip = rng.random() < 0.5
         center, scale = box_to_center_scale(box[None])
         scale = scale * factor
-        images = [_read(video.frames[f]) for f in (left, t, right)]
+        images = [read_image(video.frames[f]) for f in (left, t, right)]
         width = images[1].shape[1]
         if flip:
             images = [cv2.flip(im, 1) for im in images]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..results import posetrack_json, write_json
+from ..video import Frame
+from .dataset import frame_order, read_image
 
 
 def write_pseudo_labels(weights, data: str | Path, label_every: int, out: str = "annotations_pseudo",
@@ -29,7 +31,7 @@ def write_pseudo_labels(weights, data: str | Path, label_every: int, out: str = 
         bar = tqdm(files, desc="pseudo-labels", unit="video")
     for path in bar:
         doc = json.loads(path.read_text())
-        order = sorted(doc["images"], key=lambda im: (im.get("frame_index", im.get("frame_id", im["id"])), im["id"]))
+        order = frame_order(doc["images"])
         frames = [data / im["file_name"] for im in order]
         sparse_ids = {im["id"] for t, im in enumerate(order) if im.get("is_labeled", True) and t % label_every == 0}
         sparse = {
@@ -37,21 +39,9 @@ def write_pseudo_labels(weights, data: str | Path, label_every: int, out: str = 
             "images": [{**im, "frame_index": t, "is_labeled": im["id"] in sparse_ids} for t, im in enumerate(order)],
             "annotations": [a for a in doc["annotations"] if a.get("image_id") in sparse_ids],
         }
-        results = list(pipe.propagate(list(_frames(frames)), sparse))
+        results = list(pipe.propagate([Frame(t, p.name, read_image(p)) for t, p in enumerate(frames)], sparse))
         out_doc = posetrack_json(results, video_id=int(order[0].get("vid_id", 1)) if order else 1)
         for image, source in zip(out_doc["images"], order):
             image["file_name"] = source["file_name"]  # paths relative to data, as the ground truth's
         written.append(write_json(out_doc, data / out / path.name))
     return written
-
-
-def _frames(paths: list[Path]):
-    import cv2
-
-    from ..video import Frame
-
-    for t, p in enumerate(paths):
-        image = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputError(f"cannot read the frame {p}")
-        yield Frame(t, p.name, image)
