@@ -83,6 +83,23 @@ def test_pth_given_to_load_model_points_to_the_importer(tmp_path):
         load_model(pth)
 
 
+def test_header_length_that_starts_like_a_pickle_still_loads(tmp_path):
+    """A safetensors file starts with its header's length; one of 0x..80 bytes begins with 0x80, a pickle's first
+    byte. Such checkpoints were refused as pickles (found when an ablation's checkpoint hit it)."""
+    model = build_model("t")
+    for pad in range(1, 400):
+        path = save_weights(model, tmp_path / "m.safetensors", {"training_data": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no padding gave a header length with low byte 0x80")
+    assert set(load_model(path).state_dict()) == set(model.state_dict())
+    legacy = tmp_path / "legacy.pth"
+    torch.save({"w": torch.zeros(1)}, legacy, _use_new_zipfile_serialization=False)  # starts with 0x80 0x02
+    with pytest.raises(CheckpointError, match="a PyTorch pickle"):
+        load_model(legacy)
+
+
 def test_foreign_safetensors(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(path))

@@ -1,4 +1,8 @@
-"""``stdpose-eval``: PoseTrack mAP of prediction files against ground truth, as poseval computes it."""
+"""``stdpose-eval``: PoseTrack mAP of prediction files against ground truth, as poseval computes it.
+
+stdpose-eval --gt posetrack/annotations/val --pred my_predictions/ --json map.json
+stdpose-eval --weights run/last.safetensors --data synth_test --mode propagate --label-every 7 --json map.json
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,35 @@ from . import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="stdpose-eval", description=__doc__)
-    parser.add_argument("--gt", required=True, help="folder of ground-truth PoseTrack18/21 JSON files, one per video")
-    parser.add_argument("--pred", required=True, help="folder of prediction files with the same names")
+    parser = argparse.ArgumentParser(prog="stdpose-eval", description=__doc__.split("\n")[0])
+    parser.add_argument("--gt", help="folder of ground-truth PoseTrack18/21 JSON files, one per video")
+    parser.add_argument("--pred", help="folder of prediction files with the same names")
     parser.add_argument("--json", help="write per-joint and per-group APs and Total here")
-    return run_command("stdpose-eval", _evaluate, parser.parse_args(argv))
+    run = parser.add_argument_group("or predict first: a checkpoint over a PoseTrack-format data folder")
+    run.add_argument("--weights", help="an STDPose .safetensors checkpoint")
+    run.add_argument("--data", help="folder with annotations/*.json and the frames they name")
+    run.add_argument("--mode", default="estimate", choices=["estimate", "propagate"])
+    run.add_argument("--label-every", type=int, default=7, help="propagate: labels given on every T-th frame")
+    run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes) or a detector: hog, movenet:PATH")
+    run.add_argument("--out", help="where the prediction files go (default: DATA/predictions_MODE)")
+    run.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+    if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
+        parser.error("give --gt and --pred, or --weights and --data")
+    return run_command("stdpose-eval", _evaluate, args)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from ..evaluation import evaluate, write_json
+    from ..evaluation import evaluate, score_dataset, write_json
 
-    result = evaluate(args.gt, args.pred)
+    if args.weights:
+        out = args.out or f"{args.data}/predictions_{args.mode}"
+        result = score_dataset(args.weights, args.data, out, args.mode, args.label_every, boxes=args.boxes,
+                               batch_size=args.batch_size)  # fmt: skip
+        scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
+        print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
+    else:
+        result = evaluate(args.gt, args.pred)
     print(result.table())
     if args.json:
         write_json(result, args.json)

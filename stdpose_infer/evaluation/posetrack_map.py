@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +139,12 @@ def evaluate_frames(pairs: list[tuple[FramePoses, FramePoses]], num_videos: int 
     return PoseTrackAP(per_joint, groups, len(pairs), num_videos, gt_counts)
 
 
-def evaluate(gt_dir: str | Path, pred_dir: str | Path) -> PoseTrackAP:
-    """PoseTrack mAP of the prediction files in ``pred_dir`` (one per ground-truth video, same name)."""
+def evaluate(
+    gt_dir: str | Path, pred_dir: str | Path, exclude: Mapping[str, Collection[str]] | None = None
+) -> PoseTrackAP:
+    """PoseTrack mAP of the prediction files in ``pred_dir`` (one per ground-truth video, same name).
+
+    ``exclude``: {video file name: frame file_names} left unscored (propagation: the given frames)."""
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
     gt_files = sorted(gt_dir.glob("*.json"))
     if not gt_files:
@@ -150,9 +155,10 @@ def evaluate(gt_dir: str | Path, pred_dir: str | Path) -> PoseTrackAP:
         if not pred_path.is_file():
             raise InputError(f"no prediction file {pred_path} for ground-truth video {gt_path.name}")
         gt_frames, pred_frames = load_video(gt_path, need_head_boxes=True), load_video(pred_path)
+        skip = set((exclude or {}).get(gt_path.name, ()))
         for key, gt in gt_frames.items():
-            if gt.num_people == 0:
-                continue  # frames without ground truth are not scored
+            if gt.num_people == 0 or key in skip:
+                continue  # frames without ground truth (or excluded) are not scored
             if key not in pred_frames:
                 raise InputError(f"{pred_path}: no frame {key!r}, which the ground truth labels; write every frame")
             pred = pred_frames[key]

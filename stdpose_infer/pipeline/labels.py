@@ -85,16 +85,19 @@ def load_labels(
         kps = np.array([np.reshape(a["keypoints"], (-1, 3)) for a in anns], np.float64).reshape(-1, 17, 3)
         vis = (kps[..., 2] > 0) & ~np.all(kps == 0, axis=-1)
         points, vis_model = convert_keypoints(kps[..., :2], vis.astype(np.float64), POSETRACK, keypoint_format)
-        boxes = np.array([_box(a, k, v) for a, k, v in zip(anns, kps, vis)], np.float64).reshape(-1, 4)
+        boxes = np.array([annotation_box(a) for a in anns], np.float64).reshape(-1, 4)
         ids = np.array([int(a.get("track_id", i)) for i, a in enumerate(anns)], np.int64)
         result[index] = FrameLabels(ids, points, vis_model > 0, boxes)
     return dict(sorted(result.items()))
 
 
-def _box(ann: dict, kps: np.ndarray, vis: np.ndarray) -> np.ndarray:
+def annotation_box(ann: dict) -> np.ndarray:
+    """A PoseTrack annotation's person box, xyxy: its bbox, else its visible keypoints' extent padded 7.5 %."""
     if ann.get("bbox") and len(ann["bbox"]) == 4 and ann["bbox"][2] > 0 and ann["bbox"][3] > 0:
         x, y, w, h = ann["bbox"]
-        return np.array([x, y, x + w, y + h])
+        return np.array([x, y, x + w, y + h], np.float64)
+    kps = np.reshape(np.asarray(ann["keypoints"], np.float64), (-1, 3))
+    vis = (kps[:, 2] > 0) & ~np.all(kps == 0, axis=1)
     if vis.sum() < 2:
         raise InputError(f"label {ann.get('id')}: no bbox and fewer than 2 visible keypoints to make one")
     lo, hi = kps[vis, :2].min(0), kps[vis, :2].max(0)

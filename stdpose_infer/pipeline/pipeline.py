@@ -137,10 +137,15 @@ class Pipeline:
         Unlabeled frames read the nearest labeled frames before and after as aux frames, with aux
         heatmaps rendered from their labels in the key frame's crop; a person the detector finds
         that matches no labeled track is estimated (origin "estimated"). Labeled poses pass through
-        unchanged (origin "given"). Needs a model with TKS or DAM.
+        unchanged (origin "given"). A model without TKS and DAM (the single-frame baseline) cannot read
+        the labels' heatmaps: it estimates each unlabeled frame at the labels' interpolated boxes, and says so.
         """
         if not self.config.uses_aux_heatmaps:
-            raise InputError("propagate mode needs a model with TKS or DAM (this one ignores aux heatmaps)")
+            warnings.warn(
+                "this model has neither TKS nor DAM, so it ignores the labels' heatmaps: unlabeled frames are "
+                "estimated at the interpolated label boxes (the propagation baseline)",
+                stacklevel=2,
+            )
         frames = list(self._frames(source)) if not isinstance(source, list) else source
         if not frames:
             raise InputError("the source has no frames")
@@ -247,8 +252,10 @@ class Pipeline:
                     track_boxes[r], used[c] = found[c], True
         if len(track_boxes):
             track_boxes = check_boxes(track_boxes, (h, w), f"frame {t} (interpolated label boxes)", min_size=1.0)
-            run.queue(t, p, n, track_boxes, np.array(ids, np.int64), "propagated",
-                      (np.array(aux_l), np.array(vis_l), np.array(aux_r), np.array(vis_r)))  # fmt: skip
+            aux = (np.array(aux_l), np.array(vis_l), np.array(aux_r), np.array(vis_r))
+            if not self.config.uses_aux_heatmaps:
+                aux = None  # a single-frame model: key frame only (its aux frames are never read)
+            run.queue(t, p, n, track_boxes, np.array(ids, np.int64), "propagated", aux)
         new = found[~used]
         if len(new):  # people the labels do not have: estimated from their neighbours
             new_ids = tracker.update(new) + next_id

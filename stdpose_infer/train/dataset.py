@@ -31,6 +31,7 @@ from ..crops.triplets import crop_triplets_cv2
 from ..decode import render_heatmaps
 from ..errors import InputError
 from ..keypoints import POSETRACK, convert_keypoints, get_format
+from ..pipeline.labels import annotation_box
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip
@@ -83,11 +84,10 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
             given = ~np.all(k == 0, axis=1)
             if given.sum() < 2:
                 continue
-            if ann.get("bbox") and ann["bbox"][2] > 0 and ann["bbox"][3] > 0:
-                x, y, w, h = ann["bbox"]
-                box = np.array([x, y, x + w, y + h])
-            else:
-                box = np.concatenate([k[given, :2].min(0), k[given, :2].max(0)])
+            try:
+                box = annotation_box(ann)
+            except InputError:
+                continue  # no bbox and under 2 visible joints: nothing to crop around
             labels[t][int(ann.get("track_id", len(labels[t])))] = _Person(k, box)
         videos.append(_Video(path.stem, frames, labels))
     return videos

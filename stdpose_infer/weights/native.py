@@ -44,9 +44,13 @@ def save_weights(model: STDPose, path: str | Path, provenance: dict[str, Any] | 
 
 
 def _looks_like_pickle(path: Path) -> bool:
+    """A torch zip archive or a legacy pickle. A safetensors file starts with its header's length (8 bytes,
+    little-endian: any first byte, 0x80 included) and then the header's '{'."""
     with path.open("rb") as f:
-        head = f.read(2)
-    return head == b"PK" or head[:1] == b"\x80"  # torch zip archive or legacy pickle
+        head = f.read(9)
+    if head[8:9] == b"{":
+        return False
+    return head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
 
 
 def read_checkpoint(path: str | Path) -> tuple[STDPoseConfig, dict[str, Any], dict[str, torch.Tensor]]:

@@ -1,0 +1,180 @@
+"""A checkpoint over a PoseTrack-format dataset folder: prediction files, and their mAP (``stdpose-eval --weights``).
+
+- estimate: every labeled frame, at the ground truth's person boxes (pose quality apart from detection)
+  or at the detector's.
+- propagate: the labels of every T-th frame are given and pass through; every other frame is
+  propagated from them. Only the propagated frames are scored (the given ones would score 100 and
+  hide the differences that matter). Also what pseudo-labels are made of.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..results import posetrack_json, write_json
+from ..video import Frame
+from .posetrack_map import PoseTrackAP, evaluate
+
+
+def _videos(data: Path, annotations: str) -> list[Path]:
+    files = sorted((data / annotations).glob("*.json"))
+    if not files:
+        raise InputError(f"{data}: no {annotations}/*.json (PoseTrack18 layout: annotations/VIDEO.json + images/...)")
+    return files
+
+
+def _given(order: list[dict], label_every: int) -> set:
+    """Image ids whose labels propagate mode is given: labeled frames at t = 0, T, 2T, ..."""
+    return {im["id"] for t, im in enumerate(order) if im.get("is_labeled", True) and t % label_every == 0}
+
+
+def predict_dataset(
+    weights,
+    data: str | Path,
+    out: str | Path,
+    mode: str = "estimate",
+    label_every: int = 7,
+    boxes: str = "labels",
+    annotations: str = "annotations",
+    batch_size: int = 32,
+    backend: str = "auto",
+    progress: bool = True,
+) -> list[Path]:
+    """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
+    per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
+    frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH")."""
+    from ..pipeline import Pipeline
+    from ..train.dataset import frame_order, read_image
+
+    if mode not in ("estimate", "propagate"):
+        raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
+    if label_every < 2 and mode == "propagate":
+        raise InputError("propagate mode needs label_every >= 2 (labels every T-th frame, the rest propagated)")
+    data, out = Path(data), Path(out)
+    detector = None if boxes == "labels" else boxes
+    pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size)
+    files = _videos(data, annotations)
+    bar = files
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(files, desc=f"{mode} {data.name}", unit="video")
+    written = []
+    for path in bar:
+        doc = json.loads(path.read_text())
+        order = frame_order(doc["images"])
+        frames = [
+            Frame(t, Path(im["file_name"]).name, read_image(data / im["file_name"])) for t, im in enumerate(order)
+        ]
+        if mode == "propagate":
+            given = _given(order, label_every)
+            sparse = {
+                **doc,
+                "images": [{**im, "frame_index": t, "is_labeled": im["id"] in given} for t, im in enumerate(order)],
+                "annotations": [a for a in doc["annotations"] if a.get("image_id") in given],
+            }
+            results = pipe.propagate(frames, sparse)
+        else:
+            results = pipe.estimate([f.image for f in frames], _label_boxes(doc, order) if detector is None else None)
+        out_doc = posetrack_json(list(results), video_id=int(order[0].get("vid_id", 1)) if order else 1)
+        for image, source in zip(out_doc["images"], order):
+            image["file_name"] = source["file_name"]  # the ground truth's names: evaluation matches frames by them
+        written.append(write_json(out_doc, out / path.name))
+    return written
+
+
+def score_dataset(
+    weights, data: str | Path, out: str | Path, mode: str = "estimate", label_every: int = 7, **options
+) -> PoseTrackAP:
+    """``predict_dataset(..., **options)`` then PoseTrack mAP against the labels (propagate: propagated frames
+    only)."""
+    predict_dataset(weights, data, out, mode, label_every, **options)
+    annotations = options.get("annotations", "annotations")
+    return score_predictions(data, out, mode, label_every, annotations)
+
+
+def score_predictions(
+    data: str | Path, out: str | Path, mode: str = "estimate", label_every: int = 7, annotations: str = "annotations"
+) -> PoseTrackAP:
+    """PoseTrack mAP of the prediction files in ``out`` against ``data/ANNOTATIONS`` (propagate: given frames
+    left out)."""
+    from ..train.dataset import frame_order
+
+    exclude = {}
+    if mode == "propagate":
+        for path in _videos(Path(data), annotations):
+            order = frame_order(json.loads(path.read_text())["images"])
+            given = _given(order, label_every)
+            exclude[path.name] = {im["file_name"] for im in order if im["id"] in given}
+    return evaluate(Path(data) / annotations, out, exclude=exclude)
+
+
+def _label_boxes(doc: dict, order: list[dict]) -> dict[int, np.ndarray]:
+    """{frame index: (N, 4) xyxy}: the annotations' person boxes, as propagate mode reads them."""
+    from ..pipeline.labels import annotation_box
+
+    index = {im["id"]: t for t, im in enumerate(order)}
+    boxes: dict[int, list] = {t: [] for t in range(len(order))}
+    for ann in doc["annotations"]:
+        t = index.get(ann.get("image_id"))
+        if t is not None and ann.get("keypoints"):
+            boxes[t].append(annotation_box(ann))
+    return {t: np.array(b, np.float64).reshape(-1, 4) for t, b in boxes.items()}
+
+
+def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
+                       annotations: str = "annotations") -> list[Path]:  # fmt: skip
+    """The no-model propagation reference: each unlabeled frame's poses interpolated linearly, per track and
+    joint, between the nearest given frames; where one side lacks the person or the joint, that side's pose is
+    copied at half the score. Same inputs and files as ``predict_dataset(mode="propagate")``."""
+    from ..train.dataset import frame_order
+
+    data, out = Path(data), Path(out)
+    written = []
+    for path in _videos(data, annotations):
+        doc = json.loads(path.read_text())
+        order = frame_order(doc["images"])
+        given = _given(order, label_every)
+        index = {im["id"]: t for t, im in enumerate(order)}
+        poses: dict[int, dict[int, np.ndarray]] = {}  # given frame -> track -> (17, 3)
+        anns = []
+        for ann in doc["annotations"]:
+            if ann.get("image_id") in given and ann.get("keypoints"):
+                kps = np.reshape(np.asarray(ann["keypoints"], np.float64), (-1, 3))
+                anns.append({**ann, "origin": "given", "scores": [1.0] * len(kps)})
+                frame = poses.setdefault(index[ann["image_id"]], {})
+                frame[int(ann.get("track_id", len(frame)))] = kps
+        labeled = sorted(poses)
+        for t, image in enumerate(order):
+            if image["id"] in given or not labeled:
+                continue
+            p = max((f for f in labeled if f < t), default=labeled[0])
+            n = min((f for f in labeled if f > t), default=labeled[-1])
+            a = 0.0 if n == p else (t - p) / (n - p)
+            for tid in sorted(set(poses[p]) | set(poses[n])):
+                left, right = poses[p].get(tid), poses[n].get(tid)
+                left, right = (right, right) if left is None else (left, left) if right is None else (left, right)
+                has_l, has_r = ~np.all(left == 0, axis=1), ~np.all(right == 0, axis=1)
+                both = has_l & has_r
+                xy = np.where(both[:, None], (1 - a) * left[:, :2] + a * right[:, :2],
+                              np.where(has_l[:, None], left[:, :2], right[:, :2]))  # fmt: skip
+                one_sided = tid not in poses[p] or tid not in poses[n]
+                score = np.where(both & ~one_sided, 1.0, 0.5) * (has_l | has_r)
+                kps = np.concatenate([xy, (has_l | has_r)[:, None]], axis=1) * (has_l | has_r)[:, None]
+                anns.append(
+                    {
+                        "id": len(anns) + 1,
+                        "image_id": image["id"],
+                        "track_id": tid,
+                        "category_id": 1,
+                        "keypoints": kps.ravel().tolist(),
+                        "scores": score.tolist(),
+                        "origin": "interpolated",
+                    }
+                )
+        written.append(write_json({**doc, "annotations": anns}, out / path.name))
+    return written
