@@ -12,7 +12,8 @@ q(y | .) Gaussian around a heatmap prediction, -log q is the heatmap MSE up to c
 MSE(y, head(F)) and MSE(y, H) terms estimate H(y | F) and H(y | H) and are detached: maximising
 the MI must not be done by making the single-frame evidence worse. L_MI = -alpha I_F - beta I_H
 (alpha 0.1, beta 0.01 as in the paper); its gradient trains F~ and H~ to carry label
-information beyond the key frame's own, which is the objective's intent.
+information beyond the key frame's own, which is the objective's intent. Measured so far (tiny models,
+a short CPU schedule, benchmarks/results/2026-11-21_table4_synthetic.md): training without it scored higher.
 """
 
 from __future__ import annotations
