@@ -16,7 +16,6 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import posetrack_json, write_json
-from ..video import Frame
 from .posetrack_map import PoseTrackAP, evaluate
 
 
@@ -67,9 +66,7 @@ def predict_dataset(
     for path in bar:
         doc = json.loads(path.read_text())
         order = frame_order(doc["images"])
-        frames = [
-            Frame(t, Path(im["file_name"]).name, read_image(data / im["file_name"])) for t, im in enumerate(order)
-        ]
+        images = [read_image(data / im["file_name"]) for im in order]  # labels match them by frame_index
         if mode == "propagate":
             given = _given(order, label_every)
             sparse = {
@@ -77,9 +74,9 @@ def predict_dataset(
                 "images": [{**im, "frame_index": t, "is_labeled": im["id"] in given} for t, im in enumerate(order)],
                 "annotations": [a for a in doc["annotations"] if a.get("image_id") in given],
             }
-            results = pipe.propagate(frames, sparse)
+            results = pipe.propagate(images, sparse)
         else:
-            results = pipe.estimate([f.image for f in frames], _label_boxes(doc, order) if detector is None else None)
+            results = pipe.estimate(images, _label_boxes(doc, order) if detector is None else None)
         out_doc = posetrack_json(list(results), video_id=int(order[0].get("vid_id", 1)) if order else 1)
         for image, source in zip(out_doc["images"], order):
             image["file_name"] = source["file_name"]  # the ground truth's names: evaluation matches frames by them
@@ -131,6 +128,7 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
     """The no-model propagation reference: each unlabeled frame's poses interpolated linearly, per track and
     joint, between the nearest given frames; where one side lacks the person or the joint, that side's pose is
     copied at half the score. Same inputs and files as ``predict_dataset(mode="propagate")``."""
+    from ..pipeline.labels import nearest_labeled
     from ..train.dataset import frame_order
 
     data, out = Path(data), Path(out)
@@ -152,8 +150,7 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
         for t, image in enumerate(order):
             if image["id"] in given or not labeled:
                 continue
-            p = max((f for f in labeled if f < t), default=labeled[0])
-            n = min((f for f in labeled if f > t), default=labeled[-1])
+            p, n = nearest_labeled(labeled, t)
             a = 0.0 if n == p else (t - p) / (n - p)
             for tid in sorted(set(poses[p]) | set(poses[n])):
                 left, right = poses[p].get(tid), poses[n].get(tid)

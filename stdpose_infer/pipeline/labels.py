@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -89,6 +90,13 @@ def load_labels(
         ids = np.array([int(a.get("track_id", i)) for i, a in enumerate(anns)], np.int64)
         result[index] = FrameLabels(ids, points, vis_model > 0, boxes)
     return dict(sorted(result.items()))
+
+
+def nearest_labeled(labeled: list[int], t: int) -> tuple[int, int]:
+    """The labeled frames (sorted) just before and just after the unlabeled frame t; the nearest one on both
+    sides where t lies before the first or after the last."""
+    at = bisect.bisect(labeled, t)  # labeled[at - 1] < t < labeled[at]
+    return labeled[at - 1] if at > 0 else labeled[0], labeled[at] if at < len(labeled) else labeled[-1]
 
 
 def annotation_box(ann: dict) -> np.ndarray:

@@ -9,7 +9,6 @@ inferred, so memory stays flat over any length of video and results stream out i
 
 from __future__ import annotations
 
-import bisect
 import logging
 import warnings
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from ..results import PoseResult
 from ..runtime import Backend, load_backend
 from ..track import IouTracker
 from ..video import Frame, TruncatedVideoError, read_frames
-from .labels import FrameLabels, load_labels
+from .labels import FrameLabels, load_labels, nearest_labeled
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +215,7 @@ class Pipeline:
             if t in table:
                 run.give(t, table[t])
             else:
-                at = bisect.bisect(labeled, t)  # labeled[at - 1] < t < labeled[at]
-                p = labeled[at - 1] if at > 0 else labeled[0]
-                n = labeled[at] if at < len(labeled) else labeled[-1]
+                p, n = nearest_labeled(labeled, t)
                 self._queue_propagation(run, by_frame[t], p, n, table, boxes, tracker, next_id)
             yield from run.step(t)
         yield from run.flush()
@@ -253,8 +250,7 @@ class Pipeline:
         if len(track_boxes):
             track_boxes = check_boxes(track_boxes, (h, w), f"frame {t} (interpolated label boxes)", min_size=1.0)
             aux = (np.array(aux_l), np.array(vis_l), np.array(aux_r), np.array(vis_r))
-            if not self.config.uses_aux_heatmaps:
-                aux = None  # a single-frame model: key frame only (its aux frames are never read)
+            aux = aux if self.config.uses_aux_heatmaps else None  # a single-frame model reads the key frame only
             run.queue(t, p, n, track_boxes, np.array(ids, np.int64), "propagated", aux)
         new = found[~used]
         if len(new):  # people the labels do not have: estimated from their neighbours
