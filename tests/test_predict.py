@@ -82,9 +82,10 @@ def test_eval_cli_with_weights(synth, weights, tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = eval_main(["--weights", str(weights), "--data", str(synth), "--mode", "propagate", "--label-every",
-                          "3", "--out", str(tmp_path / "pred"), "--json", str(out)])  # fmt: skip
+                          "3", "--out", str(tmp_path / "pred"), "--json", str(out), "--precision", "bf16"])  # fmt: skip
     assert code == 0
-    assert "propagated frames only" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "propagated frames only" in printed and "torch on cpu, bf16" in printed
     assert json.loads(out.read_text())["num_frames"] == 4
     with pytest.raises(SystemExit):
         eval_main(["--weights", str(weights)])  # no --data

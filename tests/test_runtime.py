@@ -45,6 +45,33 @@ def test_load_backend_exports_and_caches(tiny, tmp_path, inputs):
         backend.infer(*inputs)
 
 
+def test_bf16_autocast_runs_and_stays_close_to_fp32(tiny, inputs):
+    frames, aux = inputs
+    fp32 = load_backend(tiny, "torch", device="cpu")
+    bf16 = load_backend(tiny, precision="bf16", device="cpu")  # "auto" picks torch: the one BF16 backend
+    assert bf16.info.backend == "torch" and bf16.info.precision == "bf16" and "BF16" in bf16.info.detail["auto"]
+    assert bf16.info.dam_path == "reference torch ops (FP32)"
+    assert bf16.model is not tiny and next(tiny.parameters()).dtype == torch.float32  # the caller's model untouched
+    for aux_in in (None, aux):
+        want, got = fp32.infer(frames, aux_in), bf16.infer(frames, aux_in)
+        assert got.dtype == torch.float32
+        error = (got - want).abs().max().item()
+        # BF16 keeps 8 mantissa bits: a real but small difference (none would mean autocast never ran)
+        assert 0 < error < 0.03 * want.abs().max().item()
+        # weights stored in BF16 ahead of time give exactly what autocast over FP32 weights gives
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+            plain = tiny(frames, aux_in).float()
+        torch.testing.assert_close(got, plain, rtol=0, atol=0)
+
+
+def test_bf16_without_cpu_units_warns(tiny, monkeypatch, caplog):
+    import stdpose_infer.runtime.torch_backend as torch_backend
+
+    monkeypatch.setattr(torch_backend, "cpu_has_bf16_units", lambda: False)
+    load_backend(tiny, "torch", device="cpu", precision="bf16")
+    assert "emulates BF16" in caplog.text
+
+
 def test_auto_on_cpu_says_what_it_chose(tiny):
     if torch.cuda.is_available():
         pytest.skip("checks the CPU choice")
@@ -68,6 +95,10 @@ def test_clear_errors(tiny, tiny_graphs, inputs):
         load_backend(tiny_graphs[("estimate", "fp32")], "torch")
     with pytest.raises(InputError, match="FP32 graphs"):
         load_backend(tiny_graphs[("estimate", "fp16")], "onnxruntime", device="cpu")
+    with pytest.raises(InputError, match="precision must be one of"):
+        load_backend(tiny, "torch", device="cpu", precision="int8")
+    with pytest.raises(InputError, match="bf16.*torch backend.*backend='torch'"):
+        load_backend(tiny, "onnxruntime", device="cpu", precision="bf16")
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="sees no CUDA GPU"):
             resolve_device("cuda")

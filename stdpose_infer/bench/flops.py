@@ -1,4 +1,5 @@
-"""FLOPs of a model call (counted by torch) and the dense FP16 tensor peak of common NVIDIA GPUs."""
+"""FLOPs of a model call (counted by torch), the dense FP16 tensor peak of common NVIDIA GPUs, and a
+measured matrix-product ceiling for CPUs (which have no datasheet figure that fits every machine)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,17 @@ def gpu_name(index: int = 0) -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return torch.cuda.get_device_name(index) if torch.cuda.is_available() else None
+
+
+def matmul_tflops(dtype: torch.dtype = torch.float32, n: int = 2048, iterations: int = 10) -> float:
+    """Measured TFLOPS of an n x n x n CPU matrix product in ``dtype`` (the fastest of ``iterations``).
+
+    The ceiling a model's GEMMs can approach on this CPU with these threads: what a CPU row's
+    "peak %" is measured against, and why a backend cannot beat another that already sits near it.
+    """
+    from .timing import time_calls
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
+    seconds = time_calls(lambda: a @ b, torch.device("cpu"), warmup=2, iterations=iterations)
+    return 2 * n**3 / min(seconds) / 1e12

@@ -29,8 +29,14 @@ def markdown(report: dict) -> str:
         f"- FLOPs: STDPose triplet {fl['stdpose_triplet_gflop']:.2f} GFLOP, single-frame baseline (ViTPose) "
         f"{fl['baseline_frame_gflop']:.2f} GFLOP, ratio {fl['ratio']:.2f}",
     ]
-    if report.get("peak_fp16_tflops"):
+    if report.get("peak_fp16_tflops") and m["device"].startswith("cuda"):
         lines.append(f"- dense FP16 peak used for the GPU fraction: {report['peak_fp16_tflops']} TFLOPS")
+    if report.get("cpu_matmul_tflops"):
+        ceiling = ", ".join(f"{p} {t:.3f} TFLOPS" for p, t in report["cpu_matmul_tflops"].items())
+        lines.append(
+            f"- CPU matmul ceiling measured in this run (torch 2048x2048 GEMM, same threads, best of 10 before and "
+            f"10 after the model rows): {ceiling}; a CPU row's peak % is against its precision's ceiling"
+        )
     if report["model"]:
         lines += [
             "",
@@ -52,6 +58,11 @@ def markdown(report: dict) -> str:
                 f"{r['flop_ratio']:.2f} | {_f(r.get('speedup_vs_torch_eager'), '.2f')} | "
                 f"{r['achieved_tflops']:.3f} | {_f(pf)} | {s['host_peak_mb']:.0f} | {_f(s['gpu_peak_mb'], '.0f')} |"
             )
+        legend = (
+            "vs torch eager: speed relative to torch eager at the same batch and precision (torch's own FP16/BF16 "
+            "rows: relative to its FP32 row). TFLOPS: the model's counted FLOPs per second."
+        )
+        lines += ["", legend]
     for r in report["pipeline"]:
         lines += ["", f"## Pipeline: {r['backend']} {r['precision']}, batch {r['batch_size']}", ""]
         if r["status"] != "ok":
@@ -86,6 +97,7 @@ def markdown(report: dict) -> str:
         lines += ["", "## Targets (ratios from this run)", "", "| target | value | limit | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             verdict = "yes" if t["met"] else f"**no** ({t['by']:.2f} x the limit)"
+            verdict += f": {t['note']}" if t.get("note") else ""
             lines.append(f"| {t['target']} | {t['value']:.3f} | {t['limit']:.3f} | {verdict} |")
     return "\n".join(lines) + "\n"
 

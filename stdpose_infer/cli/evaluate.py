@@ -26,6 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes) or a detector: hog, movenet:PATH")
     run.add_argument("--out", help="where the prediction files go (default: DATA/predictions_MODE)")
     run.add_argument("--batch-size", type=int, default=32)
+    run.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "tensorrt"])
+    run.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")
@@ -38,7 +40,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.weights:
         out = args.out or f"{args.data}/predictions_{args.mode}"
         result = score_dataset(args.weights, args.data, out, args.mode, args.label_every, boxes=args.boxes,
-                               batch_size=args.batch_size)  # fmt: skip
+                               batch_size=args.batch_size, backend=args.backend, precision=args.precision)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
     else:

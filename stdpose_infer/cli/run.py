@@ -25,6 +25,10 @@ def add_commands(sub) -> None:
         )
         p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "tensorrt"])
         p.add_argument("--device", default="auto")
+        p.add_argument(
+            "--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+            help="auto: fp16 on a GPU, fp32 on the CPU; bf16 (torch backend) is faster on CPUs with AMX",
+        )  # fmt: skip
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
         p.add_argument("--json", required=True, help="output PoseTrack18 JSON")
@@ -45,8 +49,8 @@ def _run(args: argparse.Namespace) -> None:
         raise InputError(NO_WEIGHTS)
     detector = None if args.detector == "none" else args.detector
     pipe = Pipeline(
-        args.weights, backend=args.backend, detector=detector, device=args.device, batch_size=args.batch_size,
-        flip_test=args.flip_test,
+        args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
+        batch_size=args.batch_size, flip_test=args.flip_test,
     )  # fmt: skip
     print(f"backend: {pipe.backend.info}")
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)

@@ -41,6 +41,7 @@ def predict_dataset(
     annotations: str = "annotations",
     batch_size: int = 32,
     backend: str = "auto",
+    precision: str = "auto",
     progress: bool = True,
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
@@ -55,12 +56,13 @@ def predict_dataset(
         raise InputError("propagate mode needs label_every >= 2 (labels every T-th frame, the rest propagated)")
     data, out = Path(data), Path(out)
     detector = None if boxes == "labels" else boxes
-    pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size)
+    pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision)
     files = _videos(data, annotations)
     bar = files
     if progress:
         from tqdm import tqdm
 
+        tqdm.write(f"backend: {pipe.backend.info}")
         bar = tqdm(files, desc=f"{mode} {data.name}", unit="video")
     written = []
     for path in bar:

@@ -2,8 +2,8 @@
 
 "auto" picks, in this order: on a CUDA GPU, TensorRT when ``tensorrt`` or ``tensorrt_rtx`` is
 installed, else torch with FP16 autocast; on the CPU, torch eager (measured on the 2-core CPU
-machine: onnxruntime ran the B triplet at batch 8 at 0.95x torch's speed; see
-benchmarks/results/). The chosen backend says why in ``backend.info.detail["auto"]``.
+machine: onnxruntime ran the B triplet at batch 8 at 0.92x and 0.97x torch's speed in two runs;
+see benchmarks/results/). The chosen backend says why in ``backend.info.detail["auto"]``.
 Graphs and engines made on the way are cached under ``cache_dir`` (default ``engines/``).
 """
 
@@ -24,6 +24,7 @@ from .base import Backend
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch", "onnxruntime", "tensorrt")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -50,16 +51,24 @@ def load_backend(
 
     ``model_or_path``: an ``STDPose``, a ``.safetensors`` checkpoint, an exported ``.onnx``, a
     cached ``.engine``, or a dict {mode: path} of graphs or engines. ``precision`` "auto" is FP16
-    on a GPU and FP32 on the CPU. ``modes`` are the graphs to prepare for ONNX/TensorRT (default:
-    estimate, plus propagate when the model reads aux heatmaps). ``options`` go to the backend:
+    on a GPU and FP32 on the CPU; "bf16" (torch autocast) is the fast choice on CPUs with AMX.
+    ``modes`` are the graphs to prepare for ONNX/TensorRT (default: estimate, plus propagate when
+    the model reads aux heatmaps). ``options`` go to the backend:
     torch ``compile``/``fused_dam``, onnxruntime ``threads``, TensorRT ``cuda_graphs``/``profile``/``flavour``.
     """
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if precision not in PRECISIONS:
+        raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     device = resolve_device(device)
     reason = None
     if backend == "auto":
-        backend, reason = _choose(device)
+        backend, reason = ("torch", "BF16 runs on the torch backend") if precision == "bf16" else _choose(device)
+    if precision == "bf16" and backend != "torch":
+        raise InputError(
+            f"precision='bf16' runs on the torch backend (autocast); the {backend} backend runs the fp32 or fp16 "
+            "graphs that stdpose-export writes. Use backend='torch', or precision='fp32'/'fp16'"
+        )
     if precision == "auto":
         precision = "fp16" if device.type == "cuda" else "fp32"
     graphs = _given_graphs(model_or_path)
@@ -114,7 +123,7 @@ def _choose(device: torch.device) -> tuple[str, str]:
             return "tensorrt", f"CUDA GPU and {trt.__name__} {trt.__version__} installed"
         except MissingDependencyError:
             return "torch", "CUDA GPU without TensorRT: torch with FP16 autocast"
-    return "torch", "CPU: torch eager (onnxruntime measured 0.95x torch for the B triplet on the CPU machine)"
+    return "torch", "CPU: torch eager (onnxruntime measured 0.92-0.97x torch for the B triplet on the CPU machine)"
 
 
 def _given_graphs(model_or_path) -> dict[str, Path] | None:
