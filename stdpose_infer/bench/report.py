@@ -110,7 +110,9 @@ def plot(report: dict, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(11, 4.2))
+    import matplotlib.ticker  # noqa: F401 - the formatters below
+
+    fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(11, 4.8))
     series: dict = {}
     for r in report["model"]:
         if r["status"] == "ok":
@@ -133,15 +135,19 @@ def plot(report: dict, path: str | Path) -> Path:
         ax.set_ylabel(unit)
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    ax_lat.set_yscale("log")
-    ax_thr.set_yscale("log")
-    ax_lat.legend(fontsize=7)
-    ax_thr.legend(fontsize=7)
+    for ax in (ax_lat, ax_thr):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    handles, labels = ax_lat.get_legend_handles_labels()  # one legend for both panels, below them
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
     m = report["machine"]
     fig.suptitle(f"STDPose-{report['variant'].upper()} on {m.get('gpu') or m['cpu'] + ' CPU'} "
                  f"({report['date']}; {'untrained' if report['weights']['untrained'] else 'given'} weights)",
                  fontsize=10)  # fmt: skip
-    fig.tight_layout()
+    rows = -(-len(labels) // 4)
+    fig.tight_layout(rect=(0, 0.05 * rows + 0.02, 1, 1))
     path = Path(path)
     fig.savefig(path, dpi=120)
     plt.close(fig)
