@@ -9,6 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..model.stdpose import STDPose
+from .timing import time_calls
 
 # Dense (no sparsity) FP16 tensor-core TFLOPS with FP32 accumulation, from NVIDIA's datasheets, keyed by
 # the name nvidia-smi prints. A GPU missing here gets no peak fraction unless --peak-tflops is given.
@@ -58,8 +59,6 @@ def matmul_tflops(dtype: torch.dtype = torch.float32, n: int = 2048, iterations:
     The ceiling a model's GEMMs can approach on this CPU with these threads: what a CPU row's
     "peak %" is measured against, and why a backend cannot beat another that already sits near it.
     """
-    from .timing import time_calls
-
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
     seconds = time_calls(lambda: a @ b, torch.device("cpu"), warmup=2, iterations=iterations)

@@ -109,8 +109,7 @@ def plot(report: dict, path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    import matplotlib.ticker  # noqa: F401 - the formatters below
+    from matplotlib import ticker
 
     fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(11, 4.8))
     series: dict = {}
@@ -135,11 +134,10 @@ def plot(report: dict, path: str | Path) -> Path:
         ax.set_ylabel(unit)
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    for ax in (ax_lat, ax_thr):
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
-        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     handles, labels = ax_lat.get_legend_handles_labels()  # one legend for both panels, below them
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
     m = report["machine"]

@@ -27,6 +27,7 @@ from ..model import build_model
 from ..model.stdpose import STDPose, baseline_config
 from ..runtime import load_backend
 from ..runtime.loader import resolve_device
+from ..runtime.torch_backend import AUTOCAST
 from .flops import DENSE_FP16_TFLOPS, gpu_name, matmul_tflops, model_flops
 from .timing import PeakMemory, StageTimer, summarize, time_calls
 
@@ -146,10 +147,10 @@ def run_bench(config: BenchConfig, progress=None) -> dict:
     }
     runs = [(spec, precision) for spec in config.backends for precision in config.precisions]
     if config.model:
+        gpu_peak = peak if device.type == "cuda" else None  # CPU rows: against cpu_ceiling, below
         for spec, precision in runs:
-            row_peak = peak if device.type == "cuda" else None
             report["model"].extend(_bench_model(model, base, spec, precision, config, device, flops, base_flops,
-                                                row_peak, say))  # fmt: skip
+                                                gpu_peak, say))  # fmt: skip
         _add_ratios_to_torch(report["model"])
         if cpu_ceiling:  # measured again after the model rows: a ceiling is the best of both
             for precision, tflops in _cpu_ceiling(config, say).items():
@@ -168,8 +169,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict:
 def _cpu_ceiling(config: BenchConfig, say) -> dict[str, float]:
     """This CPU's matrix-product TFLOPS per precision benchmarked (FP32 always): what CPU rows' peak % is of."""
     say("measuring this CPU's matrix-product ceiling")
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    return {p: matmul_tflops(dtypes[p]) for p in dict.fromkeys(("fp32", *config.precisions)) if p in dtypes}
+    cpu_precisions = [p for p in dict.fromkeys(("fp32", *config.precisions)) if p != "fp16"]  # no FP16 on CPU
+    return {p: matmul_tflops(AUTOCAST[p] or torch.float32) for p in cpu_precisions}
 
 
 def _load(model: STDPose, spec: str, precision: str, config: BenchConfig, device, max_batch: int):

@@ -24,12 +24,13 @@ def _resolution(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     from ..bench import BACKEND_SPECS
+    from ..runtime.loader import PRECISIONS
 
     p = argparse.ArgumentParser(prog="stdpose-bench", description=__doc__.split("\n")[0])
     p.add_argument("--variant", default="t", choices=["t", "s", "b", "l", "h"], help="random weights of this size")
     p.add_argument("--weights", help="a .safetensors checkpoint instead of random weights")
     p.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"], choices=sorted(BACKEND_SPECS))
-    p.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--precision", nargs="+", default=["fp32"], choices=[p for p in PRECISIONS if p != "auto"])
     p.add_argument("--batch", nargs="+", type=int, default=[1, 8, 32], help="batch sizes for the model timings")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto")
     p.add_argument("--warmup", type=int, default=2)

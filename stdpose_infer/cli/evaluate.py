@@ -14,6 +14,8 @@ from . import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ..runtime.loader import BACKENDS, PRECISIONS
+
     parser = argparse.ArgumentParser(prog="stdpose-eval", description=__doc__.split("\n")[0])
     parser.add_argument("--gt", help="folder of ground-truth PoseTrack18/21 JSON files, one per video")
     parser.add_argument("--pred", help="folder of prediction files with the same names")
@@ -26,8 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes) or a detector: hog, movenet:PATH")
     run.add_argument("--out", help="where the prediction files go (default: DATA/predictions_MODE)")
     run.add_argument("--batch-size", type=int, default=32)
-    run.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "tensorrt"])
-    run.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"])
+    run.add_argument("--backend", default="auto", choices=BACKENDS)
+    run.add_argument("--precision", default="auto", choices=PRECISIONS)
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")

@@ -9,6 +9,8 @@ from ..errors import InputError
 
 
 def add_commands(sub) -> None:
+    from ..runtime.loader import BACKENDS, PRECISIONS
+
     for name, helptext in (
         ("run", "estimate poses on every frame of a video (detector + tracker + STDPose)"),
         ("propagate", "turn poses labeled on some frames (PoseTrack18 JSON) into poses on every frame"),
@@ -23,10 +25,10 @@ def add_commands(sub) -> None:
             default="hog" if name == "run" else "none",
             help="hog | movenet:PATH.onnx | yolo:PATH.onnx | ultralytics:PATH | none",
         )
-        p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "tensorrt"])
+        p.add_argument("--backend", default="auto", choices=BACKENDS)
         p.add_argument("--device", default="auto")
         p.add_argument(
-            "--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+            "--precision", default="auto", choices=PRECISIONS,
             help="auto: fp16 on a GPU, fp32 on the CPU; bf16 (torch backend) is faster on CPUs with AMX",
         )  # fmt: skip
         p.add_argument("--batch-size", type=int, default=32)
