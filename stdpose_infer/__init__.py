@@ -12,8 +12,7 @@ The public API (one screen):
     box_to_center_scale / get_affine / heatmap_to_image   the UDP crop geometry
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .crops import box_to_center_scale, get_affine, heatmap_to_image, image_to_heatmap
 from .decode import decode_heatmaps, flip_heatmaps, render_heatmaps
 from .errors import CheckpointError, InputError, StdposeError

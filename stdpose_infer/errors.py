@@ -1,4 +1,9 @@
-"""Errors stdpose-infer raises on bad input: each message names the problem and the fix."""
+"""The errors stdpose-infer raises on purpose: each message names the problem and the fix.
+
+Every one derives from ``StdposeError``, which the command-line tools print as one line (exit 2)
+instead of a traceback; each also derives from the matching built-in (ValueError, ImportError,
+RuntimeError), so ``except ValueError`` in callers keeps working.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ class CheckpointError(StdposeError, ValueError):
 
 
 class InputError(StdposeError, ValueError):
-    """An input tensor or array with the wrong shape, dtype or layout."""
+    """Bad input: an argument, config field, file, tensor or array of the wrong value, shape or layout."""
 
 
 class MissingDependencyError(StdposeError, ImportError):
@@ -20,7 +25,8 @@ class MissingDependencyError(StdposeError, ImportError):
 
 
 class EngineError(StdposeError, RuntimeError):
-    """A TensorRT engine that cannot be built, or was built for another GPU or TensorRT version."""
+    """GPU code that cannot be built, loaded or run: a TensorRT engine (or one built for another GPU or
+    TensorRT version), the fused DAM kernel."""
 
 
 def require(module: str, extra: str, feature: str):

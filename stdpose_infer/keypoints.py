@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
+
 _LIMBS = (
     "left_shoulder",
     "right_shoulder",
@@ -115,6 +117,17 @@ POSETRACK = KeypointFormat(
 FORMATS: dict[str, KeypointFormat] = {f.name: f for f in (COCO, POSETRACK)}
 
 
+def annotated(keypoints: np.ndarray) -> np.ndarray:
+    """(..., J, 3) PoseTrack/COCO keypoints -> (..., J) bool: the file's rule that an all-zero (x, y, v) is missing."""
+    return ~np.all(np.asarray(keypoints) == 0, axis=-1)
+
+
+def visible(keypoints: np.ndarray) -> np.ndarray:
+    """(..., J, 3) keypoints -> (..., J) bool: annotated and marked visible (v > 0)."""
+    keypoints = np.asarray(keypoints)
+    return (keypoints[..., 2] > 0) & annotated(keypoints)
+
+
 def get_format(fmt: str | KeypointFormat) -> KeypointFormat:
     """Look up a keypoint format by name ("coco" or "posetrack")."""
     if isinstance(fmt, KeypointFormat):
@@ -122,7 +135,7 @@ def get_format(fmt: str | KeypointFormat) -> KeypointFormat:
     try:
         return FORMATS[fmt]
     except KeyError:
-        raise ValueError(f"unknown keypoint_format {fmt!r}; choose one of {sorted(FORMATS)}") from None
+        raise InputError(f"unknown keypoint_format {fmt!r}; choose one of {sorted(FORMATS)}") from None
 
 
 def convert_keypoints(
@@ -135,7 +148,7 @@ def convert_keypoints(
     src, dst = get_format(source), get_format(target)
     keypoints, scores = np.asarray(keypoints), np.asarray(scores)
     if keypoints.shape[-2] != src.num_keypoints or scores.shape[-1] != src.num_keypoints:
-        raise ValueError(
+        raise InputError(
             f"expected {src.num_keypoints} keypoints in {src.name!r} format, "
             f"got keypoints {keypoints.shape} and scores {scores.shape}"
         )

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import require
-
-STAGE_ORDER = ("video decode", "detect", "crop", "model", "heatmap decode")
+from .timing import STAGES
 
 
 def _f(x, spec: str = ".1f") -> str:
@@ -84,7 +83,7 @@ def markdown(report: dict) -> str:
             "| stage | calls | median ms | p90 ms | p99 ms | total s | items/s |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name in STAGE_ORDER:
+        for name in STAGES:
             s = r["stages"].get(name, {"n": 0})
             if not s.get("n"):
                 lines.append(f"| {name} | 0 | - | - | - | - | - |")

@@ -29,7 +29,7 @@ from ..runtime import load_backend
 from ..runtime.loader import resolve_device
 from ..runtime.torch_backend import AUTOCAST
 from .flops import DENSE_FP16_TFLOPS, gpu_name, matmul_tflops, model_flops
-from .timing import PeakMemory, StageTimer, summarize, time_calls
+from .timing import STAGES, PeakMemory, StageTimer, summarize, time_calls
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ BACKEND_SPECS = {
     "tensorrt": ("tensorrt", {}),
     "tensorrt-graphs": ("tensorrt", {"cuda_graphs": True}),
 }
-STAGES = ("video decode", "detect", "crop", "model", "heatmap decode")
 
 
 @dataclass

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+# The pipeline's stages, in data-path order: what StageTimer names and the reports list.
+STAGES = ("video decode", "detect", "crop", "model", "heatmap decode")
+
 
 @dataclass
 class Sample:

@@ -9,6 +9,15 @@ from collections.abc import Callable
 from ..errors import StdposeError
 
 
+def resolution(text: str) -> tuple[int, int]:
+    """argparse type for "WxH" sizes such as 1280x720."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"resolution must look like 1280x720, got {text!r}") from None
+    return w, h
+
+
 def run_command(prog: str, command: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
     """Run one command; errors the package raises on purpose print as one line (exit 2), not a traceback."""
     try:

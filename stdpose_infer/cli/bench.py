@@ -11,15 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import run_command
-
-
-def _resolution(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"resolution must look like 1280x720, got {text!r}") from None
-    return w, h
+from ..model.config import VARIANTS
+from . import resolution, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..runtime.loader import PRECISIONS
 
     p = argparse.ArgumentParser(prog="stdpose-bench", description=__doc__.split("\n")[0])
-    p.add_argument("--variant", default="t", choices=["t", "s", "b", "l", "h"], help="random weights of this size")
+    p.add_argument("--variant", default="t", choices=VARIANTS, help="random weights of this size")
     p.add_argument("--weights", help="a .safetensors checkpoint instead of random weights")
     p.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"], choices=sorted(BACKEND_SPECS))
     p.add_argument("--precision", nargs="+", default=["fp32"], choices=[p for p in PRECISIONS if p != "auto"])
@@ -36,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--video", help="time the pipeline on this video instead of a generated one")
-    p.add_argument("--resolution", type=_resolution, default=(1280, 720), help="generated video size, WxH")
+    p.add_argument("--resolution", type=resolution, default=(1280, 720), help="generated video size, WxH")
     p.add_argument("--people", type=int, default=4, help="people in the generated video")
     p.add_argument("--frames", type=int, default=48, help="frames of the generated video")
     p.add_argument("--detector", default="hog", help="hog, movenet:PATH.onnx, yolo:PATH.onnx")

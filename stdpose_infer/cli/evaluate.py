@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..model.config import MODES
 from . import run_command
 
 
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = parser.add_argument_group("or predict first: a checkpoint over a PoseTrack-format data folder")
     run.add_argument("--weights", help="an STDPose .safetensors checkpoint")
     run.add_argument("--data", help="folder with annotations/*.json and the frames they name")
-    run.add_argument("--mode", default="estimate", choices=["estimate", "propagate"])
+    run.add_argument("--mode", default="estimate", choices=MODES)
     run.add_argument("--label-every", type=int, default=7, help="propagate: labels given on every T-th frame")
     run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes) or a detector: hog, movenet:PATH")
     run.add_argument("--out", help="where the prediction files go (default: DATA/predictions_MODE)")

@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ..export.onnx_graph import PRECISIONS
+from ..model.config import MODES, VARIANTS
 from . import run_command
 
 
@@ -21,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--random-weights", action="store_true", help="untrained weights of --variant (for speed tests only)"
     )
-    parser.add_argument("--variant", default="b", choices=["t", "s", "b", "l", "h"], help="with --random-weights")
-    parser.add_argument("--mode", default="estimate", choices=["estimate", "propagate"])
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
+    parser.add_argument("--variant", default="b", choices=VARIANTS, help="with --random-weights")
+    parser.add_argument("--mode", default="estimate", choices=MODES)
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     parser.add_argument("--opset", type=int, default=18)
     parser.add_argument("--out", required=True, help="output .onnx (weights may go to a side file NAME.onnx.data)")
     parser.add_argument("--engine", action="store_true", help="also build a TensorRT engine (cached beside --out)")

@@ -12,8 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import run_command
-from .bench import _resolution
+from ..model.config import MODES, VARIANTS
+from . import resolution, run_command
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root")
     p.add_argument("--videos", type=int, default=8)
     p.add_argument("--frames", type=int, default=32)
-    p.add_argument("--size", type=_resolution, default=(384, 288), help="WxH")
+    p.add_argument("--size", type=resolution, default=(384, 288), help="WxH")
     p.add_argument("--people", type=int, default=3)
     p.add_argument("--occluders", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="train or fine-tune on PoseTrack18-format data")
     p.add_argument("--data", required=True, help="folder with annotations/*.json and the frames they name")
     p.add_argument("--out", required=True, help="run folder (checkpoints, losses, plot)")
-    p.add_argument("--variant", default="t", choices=["t", "s", "b", "l", "h"])
+    p.add_argument("--variant", default="t", choices=VARIANTS)
     p.add_argument("--init", help="start from a .safetensors checkpoint or an official ViTPose .pth")
-    p.add_argument("--mode", default="estimate", choices=["estimate", "propagate"])
+    p.add_argument("--mode", default="estimate", choices=MODES)
     p.add_argument(
         "--aux-heatmaps",
         default="labels",

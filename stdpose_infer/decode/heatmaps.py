@@ -78,7 +78,7 @@ def decode_heatmaps(
     """
     t, as_numpy = _to_tensor(heatmaps)
     if method not in ("argmax", "quarter", "dark"):
-        raise ValueError(f"unknown method {method!r}; use 'argmax', 'quarter' or 'dark'")
+        raise InputError(f"unknown method {method!r}; use 'argmax', 'quarter' or 'dark'")
     h, w = t.shape[-2:]
     scores, idx = t.flatten(2).max(dim=2)
     ix, iy = idx % w, idx // w
@@ -93,7 +93,7 @@ def decode_heatmaps(
         coords[..., 1] += 0.25 * torch.sign(diff_y) * inside_y
     elif method == "dark":
         if blur_border not in ("zeros", "reflect"):
-            raise ValueError(f"blur_border must be 'zeros' or 'reflect', got {blur_border!r}")
+            raise InputError(f"blur_border must be 'zeros' or 'reflect', got {blur_border!r}")
         logs = gaussian_blur(t, blur_kernel, blur_border).clamp(0.001, 50).log()
         p = F.pad(logs, (1, 1, 1, 1), mode="replicate")
         c = _neighbour(p, ix, iy, 0, 0)

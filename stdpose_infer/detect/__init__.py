@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from .base import Detections, box_iou, check_boxes, nms
 from .hog import HogDetector
+from .movenet import MoveNetDetector
+from .yolo import UltralyticsDetector, YoloDetector
 
 __all__ = ["Detections", "HogDetector", "box_iou", "check_boxes", "make_detector", "nms"]
 
@@ -11,8 +14,6 @@ __all__ = ["Detections", "HogDetector", "box_iou", "check_boxes", "make_detector
 def make_detector(spec, score_threshold: float | None = None, nms_iou: float = 0.45):
     """A detector from a spec: "hog", "movenet:PATH.onnx", "yolo:PATH.onnx", "ultralytics:PATH", a
     callable frame -> Detections, or None (boxes must then be given)."""
-    from ..errors import InputError
-
     if spec is None or callable(spec):
         return spec
     kind, _, path = str(spec).partition(":")
@@ -20,16 +21,10 @@ def make_detector(spec, score_threshold: float | None = None, nms_iou: float = 0
     if kind == "hog":
         return HogDetector(nms_iou=nms_iou, **options)
     if kind == "movenet":
-        from .movenet import MoveNetDetector
-
         return MoveNetDetector(path, **options)
     if kind == "yolo":
-        from .yolo import YoloDetector
-
         return YoloDetector(path, nms_iou=nms_iou, **options)
     if kind == "ultralytics":
-        from .yolo import UltralyticsDetector
-
         return UltralyticsDetector(path, nms_iou=nms_iou, **options)
     raise InputError(
         f"unknown detector {spec!r}: use 'hog', 'movenet:PATH.onnx', 'yolo:PATH.onnx', 'ultralytics:PATH' or None"

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..keypoints import annotated
 
 # poseval's joint ids (eval_helpers.Joint); PoseTrack's head_bottom is poseval's "neck".
 JOINTS = (
@@ -84,7 +85,7 @@ def load_video(path: str | Path, need_head_boxes: bool = False) -> dict[str, Fra
             if len(kps) != len(table):
                 raise InputError(f"{path}: annotation {ann.get('id')} has {len(kps)} keypoints, not {len(table)}")
             points[p, ids] = kps[slots, :2]
-            given[p, ids] = ~np.all(kps[slots] == 0, axis=1)
+            given[p, ids] = annotated(kps[slots])
             if ann.get("scores"):
                 scores[p, ids] = np.asarray(ann["scores"], np.float64)[slots]
             if ann.get("bbox_head"):

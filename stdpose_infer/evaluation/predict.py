@@ -14,7 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.posetrack_folder import frame_order, read_image
 from ..errors import InputError
+from ..keypoints import annotated
+from ..model.config import MODES
+from ..pipeline import Pipeline
+from ..pipeline.labels import annotation_box, nearest_labeled
 from ..results import posetrack_json, write_json
 from .posetrack_map import PoseTrackAP, evaluate
 
@@ -47,10 +52,8 @@ def predict_dataset(
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH")."""
-    from ..pipeline import Pipeline
-    from ..train.dataset import frame_order, read_image
 
-    if mode not in ("estimate", "propagate"):
+    if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
     if label_every < 2 and mode == "propagate":
         raise InputError("propagate mode needs label_every >= 2 (labels every T-th frame, the rest propagated)")
@@ -101,7 +104,6 @@ def score_predictions(
 ) -> PoseTrackAP:
     """PoseTrack mAP of the prediction files in ``out`` against ``data/ANNOTATIONS`` (propagate: given frames
     left out)."""
-    from ..train.dataset import frame_order
 
     exclude = {}
     if mode == "propagate":
@@ -114,7 +116,6 @@ def score_predictions(
 
 def _label_boxes(doc: dict, order: list[dict]) -> dict[int, np.ndarray]:
     """{frame index: (N, 4) xyxy}: the annotations' person boxes, as propagate mode reads them."""
-    from ..pipeline.labels import annotation_box
 
     index = {im["id"]: t for t, im in enumerate(order)}
     boxes: dict[int, list] = {t: [] for t in range(len(order))}
@@ -130,8 +131,6 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
     """The no-model propagation reference: each unlabeled frame's poses interpolated linearly, per track and
     joint, between the nearest given frames; where one side lacks the person or the joint, that side's pose is
     copied at half the score. Same inputs and files as ``predict_dataset(mode="propagate")``."""
-    from ..pipeline.labels import nearest_labeled
-    from ..train.dataset import frame_order
 
     data, out = Path(data), Path(out)
     written = []
@@ -157,7 +156,7 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
             for tid in sorted(set(poses[p]) | set(poses[n])):
                 left, right = poses[p].get(tid), poses[n].get(tid)
                 left, right = (right, right) if left is None else (left, left) if right is None else (left, right)
-                has_l, has_r = ~np.all(left == 0, axis=1), ~np.all(right == 0, axis=1)
+                has_l, has_r = annotated(left), annotated(right)
                 both = has_l & has_r
                 xy = np.where(both[:, None], (1 - a) * left[:, :2] + a * right[:, :2],
                               np.where(has_l[:, None], left[:, :2], right[:, :2]))  # fmt: skip

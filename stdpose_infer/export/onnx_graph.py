@@ -29,11 +29,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._version import __version__
 from ..errors import InputError
-from ..model.config import STDPoseConfig
+from ..model.config import MODES, STDPoseConfig
 from ..model.stdpose import STDPose
 
-MODES = ("estimate", "propagate")
 PRECISIONS = ("fp32", "fp16")
 OPSET = 18
 _META_PREFIX = "stdpose."
@@ -117,8 +117,6 @@ def export_onnx(
             )
     finally:  # a failed export must not leave torch.onnx's logging silenced
         quiet.setLevel(level)
-    from .. import __version__
-
     graph = onnx.load(str(path), load_external_data=False)
     meta = {
         "config": config.to_json(),

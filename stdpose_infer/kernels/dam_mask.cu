@@ -1,4 +1,4 @@
-// Fused Dynamic-Aware Mask (paper Sec. 3.2; reference math: stdpose_infer/model/dam.py).
+// Fused Dynamic-Aware Mask (paper Sec. 3.2; reference math: stdpose_infer/model/dam_reference.py).
 //
 // One block per sample. From the heatmaps H_l, H_t, H_r (B, J, P), P = h * w positions, it writes
 // the mask M (B, P) in FP32:

@@ -2,7 +2,7 @@
 
 Inference only: the op has no autograd formula, so ``DynamicAwareMask`` calls it only when
 ``fused_kernel`` is set, the tensors are on a GPU and gradients are off; training always runs the
-reference math (``model/dam.py``). The CUDA implementation launches ``dam_mask.cu`` (compiled by
+reference math (``model/dam_reference.py``). The CUDA implementation launches ``dam_mask.cu`` (compiled by
 NVRTC to a cubin for the current GPU) on torch's current stream, so it needs no host sync.
 """
 
@@ -12,8 +12,8 @@ import ctypes
 
 import torch
 
-from ..errors import InputError, require
-from ..model.dam import dynamic_aware_mask
+from ..errors import EngineError, InputError, require
+from ..model.dam_reference import dam_mask_reference
 from .nvrtc import compile_cuda
 
 THREADS = 256  # a multiple of 32: the kernel's warp shuffles use the full mask
@@ -31,8 +31,7 @@ def dam_mask(
     theta: float,
 ) -> torch.Tensor:
     """(B, J, h, w) x 3 -> M (B, 1, h, w) FP32; any device without a kernel runs the reference math."""
-    w = direction_weights.float()
-    return dynamic_aware_mask(h_left, h_key, h_right, channel_weights, w[0], w[1], k, theta)
+    return dam_mask_reference(h_left, h_key, h_right, channel_weights, direction_weights, k, theta)
 
 
 @dam_mask.register_fake
@@ -85,7 +84,7 @@ def _(h_left, h_key, h_right, channel_weights, direction_weights, k, theta):
     stream = driver.CUstream(torch.cuda.current_stream(h_key.device).cuda_stream)
     (err,) = driver.cuLaunchKernel(function, b, 1, 1, THREADS, 1, 1, h * w * 4, stream, args, 0)
     if err != driver.CUresult.CUDA_SUCCESS:
-        raise RuntimeError(f"launching the fused DAM kernel failed: {err}")
+        raise EngineError(f"launching the fused DAM kernel failed: {err}")
     return mask
 
 
@@ -109,11 +108,11 @@ def _function(device: torch.device, name: str):
             (err,) = driver.cuInit(0)
             err, module = driver.cuModuleLoadData(cubin)
             if err != driver.CUresult.CUDA_SUCCESS:
-                raise RuntimeError(f"loading the fused DAM kernel on sm_{major}{minor} failed: {err}")
+                raise EngineError(f"loading the fused DAM kernel on sm_{major}{minor} failed: {err}")
             for kernel in ("dam_mask_f32", "dam_mask_f16"):
                 err, function = driver.cuModuleGetFunction(module, kernel.encode())
                 if err != driver.CUresult.CUDA_SUCCESS:
-                    raise RuntimeError(f"kernel {kernel} not found in the DAM module: {err}")
+                    raise EngineError(f"kernel {kernel} not found in the DAM module: {err}")
                 _FUNCTIONS[(index, kernel)] = function
     return _FUNCTIONS[key]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from ..errors import StdposeError, require
+from ..errors import InputError, StdposeError, require
 
 
 class KernelCompileError(StdposeError, RuntimeError):
@@ -43,9 +43,9 @@ def _check(nvrtc, err, what: str) -> None:
 def compile_cuda(name: str, arch: str, output: str = "cubin") -> bytes:
     """Compile ``name`` (a packaged .cu) for ``arch`` ("sm_90") to a cubin, or to PTX (``output="ptx"``)."""
     if output not in ("cubin", "ptx"):
-        raise ValueError(f"output must be 'cubin' or 'ptx', got {output!r}")
+        raise InputError(f"output must be 'cubin' or 'ptx', got {output!r}")
     if not arch.startswith("sm_") or not arch[3:].isdigit():
-        raise ValueError(f"arch must look like 'sm_90', got {arch!r}")
+        raise InputError(f"arch must look like 'sm_90', got {arch!r}")
     nvrtc = _nvrtc()
     source = kernel_source(name).encode()
     err, prog = nvrtc.nvrtcCreateProgram(source, name.encode(), 0, [], [])

@@ -26,9 +26,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import InputError
 from ..keypoints import get_format
 
 # ViTPose backbone dimensions (REFERENCE.md); "t" is a tiny variant for tests.
+MODES = ("estimate", "propagate")  # estimate: aux frames read by the model; propagate: aux heatmaps given
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "t": dict(
         embed_dim=64,
@@ -89,23 +92,23 @@ class STDPoseConfig:
         self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists
         fmt = get_format(self.keypoint_format)
         if fmt.num_keypoints != self.num_keypoints:
-            raise ValueError(
+            raise InputError(
                 f"keypoint_format {fmt.name!r} has {fmt.num_keypoints} slots but num_keypoints="
                 f"{self.num_keypoints}; use keypoint_format matching the head"
             )
         h, w = self.image_size
         if h % self.patch_size or w % self.patch_size:
-            raise ValueError(f"image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
+            raise InputError(f"image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
         if self.embed_dim % self.num_heads:
-            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
+            raise InputError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if self.use_dam and not self.use_stda:
-            raise ValueError("use_dam=True needs use_stda=True: the dynamic-aware mask is consumed by STDA")
+            raise InputError("use_dam=True needs use_stda=True: the dynamic-aware mask is consumed by STDA")
         if self.dam_scale not in ("hw", "none"):
-            raise ValueError(f"dam_scale must be 'hw' or 'none', got {self.dam_scale!r}")
+            raise InputError(f"dam_scale must be 'hw' or 'none', got {self.dam_scale!r}")
         if self.dam_compression not in ("conv1x1", "mean"):
-            raise ValueError(f"dam_compression must be 'conv1x1' or 'mean', got {self.dam_compression!r}")
+            raise InputError(f"dam_compression must be 'conv1x1' or 'mean', got {self.dam_compression!r}")
         if self.dam_weighting not in ("learned", "equal"):
-            raise ValueError(f"dam_weighting must be 'learned' or 'equal', got {self.dam_weighting!r}")
+            raise InputError(f"dam_weighting must be 'learned' or 'equal', got {self.dam_weighting!r}")
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
@@ -136,13 +139,13 @@ class STDPoseConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown config fields {unknown}: saved by a newer stdpose-infer?")
+            raise InputError(f"unknown config fields {unknown}: saved by a newer stdpose-infer?")
         return cls(**data)
 
     @classmethod
     def for_variant(cls, variant: str = "b", **overrides: Any) -> STDPoseConfig:
         if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
+            raise InputError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise TypeError(f"unknown config overrides {unknown}")

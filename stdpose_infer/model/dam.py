@@ -1,48 +1,13 @@
-"""Dynamic-Aware Mask (DAM, paper Sec. 3.2): where did the pose move between frames?
-
-Forward and backward pose residuals (H_t - H_l, H_t - H_r) go through the modified sigmoid of
-eq. 3 per channel, are compressed to one channel, added with weights, and a softmax over the
-spatial positions gives the mask M_t (B, 1, h, w), which sums to 1 per sample.
-
-``dynamic_aware_mask`` is the reference math, written once: the fused CUDA kernel and every
-exported graph are tested against it. It always runs in FP32 (residuals are small differences,
-and the softmax over 3,072 positions underflows in FP16).
-"""
+"""Dynamic-Aware Mask (DAM, paper Sec. 3.2), the learnable module; its math is in ``dam_reference``."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from .dam_reference import dam_mask_reference, dynamic_aware_mask, modified_sigmoid
 
-def modified_sigmoid(x: torch.Tensor, k: float = 1.5, theta: float = 0.5) -> torch.Tensor:
-    """Eq. 3: ``1 / (1 + exp(-k * (|x| - theta)))``: responds to change of either sign."""
-    return torch.sigmoid(k * (x.abs() - theta))
-
-
-def dynamic_aware_mask(
-    h_left: torch.Tensor,
-    h_key: torch.Tensor,
-    h_right: torch.Tensor,
-    channel_weights: torch.Tensor,
-    forward_weight: torch.Tensor | float,
-    backward_weight: torch.Tensor | float,
-    k: float = 1.5,
-    theta: float = 0.5,
-) -> torch.Tensor:
-    """Reference DAM: three (B, J, h, w) heatmaps -> mask M (B, 1, h, w) in FP32, summing to 1.
-
-    ``channel_weights`` (J,) compress the channels (a 1x1 conv without bias); the forward and
-    backward maps are then added as ``forward_weight * fwd + backward_weight * bwd``.
-    """
-    with torch.autocast(device_type=h_key.device.type, enabled=False):
-        h_left, h_key, h_right = h_left.float(), h_key.float(), h_right.float()
-        moved = forward_weight * modified_sigmoid(h_key - h_left, k, theta) + backward_weight * modified_sigmoid(
-            h_key - h_right, k, theta
-        )
-        logits = (moved * channel_weights.float()[:, None, None]).sum(dim=1)  # 1x1 conv, no bias
-        b, h, w = logits.shape
-        return logits.reshape(b, h * w).softmax(dim=-1).reshape(b, 1, h, w)
+__all__ = ["DynamicAwareMask", "dynamic_aware_mask", "modified_sigmoid"]
 
 
 class DynamicAwareMask(nn.Module):
@@ -78,8 +43,9 @@ class DynamicAwareMask(nn.Module):
 
     def forward(self, h_left: torch.Tensor, h_key: torch.Tensor, h_right: torch.Tensor) -> torch.Tensor:
         if self.fused_kernel and h_key.is_cuda and not torch.is_grad_enabled():
-            from ..kernels.dam_op import dam_mask
-
-            return dam_mask(h_left, h_key, h_right, self.channel_weights, self.direction_weights, self.k, self.theta)
-        w = self.direction_weights.float()
-        return dynamic_aware_mask(h_left, h_key, h_right, self.channel_weights, w[0], w[1], self.k, self.theta)
+            # registered by kernels.dam_op, which set_fused_dam imports
+            op = torch.ops.stdpose.dam_mask
+            return op(h_left, h_key, h_right, self.channel_weights, self.direction_weights, self.k, self.theta)
+        return dam_mask_reference(
+            h_left, h_key, h_right, self.channel_weights, self.direction_weights, self.k, self.theta
+        )

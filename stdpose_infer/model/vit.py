@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
+
 
 class LayerNorm(nn.LayerNorm):
     """ViTPose's norm (eps 1e-6), always computed in FP32: FP16 statistics over C channels overflow.
@@ -147,7 +149,7 @@ class ViT(nn.Module):
         x = self.patch_embed(x)
         b, c, hp, wp = x.shape
         if (hp, wp) != self.grid:
-            raise ValueError(f"patch grid {hp}x{wp} does not match the configured {self.grid[0]}x{self.grid[1]}")
+            raise InputError(f"patch grid {hp}x{wp} does not match the configured {self.grid[0]}x{self.grid[1]}")
         x = x.flatten(2).transpose(1, 2) + self.pos_embed
         for block in self.blocks:
             x = block(x)

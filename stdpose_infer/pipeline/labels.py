@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..keypoints import POSETRACK, KeypointFormat, convert_keypoints
+from ..keypoints import POSETRACK, KeypointFormat, convert_keypoints, visible
 
 
 @dataclass
@@ -84,7 +84,7 @@ def load_labels(
     for image_id, index in index_of_image.items():
         anns = people.get(index, [])
         kps = np.array([np.reshape(a["keypoints"], (-1, 3)) for a in anns], np.float64).reshape(-1, 17, 3)
-        vis = (kps[..., 2] > 0) & ~np.all(kps == 0, axis=-1)
+        vis = visible(kps)
         points, vis_model = convert_keypoints(kps[..., :2], vis.astype(np.float64), POSETRACK, keypoint_format)
         boxes = np.array([annotation_box(a) for a in anns], np.float64).reshape(-1, 4)
         ids = np.array([int(a.get("track_id", i)) for i, a in enumerate(anns)], np.int64)
@@ -105,7 +105,7 @@ def annotation_box(ann: dict) -> np.ndarray:
         x, y, w, h = ann["bbox"]
         return np.array([x, y, x + w, y + h], np.float64)
     kps = np.reshape(np.asarray(ann["keypoints"], np.float64), (-1, 3))
-    vis = (kps[:, 2] > 0) & ~np.all(kps == 0, axis=1)
+    vis = visible(kps)
     if vis.sum() < 2:
         raise InputError(f"label {ann.get('id')}: no bbox and fewer than 2 visible keypoints to make one")
     lo, hi = kps[vis, :2].min(0), kps[vis, :2].max(0)

@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import EngineError, MissingDependencyError
+from ..errors import EngineError, InputError, MissingDependencyError
 from ..export.onnx_graph import onnx_digest, read_onnx_info
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def import_tensorrt(flavour: str = "auto"):
 
     names = FLAVOURS if flavour == "auto" else (flavour,)
     if flavour != "auto" and flavour not in FLAVOURS:
-        raise ValueError(f"flavour must be 'auto' or one of {FLAVOURS}, got {flavour!r}")
+        raise InputError(f"flavour must be 'auto' or one of {FLAVOURS}, got {flavour!r}")
     for name in names:
         try:
             return importlib.import_module(name)
@@ -96,7 +96,7 @@ def build_engine(
     info = read_onnx_info(onnx_path)
     lo, opt, hi = profile
     if not 1 <= lo <= opt <= hi:
-        raise ValueError(f"profile must be (min, opt, max) batch with 1 <= min <= opt <= max, got {profile}")
+        raise InputError(f"profile must be (min, opt, max) batch with 1 <= min <= opt <= max, got {profile}")
     rtx = trt.__name__ == "tensorrt_rtx"
     if target is None:
         gpu = current_gpu()

@@ -16,7 +16,6 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,11 @@ from torch.utils.data import Dataset
 
 from ..crops.affine import HEATMAP_SIZE, INPUT_SIZE, box_to_center_scale, get_affine, transform_points
 from ..crops.triplets import crop_triplets_cv2
+from ..data.posetrack_folder import frame_order, read_image
 from ..decode import render_heatmaps
 from ..errors import InputError
-from ..keypoints import POSETRACK, convert_keypoints, get_format
+from ..keypoints import POSETRACK, annotated, convert_keypoints, get_format, visible
+from ..model.config import MODES
 from ..pipeline.labels import annotation_box
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -48,11 +49,6 @@ class _Video:
     name: str
     frames: list[Path]  # every frame of the clip, in order
     labels: dict[int, dict[int, _Person]]  # frame index -> track id -> person (labeled frames only)
-
-
-def frame_order(images: list[dict]) -> list[dict]:
-    """A PoseTrack file's images in frame order (frame_index, else frame_id, else id)."""
-    return sorted(images, key=lambda im: (im.get("frame_index", im.get("frame_id", im["id"])), im["id"]))
 
 
 def load_videos(root: str | Path, label_every: int = 1, annotations: str = "annotations") -> list[_Video]:
@@ -81,7 +77,7 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
             if t not in labels or not ann.get("keypoints"):
                 continue
             k = np.asarray(ann["keypoints"], np.float64).reshape(17, 3)
-            given = ~np.all(k == 0, axis=1)
+            given = annotated(k)
             if given.sum() < 2:
                 continue
             try:
@@ -91,14 +87,6 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
             labels[t][int(ann.get("track_id", len(labels[t])))] = _Person(k, box)
         videos.append(_Video(path.stem, frames, labels))
     return videos
-
-
-@functools.lru_cache(maxsize=48)
-def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"cannot read the frame {path}")
-    return image
 
 
 class TripletDataset(Dataset):
@@ -116,7 +104,7 @@ class TripletDataset(Dataset):
         seed: int = 0,
         annotations: str = "annotations",
     ) -> None:
-        if mode not in ("estimate", "propagate"):
+        if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
         if max_gap < 1 or label_every < 1:
             raise InputError(f"need max_gap >= 1 and label_every >= 1, got {max_gap} and {label_every}")
@@ -168,7 +156,7 @@ class TripletDataset(Dataset):
             left, right = left if left is not None else right, right if right is not None else left
 
         kps = person.keypoints
-        given = ~np.all(kps == 0, axis=1)
+        given = annotated(kps)
         box = person.box
         rotation, factor, flip = 0.0, 1.0, False
         if self.augment:
@@ -220,7 +208,7 @@ class TripletDataset(Dataset):
             aux = []
             for f in (left, right):
                 k = video.labels[f][tid].keypoints
-                a_pts, a_vis = encode(k, (k[:, 2] > 0) & ~np.all(k == 0, axis=1))
+                a_pts, a_vis = encode(k, visible(k))
                 aux.append(render_heatmaps(a_pts[None], a_vis[None], (h, w), self.sigma)[0])
             sample["aux"] = torch.from_numpy(np.stack(aux))
         return sample

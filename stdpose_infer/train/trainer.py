@@ -18,11 +18,12 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from ..errors import CheckpointError, InputError
+from ..errors import CheckpointError, InputError, require
 from ..model import build_model
+from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..runtime.loader import resolve_device
-from ..weights import load_model, save_weights
+from ..weights import load_model, load_vitpose, load_weights, save_weights
 from .dataset import TripletDataset
 from .losses import training_loss
 
@@ -73,15 +74,13 @@ def make_model(config: TrainConfig) -> STDPose:
         return model
     model = build_model(config.variant, **switches, **config.extra)
     if config.init:
-        from ..weights import load_vitpose
-
         load_vitpose(model, config.init, keypoint_format=model.config.keypoint_format)
     return model
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict:
     """Train; returns the loss history. See the module docstring for what is written."""
-    if config.mode not in ("estimate", "propagate") or config.aux_heatmaps not in ("labels", "predicted"):
+    if config.mode not in MODES or config.aux_heatmaps not in ("labels", "predicted"):
         raise InputError("mode must be estimate|propagate and aux_heatmaps labels|predicted")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,8 +178,6 @@ def _resume(model, optimizer, schedule, out: Path, config: TrainConfig) -> tuple
     ):
         if json.dumps(saved[key]) != json.dumps(dataclasses.asdict(config)[key]):
             raise CheckpointError(f"--resume: {key} was {saved[key]!r}, now {dataclasses.asdict(config)[key]!r}")
-    from ..weights import load_weights
-
     load_weights(model, out / "last.safetensors")
     model.train()
     optimizer.load_state_dict(state["optimizer"])
@@ -190,8 +187,6 @@ def _resume(model, optimizer, schedule, out: Path, config: TrainConfig) -> tuple
 
 
 def _plot(history: dict, path: Path, config: TrainConfig) -> None:
-    from ..errors import require
-
     require("matplotlib", "bench", "the loss plot")
     import matplotlib
 

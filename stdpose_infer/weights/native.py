@@ -14,7 +14,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from ..errors import CheckpointError
+from .._version import __version__
+from ..errors import CheckpointError, InputError
 from ..model import STDPose, STDPoseConfig
 from .checked_load import load_checked
 
@@ -24,12 +25,10 @@ PROVENANCE_KEYS = ("source", "licence", "training_data")
 
 def save_weights(model: STDPose, path: str | Path, provenance: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``path`` (.safetensors); ``provenance`` updates ``model.provenance``."""
-    from .. import __version__
-
     prov = {**model.provenance, **(provenance or {})}
     missing = [k for k in PROVENANCE_KEYS if not prov.get(k)]
     if missing:
-        raise ValueError(f"provenance needs {missing}: say where the weights came from, their licence and data")
+        raise InputError(f"provenance needs {missing}: say where the weights came from, their licence and data")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
