@@ -21,7 +21,9 @@ import torch
 
 from stdpose_infer import __version__, build_model
 from stdpose_infer.export import export_onnx, onnx_files
-from stdpose_infer.model.lively import lively_weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from lively import lively_weights  # noqa: E402  (a test helper: O(1) random heatmaps)
 
 
 def main() -> None:

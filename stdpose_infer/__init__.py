@@ -2,25 +2,36 @@
 
 The public API (one screen):
 
-    build_model(variant, ...)         a randomly initialised STDPose ("t", "s", "b", "l", "h")
-    load_model(path)                  a saved checkpoint (.safetensors) -> STDPose
-    save_weights(model, path)         write a checkpoint with its config and provenance
-    load_vitpose(model, path)         import an official ViTPose .pth into backbone + head
-    decode_heatmaps(heatmaps, method) heatmaps -> keypoints (heatmap pixels) and scores
-    render_heatmaps(keypoints, vis)   keypoints -> Gaussian heatmaps (training, propagation)
-    flip_heatmaps(heatmaps, format)   undo a horizontal flip (flip test)
-    box_to_center_scale / get_affine / heatmap_to_image   the UDP crop geometry
+    Pipeline(weights, detector="hog", backend="auto", device="auto", batch_size=32, ...)
+        pipe(video) / pipe.estimate(video, boxes=None)   -> PoseResult per frame, in order
+    posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
+        pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
+    PoseResult                        one frame: boxes, track_ids, keypoints (P, J, 2), scores, origin;
+                                      r[i] a subset, r.plot(frame) an overlay, r.in_format("coco")
+    load_backend(model_or_path, backend="auto", device="auto", precision="auto")
+                                      a Backend: backend.infer(frames (B,3,3,H,W), aux_heatmaps=None) -> heatmaps
+    build_model(variant) / load_model(path) / save_weights(model, path) / load_vitpose(model, path)
+    export_onnx(model, path, mode, precision)   an ONNX graph per mode (estimate, propagate)
+    decode_heatmaps / render_heatmaps / flip_heatmaps   heatmaps <-> keypoints
+    box_to_center_scale / get_affine / heatmap_to_image  the UDP crop geometry
+    StdposeError (InputError, CheckpointError, ...)   every error raised on purpose; the message names the fix
+
+Example::
+
+    from stdpose_infer import Pipeline
+    for r in Pipeline("stdpose-b.safetensors")("match.mp4"):
+        print(r.frame_index, r.track_ids, r.keypoints.shape)
 """
 
 from ._version import __version__
 from .crops import box_to_center_scale, get_affine, heatmap_to_image, image_to_heatmap
 from .decode import decode_heatmaps, flip_heatmaps, render_heatmaps
-from .errors import CheckpointError, InputError, StdposeError
+from .errors import CheckpointError, InputError, MissingDependencyError, StdposeError
 from .export import export_onnx
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
 from .pipeline import Pipeline
-from .results import PoseResult
+from .results import PoseResult, coco_json, posetrack_json, write_json
 from .runtime import load_backend
 from .weights import load_model, load_vitpose, load_weights, save_weights
 
@@ -30,6 +41,7 @@ __all__ = [
     "CheckpointError",
     "InputError",
     "KeypointFormat",
+    "MissingDependencyError",
     "Pipeline",
     "PoseResult",
     "STDPose",
@@ -38,6 +50,7 @@ __all__ = [
     "__version__",
     "box_to_center_scale",
     "build_model",
+    "coco_json",
     "convert_keypoints",
     "decode_heatmaps",
     "export_onnx",
@@ -50,6 +63,8 @@ __all__ = [
     "load_model",
     "load_vitpose",
     "load_weights",
+    "posetrack_json",
     "render_heatmaps",
     "save_weights",
+    "write_json",
 ]

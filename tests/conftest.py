@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stdpose_infer import build_model
-from stdpose_infer.model.lively import lively_weights as make_lively
+from lively import lively_weights as make_lively
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

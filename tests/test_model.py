@@ -9,7 +9,7 @@ import torch
 
 from stdpose_infer import InputError, STDPose, STDPoseConfig, build_model
 from stdpose_infer.model import VARIANTS, baseline_config
-from stdpose_infer.model.lively import lively_weights as make_lively
+from lively import lively_weights as make_lively
 
 
 def capture_inputs(module: torch.nn.Module) -> list[tuple]:

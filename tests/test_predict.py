@@ -15,7 +15,7 @@ from stdpose_infer.data import write_benchmark
 from stdpose_infer.errors import InputError
 from stdpose_infer.evaluation import evaluate, predict_dataset, score_dataset
 from stdpose_infer.model import build_model
-from stdpose_infer.model.lively import lively_weights
+from lively import lively_weights
 from stdpose_infer.weights import save_weights
 
 CLIP = {"width": 192, "height": 160, "frames": 7, "people": 2, "occluders": 1}

@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 
 from stdpose_infer import CheckpointError, build_model, load_model, load_vitpose, load_weights, save_weights
 from stdpose_infer.keypoints import COCO, POSETRACK
-from stdpose_infer.model.lively import lively_weights as make_lively
+from lively import lively_weights as make_lively
 from stdpose_infer.weights import read_checkpoint
 
 # --------------------------------------------------------------------------- native format

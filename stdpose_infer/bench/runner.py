@@ -26,20 +26,18 @@ from ..errors import InputError, StdposeError
 from ..model import build_model
 from ..model.stdpose import STDPose, baseline_config
 from ..runtime import load_backend
-from ..runtime.loader import resolve_device
+from ..runtime.loader import BACKEND_CLASSES, resolve_device
 from ..runtime.torch_backend import AUTOCAST
 from .flops import DENSE_FP16_TFLOPS, gpu_name, matmul_tflops, model_flops
 from .timing import STAGES, PeakMemory, StageTimer, summarize, time_calls
 
 log = logging.getLogger(__name__)
 
-# backend spec -> (load_backend name, options)
+# backend spec -> (load_backend name, options): every backend as it comes, plus the option variants worth timing
 BACKEND_SPECS = {
-    "torch": ("torch", {}),
+    **{name: (name, {}) for name in BACKEND_CLASSES},
     "torch-compile": ("torch", {"compile": True}),
     "torch-fused-dam": ("torch", {"fused_dam": True}),
-    "onnxruntime": ("onnxruntime", {}),
-    "tensorrt": ("tensorrt", {}),
     "tensorrt-graphs": ("tensorrt", {"cuda_graphs": True}),
 }
 

@@ -43,12 +43,9 @@ def _run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from ..pipeline import Pipeline
-    from ..pipeline.pipeline import NO_WEIGHTS
     from ..results import coco_json, posetrack_json, write_json
     from ..video import TruncatedVideoError, VideoWriter, read_frames, video_fps
 
-    if not args.weights:
-        raise InputError(NO_WEIGHTS)
     detector = None if args.detector == "none" else args.detector
     pipe = Pipeline(
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,

@@ -1,4 +1,4 @@
-"""STDPose: the whole network, wired as the paper's Figure 2 (and DESIGN.md, "The network").
+"""STDPose: the whole network, wired as the paper's Figure 2 (and ARCHITECTURE.md, "The network").
 
     frames (B, 3 [left, key, right], 3 RGB, 256, 192)
       -> ViT backbone + head on all three frames (one batched call): F_l, F_t, F_r and H_l, H_t, H_r
@@ -32,6 +32,32 @@ UNTRAINED = {
     "licence": "n/a",
     "training_data": "none: untrained, poses from these weights are meaningless",
 }
+
+
+def check_inputs(c: STDPoseConfig, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None) -> None:
+    """Clear errors for model inputs of the wrong layout (see ARCHITECTURE.md, Conventions); every backend calls it."""
+    want = (3, 3, *c.image_size)
+    if not isinstance(frames, torch.Tensor) or frames.ndim != 5 or tuple(frames.shape[1:]) != want:
+        got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+        raise InputError(
+            f"frames must be a tensor (B, {', '.join(map(str, want))}) = (batch, frame [left aux, key, right aux], "
+            f"RGB, H, W); got {got}. Stack the three crops of each person on axis 1."
+        )
+    if not frames.is_floating_point():
+        raise InputError(f"frames must be float (ImageNet-normalised RGB), got {frames.dtype}")
+    if aux_heatmaps is None:
+        return
+    want_aux = (frames.shape[0], 2, c.num_keypoints, *c.heatmap_size)
+    if not isinstance(aux_heatmaps, torch.Tensor) or tuple(aux_heatmaps.shape) != want_aux:
+        got = tuple(aux_heatmaps.shape) if isinstance(aux_heatmaps, torch.Tensor) else type(aux_heatmaps).__name__
+        raise InputError(
+            f"aux_heatmaps must be (B, 2, J, h, w) = {want_aux} (batch, [left, right], keypoints, h, w); got {got}"
+        )
+    if not c.uses_aux_heatmaps:
+        raise InputError(
+            "this configuration has neither TKS nor DAM, so aux_heatmaps would be ignored; "
+            "propagation needs a model with use_tks or use_dam"
+        )
 
 
 class STDPose(nn.Module):
@@ -77,30 +103,8 @@ class STDPose(nn.Module):
                 part.apply(init_transformer_weights)
 
     def check_inputs(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None) -> None:
-        """Clear errors for tensors of the wrong layout (see DESIGN.md, Conventions)."""
-        c = self.config
-        want = (3, 3, *c.image_size)
-        if not isinstance(frames, torch.Tensor) or frames.ndim != 5 or tuple(frames.shape[1:]) != want:
-            got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
-            raise InputError(
-                f"frames must be a tensor (B, {', '.join(map(str, want))}) = (batch, frame [left aux, key, right aux], "
-                f"RGB, H, W); got {got}. Stack the three crops of each person on axis 1."
-            )
-        if not frames.is_floating_point():
-            raise InputError(f"frames must be float (ImageNet-normalised RGB), got {frames.dtype}")
-        if aux_heatmaps is None:
-            return
-        want_aux = (frames.shape[0], 2, c.num_keypoints, *c.heatmap_size)
-        if not isinstance(aux_heatmaps, torch.Tensor) or tuple(aux_heatmaps.shape) != want_aux:
-            got = tuple(aux_heatmaps.shape) if isinstance(aux_heatmaps, torch.Tensor) else type(aux_heatmaps).__name__
-            raise InputError(
-                f"aux_heatmaps must be (B, 2, J, h, w) = {want_aux} (batch, [left, right], keypoints, 64, 48); got {got}"
-            )
-        if not c.uses_aux_heatmaps:
-            raise InputError(
-                "this configuration has neither TKS nor DAM, so aux_heatmaps would be ignored; "
-                "propagation needs a model with use_tks or use_dam"
-            )
+        """Clear errors for tensors of the wrong layout (see ``check_inputs``)."""
+        check_inputs(self.config, frames, aux_heatmaps)
 
     def forward(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None = None) -> torch.Tensor:
         """Heatmaps (B, J, h, w) of the key frame (frames[:, 1]); see the module docstring."""

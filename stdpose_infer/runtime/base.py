@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
 
 from ..errors import InputError
 from ..model.config import STDPoseConfig
+from ..model.stdpose import check_inputs
+
+if TYPE_CHECKING:
+    from .source import BackendSource
 
 
 @dataclass
@@ -29,21 +34,41 @@ class BackendInfo:
 
 
 class Backend:
-    """Runs the triplet model: frames (B, 3, 3, 256, 192) [+ aux (B, 2, J, 64, 48)] -> (B, J, 64, 48).
+    """Runs the triplet model: frames (B, 3, 3, H, W) [+ aux (B, 2, J, h, w)] -> heatmaps (B, J, h, w).
 
     Inputs may be torch tensors (any device) or numpy arrays; the output is a float32 torch
     tensor on ``self.device``. Batches larger than ``max_batch`` are split.
+
+    A subclass that sets ``name`` is a backend ``load_backend`` can pick by that name: it says which
+    precisions it runs and how it is built (``from_source``). A new backend is one new module
+    ``runtime/NAME_backend.py`` holding such a class; nothing else needs to change.
     """
+
+    registry: ClassVar[dict[str, type[Backend]]] = {}
+    name: ClassVar[str]
+    precisions: ClassVar[tuple[str, ...]]  # what it runs ("fp32", "fp16", "bf16")
 
     config: STDPoseConfig
     info: BackendInfo
     device: torch.device
     max_batch: int = 64
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            Backend.registry[cls.name] = cls
+
+    @classmethod
+    def from_source(
+        cls, source: BackendSource, device: torch.device, precision: str, max_batch: int, **options
+    ) -> Backend:
+        """Build from what ``load_backend`` was given: ``source.require_model()`` or ``source.graphs(precision)``."""
+        raise NotImplementedError
+
     def infer(self, frames, aux_heatmaps=None) -> torch.Tensor:
         frames = _as_tensor(frames, "frames")
         aux = None if aux_heatmaps is None else _as_tensor(aux_heatmaps, "aux_heatmaps")
-        self._check(frames, aux)
+        check_inputs(self.config, frames, aux)
         if frames.shape[0] == 0:
             return torch.empty((0, self.config.num_keypoints, *self.config.heatmap_size), device=self.device)
         outputs = []
@@ -56,21 +81,6 @@ class Backend:
 
     def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
-
-    def _check(self, frames: torch.Tensor, aux: torch.Tensor | None) -> None:
-        c = self.config
-        want = (3, 3, *c.image_size)
-        if frames.ndim != 5 or tuple(frames.shape[1:]) != want:
-            raise InputError(
-                f"frames must be (B, {', '.join(map(str, want))}) = (batch, [left aux, key, right aux], RGB, H, W); "
-                f"got {tuple(frames.shape)}"
-            )
-        if aux is not None:
-            want_aux = (frames.shape[0], 2, c.num_keypoints, *c.heatmap_size)
-            if tuple(aux.shape) != want_aux:
-                raise InputError(
-                    f"aux_heatmaps must be {want_aux} (batch, [left, right], J, h, w); got {tuple(aux.shape)}"
-                )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.info}>"

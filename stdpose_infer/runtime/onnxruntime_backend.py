@@ -17,6 +17,15 @@ from .base import Backend, BackendInfo
 
 
 class OnnxRuntimeBackend(Backend):
+    """The exported ONNX graphs (one per mode) in ONNX Runtime."""
+
+    name = "onnxruntime"
+    precisions = ("fp32", "fp16")
+
+    @classmethod
+    def from_source(cls, source, device, precision, max_batch, threads: int = 0) -> OnnxRuntimeBackend:
+        return cls(source.graphs(precision), device, threads=threads, max_batch=max_batch)
+
     def __init__(
         self, graphs: dict[str, Path], device: str | torch.device = "cpu", threads: int = 0, max_batch: int = 64
     ) -> None:

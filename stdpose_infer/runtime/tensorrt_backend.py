@@ -7,6 +7,7 @@ CUDA graph and replayed. Engines keep DAM as standard ops, which TensorRT fuses 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -14,7 +15,16 @@ import torch
 from ..errors import EngineError, InputError
 from ..model.config import STDPoseConfig
 from .base import Backend, BackendInfo
-from .tensorrt_engine import check_engine, import_tensorrt, trt_logger
+from .tensorrt_engine import (
+    DEFAULT_PROFILE,
+    build_engine,
+    check_engine,
+    import_tensorrt,
+    read_engine_sidecar,
+    trt_logger,
+)
+
+log = logging.getLogger(__name__)
 
 
 class _Engine:
@@ -78,6 +88,31 @@ _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bf
 
 
 class TensorRTBackend(Backend):
+    """TensorRT (or TensorRT-RTX) engines built from the exported graphs, on a CUDA GPU."""
+
+    name = "tensorrt"
+    precisions = ("fp32", "fp16")
+
+    @classmethod
+    def from_source(
+        cls, source, device, precision, max_batch, profile=DEFAULT_PROFILE, flavour="auto", cuda_graphs=False
+    ) -> TensorRTBackend:
+        if device.type != "cuda":
+            raise InputError(
+                "the TensorRT backend runs on a CUDA GPU and this device is the CPU. To build engines ahead of time "
+                "without one, use `stdpose-export ... --engine --target SM89` (TensorRT-RTX)"
+            )
+        if precision != "fp16":
+            log.warning("TensorRT engines here are built from the %s ONNX as asked; FP16 is the fast path", precision)
+        engines = {
+            mode: path if path.suffix == ".engine" else build_engine(path, source.cache_dir, tuple(profile), flavour)
+            for mode, path in ((m, Path(p)) for m, p in source.graphs(precision).items())
+        }
+        configs = {read_engine_sidecar(p)["config"] for p in engines.values()}
+        if len(configs) != 1:
+            raise InputError("the engines given are of different models: give engines exported from one checkpoint")
+        return cls(engines, STDPoseConfig.from_json(configs.pop()), device, cuda_graphs=cuda_graphs)
+
     def __init__(
         self,
         engines: dict[str, Path],

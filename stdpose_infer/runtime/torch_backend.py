@@ -22,6 +22,15 @@ AUTOCAST = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class TorchBackend(Backend):
+    """The model itself in torch: any device, FP32, FP16 autocast (CUDA), BF16 autocast."""
+
+    name = "torch"
+    precisions = ("fp32", "fp16", "bf16")
+
+    @classmethod
+    def from_source(cls, source, device, precision, max_batch, **options) -> TorchBackend:
+        return cls(source.require_model(cls.name), device, precision, max_batch=max_batch, **options)
+
     def __init__(
         self,
         model: STDPose,

@@ -1,5 +1,5 @@
 """Track ids across frames (``IouTracker``)."""
 
-from .iou_tracker import IouTracker
+from .iou_tracker import IouTracker, greedy_match
 
-__all__ = ["IouTracker"]
+__all__ = ["IouTracker", "greedy_match"]

@@ -28,7 +28,8 @@ class _Track:
         return self.box + self.velocity * (1 + self.missed)
 
 
-def _greedy(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+def greedy_match(iou: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """(rows, columns) pairs of an IoU matrix, highest IoU first, each row and column used once, IoU >= threshold."""
     pairs = []
     if iou.size == 0:
         return pairs
@@ -58,7 +59,7 @@ class IouTracker:
             if len(dets) == 0 or not unmatched_tracks:
                 continue
             predicted = np.stack([self.tracks[t].predicted() for t in unmatched_tracks])
-            pairs = _greedy(box_iou(predicted, boxes[dets]), self.match_iou)
+            pairs = greedy_match(box_iou(predicted, boxes[dets]), self.match_iou)
             for r, c in pairs:
                 track, det = self.tracks[unmatched_tracks[r]], dets[c]
                 track.velocity = 0.5 * track.velocity + 0.5 * (boxes[det] - track.box) / (1 + track.missed)

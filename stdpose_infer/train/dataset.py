@@ -7,7 +7,7 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   asked: sparse labels). Estimation: aux frames at t -/+ g, g drawn from 1..max_gap (clamped to the clip).
   Propagation: aux frames are labeled frames 1..max_gap away on each side (set max_gap = T - 1 to
   train for labels every T frames), and the aux heatmaps are rendered from their labels in the key
-  frame's crop, with the sigma and UDP encoding inference uses, invisible joints zero (DESIGN.md).
+  frame's crop, with the sigma and UDP encoding inference uses, invisible joints zero (ARCHITECTURE.md).
   A side without the person uses the other side's label, as the pipeline does.
 - Augmentation (the paper's): scale 0.65-1.35, rotation +-45 degrees (p 0.6), half body (p 0.3),
   horizontal flip (p 0.5); one affine for all three frames.

@@ -1,6 +1,6 @@
 """Training objectives: heatmap MSE over labeled joints, and the paper's MI objective (eq. 1-2).
 
-MI estimator (the paper defers it to an appendix we do not have; DESIGN.md asks us to pick and
+MI estimator (the paper defers it to an appendix we do not have, so we pick and
 document one). We use the variational bound with Gaussian decoders that FAMI-Pose-style
 objectives reduce to. For a decoder q, I(y; A | B) = H(y | B) - H(y | A, B) and, with
 q(y | .) Gaussian around a heatmap prediction, -log q is the heatmap MSE up to constants, so

@@ -1,0 +1,202 @@
+"""``Batcher``: the persons of several frames inferred together, results released in frame order.
+
+The Pipeline decides what to infer (``queue``: a key frame, its two aux frames, boxes, optional aux
+labels) and which labels pass through (``give``); the batcher crops, calls the heatmap function when
+a batch is full or the oldest queued frame has waited ``max_delay`` frames, decodes, and yields one
+``PoseResult`` per frame as soon as every job of that frame (and of all earlier frames) is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..crops.affine import heatmap_to_image, image_to_heatmap
+from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch
+from ..decode import decode_heatmaps, render_heatmaps
+from ..keypoints import KeypointFormat
+from ..results import PoseResult
+from ..video import Frame
+from .labels import FrameLabels
+
+HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
+StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context
+
+
+@dataclass
+class AuxLabels:
+    """The labeled poses of the aux frames of a propagation job (model slots; P persons, J joints)."""
+
+    left_points: np.ndarray  # (P, J, 2) image pixels
+    left_visible: np.ndarray  # (P, J) bool
+    right_points: np.ndarray
+    right_visible: np.ndarray
+
+
+@dataclass
+class Poses:
+    """The people of one frame from one source (a job, or labels given): what a PoseResult is built from."""
+
+    boxes: np.ndarray  # (P, 4)
+    track_ids: np.ndarray  # (P,)
+    keypoints: np.ndarray | None  # (P, J, 2), None until inferred
+    scores: np.ndarray | None  # (P, J)
+    origin: str  # "given" | "propagated" | "estimated"
+
+
+@dataclass
+class Job:
+    """The persons of one key frame sent to the model together (one mode)."""
+
+    frame: int
+    poses: Poses
+    crops: torch.Tensor  # (P, 3, 3, H, W)
+    center: np.ndarray
+    scale: np.ndarray
+    aux: torch.Tensor | None = None  # (P, 2, J, h, w) propagation
+
+
+class Batcher:
+    """Buffered frames, queued jobs and finished results of one pass over a source."""
+
+    def __init__(
+        self,
+        heatmaps: HeatmapFn,
+        stage: StageFn,
+        keypoint_format: KeypointFormat,
+        heatmap_size: tuple[int, int],
+        batch_size: int,
+        max_delay: int,
+        warp_device: torch.device | None = None,
+    ) -> None:
+        self.heatmaps, self.stage = heatmaps, stage
+        self.keypoint_format, self.heatmap_size = keypoint_format, heatmap_size
+        self.batch_size, self.max_delay, self.warp_device = batch_size, max_delay, warp_device
+        self.frames: dict[int, Frame] = {}
+        self.evicted: dict[int, tuple[str, tuple[int, int]]] = {}  # name and size of frames dropped early
+        self.pending: list[Job] = []
+        self.poses: dict[int, list[Poses]] = {}  # frame -> its people (inferred, queued, or given)
+        self.waiting: dict[int, int] = {}  # frame -> jobs not yet inferred
+        self.next_out = 0
+        self.last_frame = -1
+
+    def add_frame(self, frame: Frame) -> None:
+        self.frames[frame.index] = frame
+        self.last_frame = max(self.last_frame, frame.index)
+
+    def queue(
+        self,
+        key: int,
+        left: int,
+        right: int,
+        boxes: np.ndarray,
+        track_ids: np.ndarray,
+        origin: str,
+        aux_labels: AuxLabels | None = None,
+    ) -> None:
+        """Infer ``boxes`` on key frame ``key`` with aux frames ``left`` and ``right`` (and their labels)."""
+        self.poses.setdefault(key, [])
+        self.waiting.setdefault(key, 0)
+        if len(boxes) == 0:
+            return
+        with self.stage("crop", len(boxes)):
+            affines, center, scale = crop_affines(boxes)
+            images = [self.frames[i].image for i in (left, key, right)]
+            if self.warp_device is not None:
+                stack = torch.from_numpy(np.stack(images)).to(self.warp_device, non_blocking=True)
+                crops = crop_triplets_torch(stack, affines)
+            else:
+                crops = torch.from_numpy(crop_triplets_cv2(images, affines))
+            aux = None if aux_labels is None else self._render(aux_labels, center, scale)
+        poses = Poses(boxes, track_ids, None, None, origin)
+        self.poses[key].append(poses)
+        self.waiting[key] += 1
+        self.pending.append(Job(key, poses, crops, center, scale, aux))
+
+    def _render(self, labels: AuxLabels, center: np.ndarray, scale: np.ndarray) -> torch.Tensor:
+        def render(points, vis):
+            return render_heatmaps(image_to_heatmap(points, center, scale), vis, self.heatmap_size)
+
+        left = render(labels.left_points, labels.left_visible)
+        right = render(labels.right_points, labels.right_visible)
+        return torch.from_numpy(np.stack([left, right], axis=1))
+
+    def give(self, key: int, labels: FrameLabels) -> None:
+        """Labeled people of frame ``key``: they pass through as results (origin "given")."""
+        self.waiting.setdefault(key, 0)
+        given = Poses(labels.boxes, labels.track_ids, labels.keypoints, labels.visible.astype(np.float32), "given")
+        self.poses.setdefault(key, []).insert(0, given)
+
+    def step(self, newest: int) -> Iterator[PoseResult]:
+        """Infer when a batch is full or the oldest queued frame has waited ``max_delay`` frames."""
+        queued = sum(len(job.poses.boxes) for job in self.pending)
+        if self.pending and (queued >= self.batch_size or newest - self.pending[0].frame >= self.max_delay):
+            self._infer()
+        yield from self._emit()
+
+    def flush(self) -> Iterator[PoseResult]:
+        if self.pending:
+            self._infer()
+        yield from self._emit()
+
+    def evict_before(self, index: int) -> None:
+        """Drop buffered frames no future key frame reads (estimate mode: memory stays flat)."""
+        for old in [i for i in self.frames if i < index]:
+            if old >= self.next_out:  # still to be emitted: keep what its result needs
+                self.evicted[old] = (self.frames[old].name, self.frames[old].image.shape[:2])
+            del self.frames[old]
+
+    def _infer(self) -> None:
+        for propagate in (False, True):
+            jobs = [job for job in self.pending if (job.aux is not None) == propagate]
+            if not jobs:
+                continue
+            crops = torch.cat([job.crops for job in jobs])
+            aux = torch.cat([job.aux for job in jobs]) if propagate else None
+            with self.stage("model", len(crops)):
+                heatmaps = torch.cat([
+                    self.heatmaps(crops[i : i + self.batch_size], None if aux is None else aux[i : i + self.batch_size])
+                    for i in range(0, len(crops), self.batch_size)
+                ])  # fmt: skip
+            with self.stage("heatmap decode", len(crops)):
+                coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
+                start = 0
+                for job in jobs:
+                    stop = start + len(job.poses.boxes)
+                    job.poses.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale)
+                    job.poses.scores = scores[start:stop]
+                    self.waiting[job.frame] -= 1
+                    start = stop
+        self.pending = []
+
+    def _emit(self) -> Iterator[PoseResult]:
+        joints = self.keypoint_format.num_keypoints
+        while self.waiting.get(self.next_out, -1) == 0:
+            k = self.next_out
+            if k in self.evicted:
+                name, shape = self.evicted.pop(k)
+            else:
+                name, shape = self.frames[k].name, self.frames[k].image.shape[:2]
+            parts = self.poses.pop(k)
+            result = PoseResult(
+                k,
+                name,
+                _concat([p.boxes for p in parts], (0, 4)),
+                _concat([p.track_ids for p in parts], (0,)).astype(np.int64),
+                _concat([p.keypoints for p in parts], (0, joints, 2)),
+                _concat([p.scores for p in parts], (0, joints)),
+                _concat([np.full(len(p.boxes), p.origin, "<U10") for p in parts], (0,)).astype("<U10"),
+                self.keypoint_format,
+                shape,
+            )
+            del self.waiting[k]
+            self.next_out += 1
+            yield result
+
+
+def _concat(arrays: list[np.ndarray], empty_shape: tuple[int, ...]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.zeros(empty_shape)
