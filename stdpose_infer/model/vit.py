@@ -2,6 +2,8 @@
 
 Patch 16 with padding 2 turns 256 x 192 into 16 x 12 tokens; pre-norm blocks; a final LayerNorm;
 tokens come out as a (B, C, 16, 12) map. Attention, MLP and the block are reused by TFF and STDA.
+Two options give DINOv2's layout (patch 14 at 224 x 168 gives the same 16 x 12 grid): a class token
+and per-channel layer scales.
 """
 
 from __future__ import annotations
@@ -93,20 +95,35 @@ class Attention(nn.Module):
         return self.proj(_merge_heads(out))
 
 
-class Block(nn.Module):
-    """Pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x))."""
+class LayerScale(nn.Module):
+    """Per-channel scale of a residual branch (DINOv2, CaiT); timm's name ``gamma``."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0) -> None:
+    def __init__(self, dim: int, init: float = 1e-5) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((dim,), init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)) (each optionally layer-scaled)."""
+
+    def __init__(
+        self, dim: int, num_heads: int, mlp_ratio: float = 4.0, drop_path: float = 0.0, layer_scale: bool = False
+    ) -> None:
         super().__init__()
         self.norm1 = LayerNorm(dim)
         self.attn = Attention(dim, num_heads)
         self.drop_path = DropPath(drop_path)
         self.norm2 = LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.ls1 = LayerScale(dim) if layer_scale else nn.Identity()
+        self.ls2 = LayerScale(dim) if layer_scale else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x)))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        x = x + self.drop_path(self.ls1(self.attn(self.norm1(x))))
+        return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
 
 
 class PatchEmbed(nn.Module):
@@ -119,10 +136,12 @@ class PatchEmbed(nn.Module):
 
 
 class ViT(nn.Module):
-    """ViTPose backbone: images (N, 3, H, W) -> features (N, C, H/16, W/16).
+    """ViTPose backbone: images (N, 3, H, W) -> features (N, C, H/patch, W/patch).
 
     ``pos_embed`` holds one entry per patch. ViTPose stores (1, 1 + patches, C) with an unused
     class-token slot and adds ``pos_embed[:, 1:] + pos_embed[:, :1]``; the importer folds that sum.
+    With ``cls_token`` (DINOv2) a class token, its position already added, is prepended to the
+    patches and dropped after the last block.
     """
 
     def __init__(
@@ -135,13 +154,16 @@ class ViT(nn.Module):
         patch_size: int = 16,
         patch_padding: int = 2,
         drop_path_rate: float = 0.0,
+        cls_token: bool = False,
+        layer_scale: bool = False,
     ) -> None:
         super().__init__()
         self.grid = grid
         self.patch_embed = PatchEmbed(patch_size, patch_padding, embed_dim)
         self.pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], embed_dim))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim)) if cls_token else None
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # linear decay rule
-        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, r) for r in rates)
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio, r, layer_scale) for r in rates)
         self.last_norm = LayerNorm(embed_dim)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
 
@@ -151,8 +173,12 @@ class ViT(nn.Module):
         if (hp, wp) != self.grid:
             raise InputError(f"patch grid {hp}x{wp} does not match the configured {self.grid[0]}x{self.grid[1]}")
         x = x.flatten(2).transpose(1, 2) + self.pos_embed
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(b, -1, -1).to(x.dtype), x], dim=1)
         for block in self.blocks:
             x = block(x)
+        if self.cls_token is not None:
+            x = x[:, 1:]
         return self.last_norm(x).transpose(1, 2).reshape(b, c, hp, wp)
 
 

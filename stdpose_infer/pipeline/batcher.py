@@ -68,13 +68,14 @@ class Batcher:
         heatmaps: HeatmapFn,
         stage: StageFn,
         keypoint_format: KeypointFormat,
-        heatmap_size: tuple[int, int],
+        input_wh: tuple[int, int],
+        heatmap_wh: tuple[int, int],
         batch_size: int,
         max_delay: int,
         warp_device: torch.device | None = None,
     ) -> None:
         self.heatmaps, self.stage = heatmaps, stage
-        self.keypoint_format, self.heatmap_size = keypoint_format, heatmap_size
+        self.keypoint_format, self.input_wh, self.heatmap_wh = keypoint_format, input_wh, heatmap_wh
         self.batch_size, self.max_delay, self.warp_device = batch_size, max_delay, warp_device
         self.frames: dict[int, Frame] = {}
         self.evicted: dict[int, tuple[str, tuple[int, int]]] = {}  # name and size of frames dropped early
@@ -104,13 +105,13 @@ class Batcher:
         if len(boxes) == 0:
             return
         with self.stage("crop", len(boxes)):
-            affines, center, scale = crop_affines(boxes)
+            affines, center, scale = crop_affines(boxes, self.input_wh)
             images = [self.frames[i].image for i in (left, key, right)]
             if self.warp_device is not None:
                 stack = torch.from_numpy(np.stack(images)).to(self.warp_device, non_blocking=True)
-                crops = crop_triplets_torch(stack, affines)
+                crops = crop_triplets_torch(stack, affines, self.input_wh)
             else:
-                crops = torch.from_numpy(crop_triplets_cv2(images, affines))
+                crops = torch.from_numpy(crop_triplets_cv2(images, affines, self.input_wh))
             aux = None if aux_labels is None else self._render(aux_labels, center, scale)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
@@ -119,7 +120,8 @@ class Batcher:
 
     def _render(self, labels: AuxLabels, center: np.ndarray, scale: np.ndarray) -> torch.Tensor:
         def render(points, vis):
-            return render_heatmaps(image_to_heatmap(points, center, scale), vis, self.heatmap_size)
+            w, h = self.heatmap_wh
+            return render_heatmaps(image_to_heatmap(points, center, scale, self.heatmap_wh), vis, (h, w))
 
         left = render(labels.left_points, labels.left_visible)
         right = render(labels.right_points, labels.right_visible)
@@ -167,7 +169,7 @@ class Batcher:
                 start = 0
                 for job in jobs:
                     stop = start + len(job.poses.boxes)
-                    job.poses.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale)
+                    job.poses.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale, self.heatmap_wh)
                     job.poses.scores = scores[start:stop]
                     self.waiting[job.frame] -= 1
                     start = stop

@@ -167,7 +167,8 @@ class Pipeline:
     def _batcher(self) -> Batcher:
         device = self.backend.device
         return Batcher(
-            self._heatmaps, self._stage, self.keypoint_format, self.config.heatmap_size, self.batch_size,
+            self._heatmaps, self._stage, self.keypoint_format, self.config.input_wh, self.config.heatmap_wh,
+            self.batch_size,
             self.max_delay, warp_device=device if device.type == "cuda" else None,
         )  # fmt: skip
 

@@ -90,7 +90,10 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
 
 
 class TripletDataset(Dataset):
-    """``dataset[i]`` -> dict(frames (3, 3, 256, 192), target (J, 64, 48), weight (J,), [aux (2, J, 64, 48)])."""
+    """``dataset[i]`` -> dict(frames (3, 3, H, W), target (J, h, w), weight (J,), [aux (2, J, h, w)]).
+
+    Sizes follow the model's config (``input_wh``, ``heatmap_wh``: (w, h)); the defaults are 256 x 192 and 64 x 48.
+    """
 
     def __init__(
         self,
@@ -103,6 +106,8 @@ class TripletDataset(Dataset):
         sigma: float = 2.0,
         seed: int = 0,
         annotations: str = "annotations",
+        input_wh: tuple[int, int] = INPUT_SIZE,
+        heatmap_wh: tuple[int, int] = HEATMAP_SIZE,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -111,6 +116,7 @@ class TripletDataset(Dataset):
         self.videos = load_videos(root, label_every, annotations)
         self.mode, self.max_gap, self.augment, self.sigma, self.seed = mode, max_gap, augment, sigma, seed
         self.format = get_format(keypoint_format)
+        self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
         self.items = []
         for v, video in enumerate(self.videos):
@@ -169,7 +175,7 @@ class TripletDataset(Dataset):
             factor = rng.uniform(0.65, 1.35)
             rotation = rng.uniform(-45, 45) if rng.random() < 0.6 else 0.0
             flip = rng.random() < 0.5
-        center, scale = box_to_center_scale(box[None])
+        center, scale = box_to_center_scale(box[None], self.input_wh[0] / self.input_wh[1])
         scale = scale * factor
         images = [read_image(video.frames[f]) for f in (left, t, right)]
         width = images[1].shape[1]
@@ -177,9 +183,9 @@ class TripletDataset(Dataset):
             images = [cv2.flip(im, 1) for im in images]
             center = center.copy()
             center[:, 0] = width - 1 - center[:, 0]
-        crop = get_affine(center, scale, INPUT_SIZE, rotation)
-        frames = crop_triplets_cv2(images, crop)[0]
-        to_heatmap = get_affine(center, scale, HEATMAP_SIZE, rotation)
+        crop = get_affine(center, scale, self.input_wh, rotation)
+        frames = crop_triplets_cv2(images, crop, self.input_wh)[0]
+        to_heatmap = get_affine(center, scale, self.heatmap_wh, rotation)
 
         def encode(k: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             """PoseTrack (17, 3) -> model slots in heatmap coordinates, with the augmentation applied."""
@@ -195,7 +201,7 @@ class TripletDataset(Dataset):
             return pts, use
 
         pts, weight = encode(kps, given)
-        h, w = HEATMAP_SIZE[1], HEATMAP_SIZE[0]
+        w, h = self.heatmap_wh
         inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
         weight = weight * inside
         target = render_heatmaps(pts[None], weight[None], (h, w), self.sigma)[0]

@@ -90,7 +90,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     if feed_aux and not model.config.uses_aux_heatmaps:
         raise InputError("propagation with label heatmaps needs TKS or DAM; this ablation has neither")
     data = TripletDataset(config.data, config.mode, config.label_every, config.max_gap, config.augment,
-                          model.config.keypoint_format, seed=config.seed, annotations=config.annotations)  # fmt: skip
+                          model.config.keypoint_format, seed=config.seed, annotations=config.annotations,
+                          input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh)  # fmt: skip
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
     history: dict = {"epoch": [], "loss": [], "mse": [], "mi_features": [], "mi_heatmaps": []}
