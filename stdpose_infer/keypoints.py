@@ -128,6 +128,23 @@ def visible(keypoints: np.ndarray) -> np.ndarray:
     return (keypoints[..., 2] > 0) & annotated(keypoints)
 
 
+def posetrack_from_coco(keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-17 (..., 17, 2) keypoints and (..., 17) scores -> PoseTrack slots, with the two head joints COCO lacks
+    made up: head_bottom = the shoulders' midpoint, head_top = one such neck length beyond the nose
+    (nose + (nose - head_bottom)); each scored by the least sure joint it was made from."""
+    keypoints, scores = np.asarray(keypoints, np.float64), np.asarray(scores, np.float64)
+    out_k, out_s = convert_keypoints(keypoints, scores, COCO, POSETRACK)
+    c = COCO.keypoints.index
+    shoulders = keypoints[..., [c("left_shoulder"), c("right_shoulder")], :]
+    bottom = shoulders.mean(axis=-2)
+    nose = keypoints[..., c("nose"), :]
+    bottom_score = scores[..., [c("left_shoulder"), c("right_shoulder")]].min(axis=-1)
+    b, top = POSETRACK.keypoints.index("head_bottom"), POSETRACK.keypoints.index("head_top")
+    out_k[..., b, :], out_s[..., b] = bottom, bottom_score
+    out_k[..., top, :], out_s[..., top] = 2 * nose - bottom, np.minimum(bottom_score, scores[..., c("nose")])
+    return out_k, out_s
+
+
 def get_format(fmt: str | KeypointFormat) -> KeypointFormat:
     """Look up a keypoint format by name ("coco" or "posetrack")."""
     if isinstance(fmt, KeypointFormat):

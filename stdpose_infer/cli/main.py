@@ -14,6 +14,7 @@ from ..model import build_model
 from ..weights import load_vitpose, read_checkpoint, save_weights
 from ..weights.dinov2_onnx import load_dinov2_onnx
 from . import run_command
+from .label import add_command as add_label_command
 from .run import add_commands
 
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint")
     p.set_defaults(func=_info)
     add_commands(sub)
+    add_label_command(sub)
     return parser
 
 

@@ -34,6 +34,7 @@ def _fit(args: argparse.Namespace) -> None:
         annotations=args.annotations, ablate=tuple(args.ablate), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
         augment=not args.no_augment, seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
+        freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
     )  # fmt: skip
     history = train(config)
     print(f"epoch {history['epoch'][-1]}: loss {history['loss'][-1]:.6f}, mse {history['mse'][-1]:.6f}; "
@@ -65,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="folder with annotations/*.json and the frames they name")
     p.add_argument("--out", required=True, help="run folder (checkpoints, losses, plot)")
     p.add_argument("--variant", default="t", choices=VARIANTS)
-    p.add_argument("--init", help="start from a .safetensors checkpoint or an official ViTPose .pth")
+    p.add_argument(
+        "--init",
+        help="start from a .safetensors checkpoint (the parts it has; the rest as --ablate "
+        "builds it, all modules on by default) or an official ViTPose .pth",
+    )
     p.add_argument("--mode", default="estimate", choices=MODES)
     p.add_argument(
         "--aux-heatmaps",
@@ -88,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=0)
+    p.add_argument(
+        "--freeze", nargs="*", default=[], help="parameter-name prefixes to keep fixed, e.g. backbone. keypoint_head."
+    )
+    p.add_argument(
+        "--freeze-blocks", type=int, default=0, help="keep the patch embedding and the first N backbone blocks fixed"
+    )
+    p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default: --lr)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=_fit)
 

@@ -10,7 +10,7 @@ from ..keypoints import COCO, POSETRACK
 from .pose_result import PoseResult
 
 
-def _document(results: Iterable[PoseResult], fmt, video_id: int = 1) -> dict:
+def _document(results: Iterable[PoseResult], fmt, video_id: int = 1, min_score: float = 0.0) -> dict:
     images, annotations = [], []
     results = list(results)
     for r in results:
@@ -28,7 +28,7 @@ def _document(results: Iterable[PoseResult], fmt, video_id: int = 1) -> dict:
                 "is_labeled": bool(len(r)),
             }
         )
-        annotations.extend(r.annotations(image_id, fmt, first_id=len(annotations)))
+        annotations.extend(r.annotations(image_id, fmt, first_id=len(annotations), min_score=min_score))
     category = {
         "id": 1,
         "name": "person",
@@ -38,9 +38,10 @@ def _document(results: Iterable[PoseResult], fmt, video_id: int = 1) -> dict:
     return {"images": images, "annotations": annotations, "categories": [category]}
 
 
-def posetrack_json(results: Iterable[PoseResult], video_id: int = 1) -> dict:
-    """A PoseTrack18 document: 17 slots (ears empty), track ids, per-keypoint scores, origins."""
-    return _document(results, POSETRACK, video_id)
+def posetrack_json(results: Iterable[PoseResult], video_id: int = 1, min_score: float = 0.0) -> dict:
+    """A PoseTrack18 document: 17 slots (ears empty), track ids, per-keypoint scores, origins. Joints scored under
+    ``min_score`` are written as not annotated (for labels that training reads)."""
+    return _document(results, POSETRACK, video_id, min_score)
 
 
 def coco_json(results: Iterable[PoseResult]) -> dict:

@@ -43,9 +43,12 @@ class PoseResult:
         """Keypoints and scores moved to another layout's slots; slots it lacks are left empty (0)."""
         return convert_keypoints(self.keypoints, self.scores, self.keypoint_format, target)
 
-    def annotations(self, image_id: int, target: str | KeypointFormat = POSETRACK, first_id: int = 0) -> list[dict]:
+    def annotations(
+        self, image_id: int, target: str | KeypointFormat = POSETRACK, first_id: int = 0, min_score: float = 0.0
+    ) -> list[dict]:
         """COCO-style annotation records (PoseTrack18 or COCO slots): keypoints [x, y, v] * J,
-        per-keypoint ``scores``, bbox [x, y, w, h], ``track_id`` and ``origin``. Empty slots are (0, 0, 0)."""
+        per-keypoint ``scores``, bbox [x, y, w, h], ``track_id`` and ``origin``. Empty slots, and joints scored
+        under ``min_score`` (labels for training: unsure joints stay unlabeled), are (0, 0, 0)."""
         fmt = get_format(target)
         kps, scores = self.in_format(fmt)
         present = np.ones(fmt.num_keypoints, bool)
@@ -53,8 +56,9 @@ class PoseResult:
         records = []
         for i in range(len(self)):
             xyv = np.zeros((fmt.num_keypoints, 3))
-            xyv[present, :2] = kps[i, present]
-            xyv[present, 2] = 1
+            keep = present & (scores[i] >= min_score) if min_score > 0 else present
+            xyv[keep, :2] = kps[i, keep]
+            xyv[keep, 2] = 1
             x1, y1, x2, y2 = (float(v) for v in self.boxes[i])
             records.append(
                 {

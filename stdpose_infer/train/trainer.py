@@ -23,7 +23,8 @@ from ..model import build_model
 from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..runtime.loader import resolve_device
-from ..weights import load_model, load_vitpose, load_weights, save_weights
+from ..weights import load_vitpose, load_weights, read_checkpoint, save_weights
+from ..weights.checked_load import load_checked
 from .dataset import TripletDataset
 from .losses import training_loss
 
@@ -57,6 +58,9 @@ class TrainConfig:
     workers: int = 0
     resume: bool = False
     extra: dict = field(default_factory=dict)  # build_model overrides (e.g. depth for tiny experiments)
+    freeze: tuple[str, ...] = ()  # parameter-name prefixes kept fixed (e.g. "backbone.", "keypoint_head.")
+    freeze_blocks: int = 0  # keep the patch embedding, positions and the first N backbone blocks fixed
+    backbone_lr: float | None = None  # the backbone's learning rate (default: lr); lower to fine-tune a pretrained one
 
 
 def make_model(config: TrainConfig) -> STDPose:
@@ -68,10 +72,7 @@ def make_model(config: TrainConfig) -> STDPose:
         switches = dict(use_tff=False, use_tks=False, use_dam=False, use_stda=False)
     torch.manual_seed(config.seed)
     if config.init and config.init.endswith(".safetensors"):
-        model = load_model(config.init)
-        if switches:
-            raise InputError("ablations change the architecture: start them from ViTPose weights or scratch")
-        return model
+        return _from_checkpoint(config.init, switches)
     model = build_model(config.variant, **switches, **config.extra)
     if config.init:
         load_vitpose(model, config.init, keypoint_format=model.config.keypoint_format)
@@ -92,15 +93,19 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     data = TripletDataset(config.data, config.mode, config.label_every, config.max_gap, config.augment,
                           model.config.keypoint_format, seed=config.seed, annotations=config.annotations,
                           input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh)  # fmt: skip
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = _optimizer(model, config)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
     history: dict = {"epoch": [], "loss": [], "mse": [], "mi_features": [], "mi_heatmaps": []}
     start_epoch = 0
     if config.resume:
         start_epoch, history = _resume(model, optimizer, schedule, out, config)
     use_mi = "mi" not in config.ablate
+    frozen = frozen_prefixes(config)
     for epoch in range(start_epoch, config.epochs):
         data.set_epoch(epoch)
+        for name, module in model.named_modules():  # frozen parts: no BN statistics updates, no drop path
+            if frozen and name and (name + ".").startswith(frozen):
+                module.eval()
         order = torch.Generator().manual_seed(config.seed * 10_007 + epoch)
         loader = DataLoader(data, batch_size=config.batch_size, shuffle=True, generator=order,
                             num_workers=config.workers, drop_last=len(data) > config.batch_size)  # fmt: skip
@@ -129,6 +134,41 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         _plot(history, out / "loss.png", config)
     model.eval()
     return history
+
+
+def _from_checkpoint(path: str, switches: dict) -> STDPose:
+    """The checkpoint's network with the ablation ``switches`` applied (none: every module on). Parts the file has
+    are loaded; parts it lacks (say, the temporal modules after single-frame training) keep their initialisation."""
+    if not switches:
+        switches = dict(use_tff=True, use_tks=True, use_dam=True, use_stda=True)
+    file_config, provenance, tensors = read_checkpoint(path)
+    model = STDPose(dataclasses.replace(file_config, **switches))
+    own = model.state_dict()
+    prefixes = tuple(sorted({k.split(".")[0] + "." for k in tensors} & {k.split(".")[0] + "." for k in own}))
+    load_checked(model, {k: v for k, v in tensors.items() if k.startswith(prefixes)}, path, prefix=prefixes)
+    model.provenance = provenance
+    return model
+
+
+def frozen_prefixes(config: TrainConfig) -> tuple[str, ...]:
+    """What ``freeze`` and ``freeze_blocks`` keep fixed, as parameter-name prefixes."""
+    blocks = tuple(f"backbone.blocks.{i}." for i in range(config.freeze_blocks))
+    stem = ("backbone.patch_embed.", "backbone.pos_embed", "backbone.cls_token") if config.freeze_blocks else ()
+    return tuple(config.freeze) + stem + blocks
+
+
+def _optimizer(model: STDPose, config: TrainConfig) -> torch.optim.Optimizer:
+    frozen = frozen_prefixes(config)
+    groups: dict[bool, list] = {True: [], False: []}
+    for name, p in model.named_parameters():
+        p.requires_grad_(not name.startswith(frozen) if frozen else True)
+        if p.requires_grad:
+            groups[name.startswith("backbone.")].append(p)
+    if not groups[True] and not groups[False]:
+        raise InputError(f"every parameter is frozen ({frozen}); nothing to train")
+    backbone_lr = config.lr if config.backbone_lr is None else config.backbone_lr
+    params = [{"params": groups[False], "lr": config.lr}, {"params": groups[True], "lr": backbone_lr}]
+    return torch.optim.AdamW([g for g in params if g["params"]], lr=config.lr, weight_decay=config.weight_decay)
 
 
 def _progress(loader, enabled: bool, desc: str):

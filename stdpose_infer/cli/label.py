@@ -1,0 +1,38 @@
+"""``stdpose-infer label``: a video -> PoseTrack18 labels from real single-frame models (auto-annotation)."""
+
+from __future__ import annotations
+
+import argparse
+
+from tqdm import tqdm
+
+from ..errors import InputError
+from ..label import MoveNetPose, add_head_boxes, auto_label
+from ..results import posetrack_json, write_json
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("label", help="auto-annotate a video: detector boxes + a pose per box + tracks -> PoseTrack18")
+    p.add_argument("source", help="video file or folder of frames")
+    p.add_argument("--json", required=True, help="output PoseTrack18 JSON")
+    p.add_argument("--detector", required=True, help="movenet:PATH.onnx (MoveNet MultiPose) | yolo:PATH.onnx | hog")
+    p.add_argument("--pose", help="single-person model run on every box: movenet:PATH.onnx (MoveNet Thunder); "
+                   "default: the detector's own poses")  # fmt: skip
+    p.add_argument("--min-score", type=float, default=0.3, help="joints scored lower are written as unlabeled")
+    p.add_argument("--min-box", type=float, default=16.0, help="drop boxes smaller than this (pixels)")
+    p.set_defaults(func=_label)
+
+
+def _label(args: argparse.Namespace) -> None:
+    pose = None
+    if args.pose:
+        kind, _, path = args.pose.partition(":")
+        if kind != "movenet" or not path:
+            raise InputError(f"--pose must be movenet:PATH.onnx (MoveNet SinglePose Thunder), got {args.pose!r}")
+        pose = MoveNetPose(path)
+    results = list(tqdm(auto_label(args.source, args.detector, pose, args.min_box), desc="label", unit="frame"))
+    if not results:
+        raise InputError(f"{args.source}: no frames")
+    write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), args.json)
+    people = sum(len(r) for r in results)
+    print(f"wrote {args.json}: {len(results)} frames, {people} poses ({people / len(results):.1f} per frame)")
