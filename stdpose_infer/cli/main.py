@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ..defaults import default_weights
 from ..model import build_model
 from ..weights import load_vitpose, read_checkpoint, save_weights
 from ..weights.dinov2_onnx import load_dinov2_onnx
@@ -39,11 +40,13 @@ def _import_backbone(args: argparse.Namespace) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
-    config, provenance, tensors = read_checkpoint(args.checkpoint)
+    path = args.checkpoint or default_weights()
+    config, provenance, tensors = read_checkpoint(path)
     params = sum(t.numel() for k, t in tensors.items() if t.is_floating_point())
     print(
         json.dumps(
             {
+                "file": str(path),
                 "config": json.loads(config.to_json()),
                 "provenance": provenance,
                 "parameters": params,
@@ -73,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keypoint-format", default="posetrack", choices=["coco", "posetrack"])
     p.add_argument("--out", required=True, help="output .safetensors")
     p.set_defaults(func=_import_backbone)
-    p = sub.add_parser("info", help="print a checkpoint's config and provenance")
-    p.add_argument("checkpoint")
+    p = sub.add_parser("info", help="a checkpoint's config, provenance and measured accuracy (default: the starter)")
+    p.add_argument("checkpoint", nargs="?", help="a .safetensors checkpoint (default: the shipped starter model)")
     p.set_defaults(func=_info)
     add_commands(sub)
     add_label_command(sub)

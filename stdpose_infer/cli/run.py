@@ -17,13 +17,14 @@ def add_commands(sub) -> None:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("source", help="video file or folder of frames")
-        p.add_argument("--weights", help="STDPose .safetensors checkpoint (required)")
+        p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
         if name == "propagate":
             p.add_argument("--labels", required=True, help="PoseTrack18 JSON with the labeled frames")
         p.add_argument(
             "--detector",
-            default="hog" if name == "run" else "none",
-            help="hog | movenet:PATH.onnx | yolo:PATH.onnx | ultralytics:PATH | none",
+            default="default" if name == "run" else "none",
+            help="default (the shipped MoveNet MultiPose) | hog | movenet:PATH.onnx | yolo:PATH.onnx | "
+            "ultralytics:PATH | none",
         )
         p.add_argument("--backend", default="auto", choices=BACKENDS)
         p.add_argument("--device", default="auto")
@@ -51,6 +52,8 @@ def _run(args: argparse.Namespace) -> None:
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test,
     )  # fmt: skip
+    model = getattr(pipe.backend, "model", None)
+    print(f"model: {model.provenance.get('source', '?') if model is not None else args.weights}")
     print(f"backend: {pipe.backend.info}")
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
     collected, error = [], None

@@ -43,7 +43,12 @@ def decode_yolo(output: np.ndarray, ratio: float, pad: tuple[float, float], scor
 
 
 class YoloDetector:
-    def __init__(self, path: str | Path, score_threshold: float = 0.25, nms_iou: float = 0.45) -> None:
+    """A YOLOv8/11 ONNX export. ``input_size``: the letterbox side for graphs with a dynamic input (default 640;
+    1280 finds small people)."""
+
+    def __init__(
+        self, path: str | Path, score_threshold: float = 0.25, nms_iou: float = 0.45, input_size: int | None = None
+    ) -> None:
         path = Path(path)
         if not path.is_file():
             raise InputError(f"YOLO model not found: {path}")
@@ -56,7 +61,7 @@ class YoloDetector:
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
-        self.size = inp.shape[2] if isinstance(inp.shape[2], int) else 640
+        self.size = inp.shape[2] if isinstance(inp.shape[2], int) else (input_size or 640)
         self.score_threshold, self.nms_iou = score_threshold, nms_iou
 
     def __call__(self, frame: np.ndarray) -> Detections:

@@ -9,6 +9,7 @@ persons are inferred, so memory stays flat over any length of video and results 
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from ..decode import flip_heatmaps
+from ..defaults import default_weights
 from ..detect import Detections, check_boxes, make_detector
 from ..errors import InputError
 from ..keypoints import get_format
@@ -31,13 +33,7 @@ from .batcher import Batcher
 from .labels import FrameLabels, load_labels, nearest_labeled
 from .propagation import plan_propagation
 
-NO_WEIGHTS = (
-    "Pipeline needs weights: an STDPose .safetensors checkpoint (its config is inside). Save a trained "
-    "model with stdpose_infer.save_weights, or import official ViTPose weights for the backbone and head with "
-    "`stdpose-infer import-vitpose vitpose-b.pth --out stdpose-b.safetensors` (the temporal modules then "
-    "start untrained). Poses never come from a silent random model."
-)
-
+log = logging.getLogger(__name__)
 Boxes = Sequence[np.ndarray] | dict[int, np.ndarray]  # per-frame (N, 4) xyxy boxes, by position or frame index
 
 
@@ -45,10 +41,11 @@ class Pipeline:
     """Detector + tracker + STDPose backend: a video in, tracked poses out, frame by frame.
 
     Args:
-        weights: an STDPose ``.safetensors`` checkpoint, a model, or a ready ``Backend``.
+        weights: an STDPose ``.safetensors`` checkpoint, a model, or a ready ``Backend``; None: the starter
+            model shipped in the package (``stdpose-infer info`` says what it is and how it scores).
         backend: "auto", "torch", "onnxruntime" or "tensorrt" (see ``load_backend``).
-        detector: "hog" (no weights), "movenet:PATH.onnx", "yolo:PATH.onnx", "ultralytics:PATH", a
-            callable frame -> ``Detections``, or None when you pass boxes.
+        detector: "default" (the shipped MoveNet MultiPose), "hog" (no weights), "movenet:PATH.onnx",
+            "yolo:PATH.onnx", "ultralytics:PATH", a callable frame -> ``Detections``, or None when you pass boxes.
         device: "auto" (a CUDA GPU when torch sees one), "cpu", "cuda", "cuda:1".
         batch_size: persons per backend call, gathered across frames.
         flip_test: also run the mirrored crops and average (2x the model time, a little more accurate).
@@ -60,16 +57,17 @@ class Pipeline:
 
     Example::
 
-        pipe = Pipeline("stdpose-b.safetensors", detector="hog")
+        pipe = Pipeline()                  # the shipped starter model and detector
         for result in pipe("match.mp4"):
             print(result.frame_index, result.keypoints.shape)   # (people, joints, 2) image pixels
+        pipe = Pipeline("stdpose-b.safetensors", detector="hog")   # your weights, the weight-free detector
     """
 
     def __init__(
         self,
         weights: str | Path | STDPose | Backend | None = None,
         backend: str = "auto",
-        detector="hog",
+        detector="default",
         device: str = "auto",
         batch_size: int = 32,
         flip_test: bool = False,
@@ -82,7 +80,7 @@ class Pipeline:
         cache_dir: str | Path = "engines",
     ) -> None:
         if weights is None:
-            raise InputError(NO_WEIGHTS)
+            weights = default_weights()
         if aux_gap < 1 or max_delay < aux_gap or batch_size < 1:
             raise InputError(
                 f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
@@ -92,6 +90,7 @@ class Pipeline:
             self.backend, model = weights, getattr(weights, "model", None)
         else:
             model = weights if isinstance(weights, STDPose) else load_model(weights)
+            log.info("model: %s", model.provenance.get("source", "unknown"))
             self.backend = load_backend(model, backend, device, precision, cache_dir=cache_dir, max_batch=batch_size)
         self.config = self.backend.config
         if "untrained" in getattr(model, "provenance", {}).get("training_data", ""):

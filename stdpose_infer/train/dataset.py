@@ -111,8 +111,11 @@ class TripletDataset(Dataset):
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
-        if max_gap < 1 or label_every < 1:
-            raise InputError(f"need max_gap >= 1 and label_every >= 1, got {max_gap} and {label_every}")
+        if max_gap < (1 if mode == "propagate" else 0) or label_every < 1:
+            raise InputError(
+                f"need max_gap >= 1 (0 in estimate mode: the key frame as its own aux frames, for single-frame "
+                f"training) and label_every >= 1, got {max_gap} and {label_every}"
+            )
         self.videos = load_videos(root, label_every, annotations)
         self.mode, self.max_gap, self.augment, self.sigma, self.seed = mode, max_gap, augment, sigma, seed
         self.format = get_format(keypoint_format)
@@ -153,7 +156,7 @@ class TripletDataset(Dataset):
         person = video.labels[t][tid]
         n = len(video.frames)
         if self.mode == "estimate":
-            g = int(rng.integers(1, self.max_gap + 1))
+            g = int(rng.integers(1, self.max_gap + 1)) if self.max_gap else 0
             left, right = max(t - g, 0), min(t + g, n - 1)
         else:
             before, after = self._aux_frames(video, t, tid)
