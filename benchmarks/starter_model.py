@@ -112,9 +112,10 @@ def init_checkpoint(work: Path) -> Path:
 # made them (speed on the CPU, and less forgetting); the rest fine-tune at a tenth of the head's rate.
 SINGLE = dict(mode="estimate", ablate=("baseline",), epochs=4, batch_size=16, lr=5e-4, backbone_lr=5e-5,
               lr_steps=(3,), weight_decay=0.05, freeze_blocks=6, max_gap=0)  # fmt: skip
-# Stage B: the temporal modules for propagation (aux heatmaps rendered from labels 1..6 frames away, as inference
-# feeds them), on top of the frozen stage-A network; the residual path starts them as the identity.
-TEMPORAL = dict(mode="propagate", epochs=3, batch_size=8, lr=3e-4, lr_steps=(2,), weight_decay=0.05, max_gap=6,
+# Stage B: the temporal modules on top of the frozen stage-A network, for both tasks: propagation (aux heatmaps
+# rendered from labels 1..6 frames away, as inference feeds them) and, every other batch, estimation (the same
+# aux frames, heatmaps from the head). The residual path starts them as the identity.
+TEMPORAL = dict(mode="propagate", estimate_every=2, epochs=1, batch_size=8, lr=3e-4, weight_decay=0.05, max_gap=6,
                 freeze=("backbone.", "keypoint_head."))  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from stdpose_infer.decode import decode_heatmaps
 from stdpose_infer.errors import CheckpointError, InputError
 from stdpose_infer.evaluation.posetrack_json import load_video
 from stdpose_infer.train import TrainConfig, TripletDataset, heatmap_mse, mi_terms, train
+from stdpose_infer.train.trainer import make_model
 from stdpose_infer.weights import load_model
 
 CLIP = dict(width=192, height=160, frames=6, people=2, occluders=1)
@@ -116,3 +117,25 @@ def test_bad_training_setups(synth, tmp_path):
         train(TrainConfig(data=str(synth), out=str(tmp_path / "x"), ablate=("nope",)), progress=False)
     with pytest.raises(CheckpointError, match="no train_state"):
         train(TrainConfig(data=str(synth), out=str(tmp_path / "y"), resume=True), progress=False)
+
+
+def test_staged_training_freezes_and_carries_the_shared_parts(synth, tmp_path):
+    """Stage A (single frame, first block frozen) then stage B (temporal modules only, both tasks) from its file:
+    frozen parameters do not move, and stage B starts from stage A's backbone and head."""
+    common = dict(data=str(synth), variant="t", epochs=1, batch_size=4, device="cpu", augment=False)
+    stage_a = TrainConfig(out=str(tmp_path / "a"), ablate=("baseline",), max_gap=0, freeze_blocks=1, **common)
+    train(stage_a)
+    single = load_model(tmp_path / "a" / "last.safetensors")
+    assert not single.config.use_stda
+    fresh = make_model(stage_a)  # the same initialisation (seeded)
+    torch.testing.assert_close(single.backbone.blocks[0].attn.qkv.weight, fresh.backbone.blocks[0].attn.qkv.weight)
+    assert not torch.equal(single.backbone.blocks[1].attn.qkv.weight, fresh.backbone.blocks[1].attn.qkv.weight)
+    train(TrainConfig(out=str(tmp_path / "b"), init=str(tmp_path / "a" / "last.safetensors"), mode="propagate",
+                      max_gap=2, estimate_every=2, freeze=("backbone.", "keypoint_head."), **common))  # fmt: skip
+    full = load_model(tmp_path / "b" / "last.safetensors")
+    assert full.config.use_stda and full.config.residual_heatmaps
+    for name, value in single.state_dict().items():  # backbone and head (BN statistics too) as stage A left them
+        torch.testing.assert_close(full.state_dict()[name], value, msg=name)
+    assert full.stda.head.final_layer.weight.abs().max() > 0  # the temporal part trained away from zero
+    with pytest.raises(InputError, match="every parameter is frozen"):
+        train(TrainConfig(out=str(tmp_path / "c"), freeze=("",), **common))

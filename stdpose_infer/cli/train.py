@@ -35,6 +35,7 @@ def _fit(args: argparse.Namespace) -> None:
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
         augment=not args.no_augment, seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
         freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
+        estimate_every=args.estimate_every,
     )  # fmt: skip
     history = train(config)
     print(f"epoch {history['epoch'][-1]}: loss {history['loss'][-1]:.6f}, mse {history['mse'][-1]:.6f}; "
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--freeze-blocks", type=int, default=0, help="keep the patch embedding and the first N backbone blocks fixed"
     )
     p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default: --lr)")
+    p.add_argument(
+        "--estimate-every",
+        type=int,
+        default=0,
+        help="propagate mode: every N-th batch without the aux heatmaps, so one model learns both tasks",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=_fit)
 

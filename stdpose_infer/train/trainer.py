@@ -61,6 +61,7 @@ class TrainConfig:
     freeze: tuple[str, ...] = ()  # parameter-name prefixes kept fixed (e.g. "backbone.", "keypoint_head.")
     freeze_blocks: int = 0  # keep the patch embedding, positions and the first N backbone blocks fixed
     backbone_lr: float | None = None  # the backbone's learning rate (default: lr); lower to fine-tune a pretrained one
+    estimate_every: int = 0  # propagate mode: every N-th batch drops the aux heatmaps (trains estimation too)
 
 
 def make_model(config: TrainConfig) -> STDPose:
@@ -111,9 +112,10 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
                             num_workers=config.workers, drop_last=len(data) > config.batch_size)  # fmt: skip
         sums: dict[str, float] = {}
         batches = _progress(loader, progress, f"epoch {epoch + 1}/{config.epochs}")
-        for batch in batches:
+        for step, batch in enumerate(batches):
             frames, target, weight = (batch[k].to(device) for k in ("frames", "target", "weight"))
-            aux = batch["aux"].to(device) if feed_aux else None
+            estimate_step = config.estimate_every and step % config.estimate_every == 0
+            aux = batch["aux"].to(device) if feed_aux and not estimate_step else None
             parts = model.forward_parts(frames, aux)
             losses = training_loss(parts, model.keypoint_head, target, weight, config.alpha, config.beta, use_mi)
             optimizer.zero_grad(set_to_none=True)
