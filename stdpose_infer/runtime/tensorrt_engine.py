@@ -97,22 +97,7 @@ def build_engine(
     lo, opt, hi = profile
     if not 1 <= lo <= opt <= hi:
         raise InputError(f"profile must be (min, opt, max) batch with 1 <= min <= opt <= max, got {profile}")
-    rtx = trt.__name__ == "tensorrt_rtx"
-    if target is None:
-        gpu = current_gpu()
-        if gpu is None:
-            raise EngineError(
-                "building a TensorRT engine for this machine needs a CUDA GPU, and none is visible. "
-                "TensorRT-RTX can build ahead of time for another GPU: target='SM89' (or SM80, SM86, SM120)"
-            )
-        target_name = gpu[0]
-    else:
-        if not rtx:
-            raise EngineError("ahead-of-time builds (target=...) need TensorRT-RTX; full TensorRT builds for its GPU")
-        if not hasattr(trt.ComputeCapability, target):
-            names = [n for n in dir(trt.ComputeCapability) if n.startswith("SM")]
-            raise EngineError(f"TensorRT-RTX {trt.__version__} cannot target {target!r}; it knows {names}")
-        target_name = target
+    target_name = _target_name(trt, target)
     key = EngineKey(onnx_digest(onnx_path), trt.__name__, trt.__version__, target_name, info.precision, (lo, opt, hi))
     cache_dir = Path(cache_dir)
     engine_path = cache_dir / f"{Path(onnx_path).stem}-{key.digest()}.engine"
@@ -120,45 +105,14 @@ def build_engine(
         log.info("engine cache hit: %s", engine_path)
         return engine_path
 
-    logger = trt_logger(trt)
-    builder = trt.Builder(logger)
-    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(onnx_path)):  # from the path: side files are found beside it
-        errors = "; ".join(parser.get_error(i).desc() for i in range(parser.num_errors))
-        raise EngineError(f"{trt.__name__} could not parse {onnx_path}: {errors}")
-    config = builder.create_builder_config()
-    if target is not None:
-        config.num_compute_capabilities = 1
-        config.set_compute_capability(getattr(trt.ComputeCapability, target), 0)
-    elif rtx:
-        config.num_compute_capabilities = 1
-        config.set_compute_capability(trt.ComputeCapability.CURRENT, 0)
-    shape_profile = builder.create_optimization_profile()
-    for i in range(network.num_inputs):
-        tensor = network.get_input(i)
-        rest = tuple(tensor.shape)[1:]
-        shape_profile.set_shape(tensor.name, (lo, *rest), (opt, *rest), (hi, *rest))
-    config.add_optimization_profile(shape_profile)
-    timing_path = cache_dir / f"timing-{trt.__name__}-{trt.__version__}-{target_name}.cache"
-    if not rtx:  # TensorRT-RTX has no timing cache (its operations are no-ops there)
-        blob = timing_path.read_bytes() if timing_path.is_file() else b""
-        config.set_timing_cache(config.create_timing_cache(blob), False)
-
     start = time.perf_counter()
-    serialized = builder.build_serialized_network(network, config)
+    serialized = _build(trt, Path(onnx_path), target, (lo, opt, hi), cache_dir / f"timing-{trt.__name__}-"
+                        f"{trt.__version__}-{target_name}.cache")  # fmt: skip
     seconds = time.perf_counter() - start
-    if serialized is None:
-        raise EngineError(
-            f"{trt.__name__} {trt.__version__} failed to build {onnx_path} for {target_name} "
-            "(its log above says why)" + (". TensorRT-RTX lists SM75/80/86/89/120 only" if rtx else "")
-        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = engine_path.with_suffix(".partial")
-    tmp.write_bytes(bytes(serialized))
+    tmp.write_bytes(serialized)
     tmp.replace(engine_path)  # never leave a half-written engine under the final name
-    if not rtx:
-        timing_path.write_bytes(bytes(config.get_timing_cache().serialize()))
     gpu = current_gpu()
     sidecar = {
         **asdict(key),
@@ -171,6 +125,61 @@ def build_engine(
     engine_path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     log.info("built %s in %.1f s", engine_path, seconds)
     return engine_path
+
+
+def _target_name(trt, target: str | None) -> str:
+    """The compute target an engine is built for: this machine's GPU, or an ahead-of-time TensorRT-RTX target."""
+    if target is None:
+        gpu = current_gpu()
+        if gpu is None:
+            raise EngineError(
+                "building a TensorRT engine for this machine needs a CUDA GPU, and none is visible. "
+                "TensorRT-RTX can build ahead of time for another GPU: target='SM89' (or SM80, SM86, SM120)"
+            )
+        return gpu[0]
+    if trt.__name__ != "tensorrt_rtx":
+        raise EngineError("ahead-of-time builds (target=...) need TensorRT-RTX; full TensorRT builds for its GPU")
+    if not hasattr(trt.ComputeCapability, target):
+        names = [n for n in dir(trt.ComputeCapability) if n.startswith("SM")]
+        raise EngineError(f"TensorRT-RTX {trt.__version__} cannot target {target!r}; it knows {names}")
+    return target
+
+
+def _build(trt, onnx_path: Path, target: str | None, profile: tuple[int, int, int], timing_path: Path) -> bytes:
+    """Parse the graph (strongly typed), set the target and the batch profile, build; the serialised engine."""
+    rtx = trt.__name__ == "tensorrt_rtx"
+    logger = trt_logger(trt)
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):  # from the path: side files are found beside it
+        errors = "; ".join(parser.get_error(i).desc() for i in range(parser.num_errors))
+        raise EngineError(f"{trt.__name__} could not parse {onnx_path}: {errors}")
+    config = builder.create_builder_config()
+    if target is not None or rtx:
+        config.num_compute_capabilities = 1
+        capability = getattr(trt.ComputeCapability, target) if target is not None else trt.ComputeCapability.CURRENT
+        config.set_compute_capability(capability, 0)
+    lo, opt, hi = profile
+    shape_profile = builder.create_optimization_profile()
+    for i in range(network.num_inputs):
+        tensor = network.get_input(i)
+        rest = tuple(tensor.shape)[1:]
+        shape_profile.set_shape(tensor.name, (lo, *rest), (opt, *rest), (hi, *rest))
+    config.add_optimization_profile(shape_profile)
+    if not rtx:  # TensorRT-RTX has no timing cache (its operations are no-ops there)
+        blob = timing_path.read_bytes() if timing_path.is_file() else b""
+        config.set_timing_cache(config.create_timing_cache(blob), False)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineError(
+            f"{trt.__name__} {trt.__version__} failed to build {onnx_path} for {target or 'this GPU'} "
+            "(its log above says why)" + (". TensorRT-RTX lists SM75/80/86/89/120 only" if rtx else "")
+        )
+    if not rtx:
+        timing_path.parent.mkdir(parents=True, exist_ok=True)
+        timing_path.write_bytes(bytes(config.get_timing_cache().serialize()))
+    return bytes(serialized)
 
 
 def read_engine_sidecar(engine_path: str | Path) -> dict:
