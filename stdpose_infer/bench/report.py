@@ -14,6 +14,12 @@ def _f(x, spec: str = ".1f") -> str:
 
 
 def markdown(report: dict) -> str:
+    """The report as Markdown: the run's header, the model table, each pipeline run, the targets."""
+    lines = _header(report) + _model_table(report) + _pipeline_sections(report) + _targets(report)
+    return "\n".join(lines) + "\n"
+
+
+def _header(report: dict) -> list[str]:
     m, fl = report["machine"], report["flops"]
     lines = [
         f"# stdpose-bench: STDPose-{report['variant'].upper()}",
@@ -36,6 +42,11 @@ def markdown(report: dict) -> str:
             f"- CPU matmul ceiling measured in this run (torch 2048x2048 GEMM, same threads, best of 10 before and "
             f"10 after the model rows): {ceiling}; a CPU row's peak % is against its precision's ceiling"
         )
+    return lines
+
+
+def _model_table(report: dict) -> list[str]:
+    lines: list[str] = []
     if report["model"]:
         lines += [
             "",
@@ -62,6 +73,11 @@ def markdown(report: dict) -> str:
             "rows: relative to its FP32 row). TFLOPS: the model's counted FLOPs per second."
         )
         lines += ["", legend]
+    return lines
+
+
+def _pipeline_sections(report: dict) -> list[str]:
+    lines: list[str] = []
     for r in report["pipeline"]:
         lines += ["", f"## Pipeline: {r['backend']} {r['precision']}, batch {r['batch_size']}", ""]
         if r["status"] != "ok":
@@ -92,13 +108,18 @@ def markdown(report: dict) -> str:
                 f"| {name} | {s['n']} | {s['median_ms']:.2f} | {s['p90_ms']:.2f} | {s['p99_ms']:.2f} | "
                 f"{s['total_s']:.3f} | {s['per_second']:.1f} |"
             )
+    return lines
+
+
+def _targets(report: dict) -> list[str]:
+    lines: list[str] = []
     if report.get("targets"):
         lines += ["", "## Targets (ratios from this run)", "", "| target | value | limit | met |", "|---|---|---|---|"]
         for t in report["targets"]:
             verdict = "yes" if t["met"] else f"**no** ({t['by']:.2f} x the limit)"
             verdict += f": {t['note']}" if t.get("note") else ""
             lines.append(f"| {t['target']} | {t['value']:.3f} | {t['limit']:.3f} | {verdict} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def plot(report: dict, path: str | Path) -> Path:
