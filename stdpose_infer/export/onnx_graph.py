@@ -26,7 +26,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
 import torch
+from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 from torch import nn
 
 from .._version import __version__
@@ -70,25 +72,39 @@ def export_onnx(
     opset: int = OPSET,
 ) -> OnnxInfo:
     """Write ``model`` as an ONNX graph for ``mode`` at ``precision``; checks it with onnx.checker."""
-    import onnx
-
     if mode not in MODES:
         raise InputError(f"mode must be one of {MODES}, got {mode!r}")
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if opset < 17:
         raise InputError(f"opset must be >= 17 (LayerNormalization), got {opset}")
-    config = model.config
-    if mode == "propagate" and not config.uses_aux_heatmaps:
+    if mode == "propagate" and not model.config.uses_aux_heatmaps:
         raise InputError("propagate mode needs a model with use_tks or use_dam: this one ignores aux heatmaps")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for old in onnx_files(path):  # a stale side file would be picked up by the new graph
         old.unlink()
+    _torch_export(model, path, mode, torch.float16 if precision == "fp16" else torch.float32, opset)
+    graph = onnx.load(str(path), load_external_data=False)
+    meta = {
+        "config": model.config.to_json(),
+        "mode": mode,
+        "precision": precision,
+        "provenance": json.dumps(getattr(model, "provenance", {})),
+        "version": __version__,
+    }
+    for key, value in meta.items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = _META_PREFIX + key, value
+    onnx.save(graph, str(path))  # external-data references stay as they are
+    onnx.checker.check_model(str(path))  # from the path, so side files are found
+    return read_onnx_info(path)
 
-    net = copy.deepcopy(model).eval().cpu()
-    dtype = torch.float16 if precision == "fp16" else torch.float32
-    net = net.to(dtype)
+
+def _torch_export(model: STDPose, path: Path, mode: str, dtype: torch.dtype, opset: int) -> None:
+    """torch.onnx (dynamo) export of a copy of ``model`` in ``dtype`` with a dynamic batch axis, quietly."""
+    config = model.config
+    net = copy.deepcopy(model).eval().cpu().to(dtype)
     batch = torch.export.Dim("batch", min=1, max=4096)
     frames = torch.zeros(2, 3, 3, *config.image_size, dtype=dtype)
     if mode == "estimate":
@@ -117,26 +133,10 @@ def export_onnx(
             )
     finally:  # a failed export must not leave torch.onnx's logging silenced
         quiet.setLevel(level)
-    graph = onnx.load(str(path), load_external_data=False)
-    meta = {
-        "config": config.to_json(),
-        "mode": mode,
-        "precision": precision,
-        "provenance": json.dumps(getattr(model, "provenance", {})),
-        "version": __version__,
-    }
-    for key, value in meta.items():
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = _META_PREFIX + key, value
-    onnx.save(graph, str(path))  # external-data references stay as they are
-    onnx.checker.check_model(str(path))  # from the path, so side files are found
-    return read_onnx_info(path)
 
 
 def read_onnx_info(path: str | Path) -> OnnxInfo:
     """The config, mode and precision stored in an exported graph; a clear error for other files."""
-    import onnx
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"ONNX file not found: {path}")
@@ -162,9 +162,6 @@ def read_onnx_info(path: str | Path) -> OnnxInfo:
 
 def onnx_files(path: str | Path) -> list[Path]:
     """The graph file and every external-data side file it references (existing ones only)."""
-    import onnx
-    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
-
     path = Path(path)
     if not path.is_file():
         return []
