@@ -115,8 +115,8 @@ SINGLE = dict(mode="estimate", ablate=("baseline",), epochs=4, batch_size=16, lr
 # Stage B: the temporal modules on top of the frozen stage-A network, for both tasks: propagation (aux heatmaps
 # rendered from labels 1..6 frames away, as inference feeds them) and, every other batch, estimation (the same
 # aux frames, heatmaps from the head). The residual path starts them as the identity.
-TEMPORAL = dict(mode="propagate", estimate_every=2, epochs=1, batch_size=8, lr=3e-4, weight_decay=0.05, max_gap=6,
-                freeze=("backbone.", "keypoint_head."))  # fmt: skip
+TEMPORAL = dict(mode="propagate", estimate_every=2, epochs=1, steps_per_epoch=600, batch_size=8, lr=3e-4,
+                weight_decay=0.05, max_gap=6, freeze=("backbone.", "keypoint_head."))  # fmt: skip
 
 
 def fit(work: Path, stage: str, init: Path, settings: dict) -> Path:

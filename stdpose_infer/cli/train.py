@@ -35,7 +35,7 @@ def _fit(args: argparse.Namespace) -> None:
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
         augment=not args.no_augment, seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
         freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
-        estimate_every=args.estimate_every,
+        estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch,
     )  # fmt: skip
     history = train(config)
     print(f"epoch {history['epoch'][-1]}: loss {history['loss'][-1]:.6f}, mse {history['mse'][-1]:.6f}; "

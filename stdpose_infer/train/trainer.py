@@ -62,6 +62,7 @@ class TrainConfig:
     freeze_blocks: int = 0  # keep the patch embedding, positions and the first N backbone blocks fixed
     backbone_lr: float | None = None  # the backbone's learning rate (default: lr); lower to fine-tune a pretrained one
     estimate_every: int = 0  # propagate mode: every N-th batch drops the aux heatmaps (trains estimation too)
+    steps_per_epoch: int = 0  # stop an epoch after this many batches (0: the whole data set); bounds a run's time
 
 
 def make_model(config: TrainConfig) -> STDPose:
@@ -113,6 +114,8 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         sums: dict[str, float] = {}
         batches = _progress(loader, progress, f"epoch {epoch + 1}/{config.epochs}")
         for step, batch in enumerate(batches):
+            if config.steps_per_epoch and step >= config.steps_per_epoch:
+                break
             frames, target, weight = (batch[k].to(device) for k in ("frames", "target", "weight"))
             estimate_step = config.estimate_every and step % config.estimate_every == 0
             aux = batch["aux"].to(device) if feed_aux and not estimate_step else None
@@ -126,7 +129,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{float(losses['loss'].detach()):.5f}")
         schedule.step()
-        n = max(len(loader), 1)
+        n = max(min(len(loader), config.steps_per_epoch or len(loader)), 1)
         history["epoch"].append(epoch + 1)
         for k in ("loss", "mse", "mi_features", "mi_heatmaps"):
             history[k].append(sums[k] / n if k in sums else math.nan)
