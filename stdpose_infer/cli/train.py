@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--freeze-blocks", type=int, default=0, help="keep the patch embedding and the first N backbone blocks fixed"
     )
     p.add_argument("--backbone-lr", type=float, help="learning rate of the backbone (default: --lr)")
+    p.add_argument("--steps-per-epoch", type=int, default=0, help="end each epoch after N batches (0: all)")
     p.add_argument(
         "--estimate-every",
         type=int,
