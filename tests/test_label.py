@@ -72,3 +72,17 @@ def test_label_errors(tmp_path):
         MoveNetPose(models / "movenet_multipose.onnx")
     doc = add_head_boxes({"annotations": [{"keypoints": [0] * 51}]})
     assert "bbox_head" not in doc["annotations"][0]
+
+
+def test_yolo_pose_outputs_give_keypoints_inside_their_boxes():
+    import cv2
+
+    from stdpose_infer.detect import YoloDetector
+
+    models, stills = shared_data("models"), shared_data("opencv_samples")
+    det = YoloDetector(models / "yolo11n_pose.onnx", input_size=640)(cv2.imread(str(stills / "basketball1.png")))
+    assert len(det) == 2 and det.keypoints.shape == (2, 17, 3)  # both players (the data README's count)
+    for box, kps in zip(det.boxes, det.keypoints):
+        sure = kps[:, 2] > 0.5
+        assert sure.sum() >= 5
+        assert ((kps[sure, 0] >= box[0] - 5) & (kps[sure, 0] <= box[2] + 5)).all()

@@ -31,7 +31,8 @@ def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, tuple[fl
 
 def decode_yolo(output: np.ndarray, ratio: float, pad: tuple[float, float], score_threshold: float, iou: float,
                 person_class: int = 0) -> Detections:  # fmt: skip
-    """(4 + C, anchors) raw output -> person boxes in the original frame."""
+    """(4 + C, anchors) raw output -> person boxes in the original frame. The pose layout (4 + 1 + 17 x 3 = 56
+    channels: YOLO-pose) also gives COCO keypoints (x, y, visibility)."""
     scores = output[4 + person_class]
     keep = scores >= score_threshold
     cx, cy, bw, bh = output[:4, keep]
@@ -39,7 +40,12 @@ def decode_yolo(output: np.ndarray, ratio: float, pad: tuple[float, float], scor
     boxes = (boxes - np.array([pad[0], pad[1], pad[0], pad[1]])) / ratio
     scores = scores[keep]
     kept = nms(boxes, scores, iou)
-    return Detections(boxes[kept].astype(np.float32), scores[kept].astype(np.float32))
+    keypoints = None
+    if output.shape[0] == 4 + 1 + 17 * 3:
+        keypoints = output[5:, keep].T.reshape(-1, 17, 3)[kept].copy()
+        keypoints[..., :2] = (keypoints[..., :2] - np.array(pad)) / ratio
+        keypoints = keypoints.astype(np.float32)
+    return Detections(boxes[kept].astype(np.float32), scores[kept].astype(np.float32), keypoints)
 
 
 class YoloDetector:
