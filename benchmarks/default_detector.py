@@ -1,6 +1,6 @@
 """Which person detector ships as the default: recall on the PoseTrack18 sample, people per frame on vtest.avi, speed.
 
-    python benchmarks/default_detector.py --out benchmarks/results/DATE_default_detector.md
+    python benchmarks/default_detector.py --data DATA --out benchmarks/results/DATE_default_detector.md
 
 Candidates are the real detectors whose licence allows shipping them (HOG: OpenCV's, no weights; MoveNet MultiPose:
 Apache-2.0) at several input sizes; YOLO11n-pose (AGPL-3.0) is measured as a reference only, never shipped.
@@ -23,11 +23,12 @@ import numpy as np
 from stdpose_infer.detect import HogDetector, MoveNetDetector, YoloDetector, box_iou
 from stdpose_infer.track import greedy_match
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The test-data folder (--data): models/, opencv_samples/, posetrack18_sample/. Set once by main().
+DATA = Path("data")
 
 
 def candidates() -> dict:
-    models = SHARED / "models"
+    models = DATA / "models"
     return {
         "hog (1152)": lambda: HogDetector(),
         "movenet multipose 256": lambda: MoveNetDetector(models / "movenet_multipose.onnx", input_side=256),
@@ -40,13 +41,13 @@ def candidates() -> dict:
 def posetrack_recall(detector) -> tuple[int, int, list[float]]:
     found = total = 0
     seconds = []
-    for path in sorted((SHARED / "posetrack18_sample/annotations/val").glob("*.json")):
+    for path in sorted((DATA / "posetrack18_sample/annotations/val").glob("*.json")):
         doc = json.loads(path.read_text())
         for image in doc["images"]:
             gt = [a["bbox"] for a in doc["annotations"] if a["image_id"] == image["id"] and a.get("bbox")]
             if not gt:
                 continue
-            frame = cv2.imread(str(SHARED / "posetrack18_sample" / image["file_name"]))
+            frame = cv2.imread(str(DATA / "posetrack18_sample" / image["file_name"]))
             t = time.perf_counter()
             det = detector(frame)
             seconds.append(time.perf_counter() - t)
@@ -57,7 +58,7 @@ def posetrack_recall(detector) -> tuple[int, int, list[float]]:
 
 
 def vtest_people(detector, every: int = 40) -> tuple[float, list[float]]:
-    cap, counts, seconds, t = cv2.VideoCapture(str(SHARED / "opencv_samples/vtest.avi")), [], [], 0
+    cap, counts, seconds, t = cv2.VideoCapture(str(DATA / "opencv_samples/vtest.avi")), [], [], 0
     while True:
         ok, frame = cap.read()
         if not ok:
@@ -73,7 +74,12 @@ def vtest_people(detector, every: int = 40) -> tuple[float, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--data", type=Path, required=True, help="test data: models/, opencv_samples/, posetrack18_sample/"
+    )
     args = parser.parse_args()
+    global DATA
+    DATA = args.data
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
     rows = []
@@ -87,7 +93,7 @@ def main() -> None:
     lines = [
         "# Default detector: recall and speed", "",
         f"{date.today()}, {model} ({len(__import__('os').sched_getaffinity(0))} cores), {platform.python_version()}; "
-        f"`python benchmarks/default_detector.py --out {args.out}`", "",
+        f"`python benchmarks/default_detector.py --data DATA --out {args.out}`", "",
         "| detector | PoseTrack18 sample: GT people found (IoU >= 0.5) | vtest.avi people/frame (every 40th) "
         "| ms/frame 1920x1080 | ms/frame 768x576 |",
         "|---|---|---|---|---|",

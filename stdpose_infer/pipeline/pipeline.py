@@ -90,8 +90,12 @@ class Pipeline:
             self.backend, model = weights, getattr(weights, "model", None)
         else:
             model = weights if isinstance(weights, STDPose) else load_model(weights)
-            log.info("model: %s", model.provenance.get("source", "unknown"))
             self.backend = load_backend(model, backend, device, precision, cache_dir=cache_dir, max_batch=batch_size)
+        # what runs, for logs and the CLI: the model's provenance, else the backend's class (a graph or engine)
+        self.model_source = (
+            model.provenance.get("source", "unknown") if model is not None else f"{type(self.backend).__name__} backend"
+        )
+        log.info("model: %s", self.model_source)
         self.config = self.backend.config
         if "untrained" in getattr(model, "provenance", {}).get("training_data", ""):
             warnings.warn("these weights are untrained: the poses are meaningless (fine for speed tests)", stacklevel=2)
@@ -167,8 +171,7 @@ class Pipeline:
         device = self.backend.device
         return Batcher(
             self._heatmaps, self._stage, self.keypoint_format, self.config.input_wh, self.config.heatmap_wh,
-            self.batch_size,
-            self.max_delay, warp_device=device if device.type == "cuda" else None,
+            self.batch_size, self.max_delay, warp_device=device if device.type == "cuda" else None,
         )  # fmt: skip
 
     def _frames(self, source) -> Iterator[Frame]:

@@ -47,7 +47,7 @@ def plan_propagation(t: int, before: int, after: int, labels: dict[int, FrameLab
     if len(found) and len(boxes):
         for r, c in greedy_match(box_iou(boxes, found), MATCH_IOU):
             boxes[r], claimed[c] = found[c], True
-    joints = left.keypoints.shape[1] if len(left.keypoints) else right.keypoints.shape[1]
+    joints = left.keypoints.shape[1]  # (P, J, 2) even when P is 0
     columns = [np.array([s[i] for s in sides]) for i in range(4)]
     if not sides:
         columns = [np.zeros((0, joints, 2)), np.zeros((0, joints), bool)] * 2
