@@ -12,7 +12,7 @@ from stdpose_infer.cli.main import main
 from stdpose_infer.evaluation import load_video
 from stdpose_infer.keypoints import COCO, POSETRACK, posetrack_from_coco
 from stdpose_infer.label import MoveNetPose, add_head_boxes, auto_label
-from stdpose_infer.pipeline import load_labels
+from stdpose_infer.annotation import read_labels
 
 
 def test_posetrack_from_coco_makes_up_the_head_joints():
@@ -53,7 +53,7 @@ def test_label_command_writes_valid_posetrack_with_real_movenet(tmp_path, capsys
         assert len(ann["bbox_head"]) == 4 and ann["bbox_head"][2] > 0
     # the project's own readers accept it: as labels for propagation, and as ground truth for the evaluator
     names = [f"000001_mpiinew_test/{i:06d}" for i in range(5)]
-    assert sorted(load_labels(out, names, POSETRACK)) == [0, 1, 2, 3, 4]
+    assert sorted(read_labels(out, names, POSETRACK)) == [0, 1, 2, 3, 4]
     assert len(load_video(out, need_head_boxes=True)) == 5
 
 

@@ -80,14 +80,14 @@ def test_given_boxes_geometry_on_posetrack_frames(tiny, quiet):
     the pipeline's decoded output lands on the GT within 1e-3 heatmap px (DARK's own error: one heatmap
     px is scale / 48 image px, 36 px for the largest person here), joints 2 px inside the heatmap."""
     from stdpose_infer.crops.affine import image_to_heatmap
-    from stdpose_infer.pipeline.labels import load_labels
+    from stdpose_infer.annotation import read_labels
 
     worst, people = 0.0, 0
     for video in ("003418_mpii_test", "009473_mpii_test", "012834_mpii_test"):
         ann = shared_data("posetrack18_sample", "annotations", "val", f"{video}.json")
         image = next(shared_data("posetrack18_sample", "images", "val", video).glob("*.jpg"))
         frame = cv2.imread(str(image))
-        labels = load_labels(ann, [image.name], POSETRACK)[0]  # boxes: GT bbox or the keypoints' extent
+        labels = read_labels(ann, [image.name], POSETRACK)[0]  # boxes: GT bbox or the keypoints' extent
         boxes = labels.boxes.clip(0, [frame.shape[1], frame.shape[0]] * 2)
         center, scale = box_to_center_scale(boxes)
         coords = image_to_heatmap(labels.keypoints, center, scale)
@@ -140,7 +140,9 @@ def test_warps_on_cpu_and_device_agree():
     b = crop_triplets_torch(torch.from_numpy(np.stack(images)), affines).numpy()
     grey = np.abs(a - b) * 0.229 * 255  # back to 8-bit levels
     print(f"cv2 vs grid_sample: mean {grey.mean():.3f}, max {grey.max():.3f} grey levels")
-    assert grey.max() < 1.0  # cv2 rounds its output to whole levels
+    # OpenCV 4 samples at 1/32-pixel positions (and rounds to whole levels): on noise whose neighbours differ by up
+    # to 255 levels that moves a pixel by up to ~8 levels per axis; a misplaced warp (half a pixel) averages ~40
+    assert grey.mean() < 1.0 and grey.max() < 16
 
 
 @pytest.mark.parametrize("detector", ["hog", "movenet"])
@@ -275,8 +277,11 @@ def test_labels_that_do_not_fit(tiny, quiet, tmp_path):
     pipe = Pipeline(tiny, backend="torch", detector=None, device="cpu")
     with pytest.raises(InputError, match="match no frame of the source"):
         list(pipe.propagate(shared_data(*CLIP), tmp_path / "bad.json"))
-    with pytest.raises(InputError, match="cannot read the labels"):
+    with pytest.raises(InputError, match="no such label file"):
         list(pipe.propagate(shared_data(*CLIP), tmp_path / "none.json"))
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(InputError, match="cannot read the labels"):
+        list(pipe.propagate(shared_data(*CLIP), tmp_path / "broken.json"))
 
 
 def test_cli_run_and_refusal(tiny, tmp_path, capsys):

@@ -13,7 +13,7 @@ from stdpose_infer.data import SyntheticConfig, SyntheticVideo, write_benchmark
 from stdpose_infer.errors import InputError
 from stdpose_infer.evaluation.posetrack_map import evaluate
 from stdpose_infer.keypoints import POSETRACK
-from stdpose_infer.pipeline.labels import load_labels
+from stdpose_infer.annotation import read_labels
 
 SMALL = dict(width=192, height=160, frames=6, people=3)
 
@@ -63,7 +63,7 @@ def test_written_benchmark_reads_back(tmp_path):
     first = cv2.imread(str(tmp_path / doc["images"][0]["file_name"]))
     assert first.shape == (160, 192, 3)
     names = [im["file_name"] for im in doc["images"]]
-    table = load_labels(paths[0], names, POSETRACK)  # the pipeline's propagate-mode reader
+    table = read_labels(paths[0], names, POSETRACK)  # the pipeline's propagate-mode reader
     assert sorted(table) == [0, 3] and len(table[0].track_ids) >= 1
     pred = tmp_path / "pred"
     pred.mkdir()

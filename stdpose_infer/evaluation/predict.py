@@ -18,8 +18,9 @@ from ..data.posetrack_folder import frame_order, read_image
 from ..errors import InputError
 from ..keypoints import annotated
 from ..model.config import MODES
+from ..annotation.labels import FrameLabels, annotation_box
 from ..pipeline import Pipeline
-from ..pipeline.labels import annotation_box, nearest_labeled
+from ..pipeline.interpolation import interpolated_pose, nearest_labeled
 from ..results import posetrack_json, write_json
 from .posetrack_map import PoseTrackAP, evaluate
 
@@ -48,10 +49,12 @@ def predict_dataset(
     backend: str = "auto",
     precision: str = "auto",
     progress: bool = True,
+    fallback: str = "joint",
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
-    frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH")."""
+    frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
+    interpolation fallback (``Pipeline``)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -59,7 +62,8 @@ def predict_dataset(
         raise InputError("propagate mode needs label_every >= 2 (labels every T-th frame, the rest propagated)")
     data, out = Path(data), Path(out)
     detector = None if boxes == "labels" else boxes
-    pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision)
+    pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision,
+                    fallback=fallback)  # fmt: skip
     files = _videos(data, annotations)
     bar = files
     if progress:
@@ -139,30 +143,24 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
         order = frame_order(doc["images"])
         given = _given(order, label_every)
         index = {im["id"]: t for t, im in enumerate(order)}
-        poses: dict[int, dict[int, np.ndarray]] = {}  # given frame -> track -> (17, 3)
+        people: dict[int, list] = {}  # given frame -> [(track id, (17, 3) keypoints)]
         anns = []
         for ann in doc["annotations"]:
             if ann.get("image_id") in given and ann.get("keypoints"):
                 kps = np.reshape(np.asarray(ann["keypoints"], np.float64), (-1, 3))
                 anns.append({**ann, "origin": "given", "scores": [1.0] * len(kps)})
-                frame = poses.setdefault(index[ann["image_id"]], {})
-                frame[int(ann.get("track_id", len(frame)))] = kps
-        labeled = sorted(poses)
+                frame = people.setdefault(index[ann["image_id"]], [])
+                frame.append((int(ann.get("track_id", len(frame))), kps))
+        table = {t: FrameLabels(np.array([tid for tid, _ in p]), np.array([k[:, :2] for _, k in p]),
+                                np.array([annotated(k) for _, k in p]), np.zeros((len(p), 4)))
+                 for t, p in sorted(people.items())}  # fmt: skip
         for t, image in enumerate(order):
-            if image["id"] in given or not labeled:
+            if image["id"] in given or not table:
                 continue
-            p, n = nearest_labeled(labeled, t)
-            a = 0.0 if n == p else (t - p) / (n - p)
-            for tid in sorted(set(poses[p]) | set(poses[n])):
-                left, right = poses[p].get(tid), poses[n].get(tid)
-                left, right = (right, right) if left is None else (left, left) if right is None else (left, right)
-                has_l, has_r = annotated(left), annotated(right)
-                both = has_l & has_r
-                xy = np.where(both[:, None], (1 - a) * left[:, :2] + a * right[:, :2],
-                              np.where(has_l[:, None], left[:, :2], right[:, :2]))  # fmt: skip
-                one_sided = tid not in poses[p] or tid not in poses[n]
-                score = np.where(both & ~one_sided, 1.0, 0.5) * (has_l | has_r)
-                kps = np.concatenate([xy, (has_l | has_r)[:, None]], axis=1) * (has_l | has_r)[:, None]
+            before, after = nearest_labeled(sorted(table), t)
+            for tid in sorted(set(table[before].track_ids.tolist()) | set(table[after].track_ids.tolist())):
+                xy, score = interpolated_pose(t, table, tid)
+                kps = np.concatenate([xy, (score > 0)[:, None]], axis=1) * (score > 0)[:, None]
                 anns.append(
                     {
                         "id": len(anns) + 1,

@@ -1,6 +1,6 @@
-"""The SDK: ``Pipeline`` (estimate and propagate modes) and the sparse-label reader."""
+"""The SDK: ``Pipeline`` (estimate and propagate modes) and the interpolation fallback of propagation."""
 
-from .labels import FrameLabels, load_labels
+from .interpolation import FALLBACKS, Fallback
 from .pipeline import Pipeline
 
-__all__ = ["FrameLabels", "Pipeline", "load_labels"]
+__all__ = ["FALLBACKS", "Fallback", "Pipeline"]

@@ -21,7 +21,7 @@ from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
-from .labels import FrameLabels
+from ..annotation.labels import FrameLabels
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context

@@ -29,8 +29,9 @@ from ..runtime import Backend, load_backend
 from ..track import IouTracker
 from ..video import Frame, TruncatedVideoError, read_frames
 from ..weights.native import load_model
+from ..annotation import FrameLabels, read_labels
 from .batcher import Batcher
-from .labels import FrameLabels, load_labels, nearest_labeled
+from .interpolation import Fallback, nearest_labeled
 from .propagation import plan_propagation
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ class Pipeline:
         precision: "auto" (fp16 on a GPU, fp32 on the CPU), "fp32", "fp16", "bf16" (torch backend).
         score_threshold, nms_iou, min_box: detector score and NMS overlap; smaller boxes (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
+        fallback: propagate mode: where to use the labels' linear interpolation instead of the model ("joint",
+            the default: per joint, where the model is unsure or strays from it; "none"; "interpolate"; or a
+            ``Fallback`` with its thresholds).
 
     Example::
 
@@ -78,6 +82,7 @@ class Pipeline:
         nms_iou: float = 0.45,
         min_box: float = 8.0,
         cache_dir: str | Path = "engines",
+        fallback: str | Fallback = "joint",
     ) -> None:
         if weights is None:
             weights = default_weights()
@@ -103,6 +108,7 @@ class Pipeline:
         self.detector = make_detector(detector, score_threshold, nms_iou)
         self.batch_size, self.flip_test, self.aux_gap, self.max_delay = batch_size, flip_test, aux_gap, max_delay
         self.min_box = min_box
+        self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
     # ------------------------------------------------------------------ public
@@ -140,12 +146,16 @@ class Pipeline:
         yield from self._finish_estimate(run, people, last)
 
     def propagate(self, source, labels, boxes: Boxes | None = None) -> Iterator[PoseResult]:
-        """Propagate mode: ``labels`` (PoseTrack18 JSON path or dict) on some frames -> poses on every frame.
+        """Propagate mode: ``labels`` on some frames -> poses on every frame.
+
+        ``labels``: a PoseTrack18/21 or COCO keypoint JSON, CVAT for video 1.1 XML or Label Studio JSON file (or
+        the parsed JSON); joints map by name (``annotation.read_labels``).
 
         Unlabeled frames read the nearest labeled frames before and after as aux frames, with aux
         heatmaps rendered from their labels in the key frame's crop; a person the detector finds
         that matches no labeled track is estimated (origin "estimated"). Labeled poses pass through
-        unchanged (origin "given"). A model without TKS and DAM (the single-frame baseline) cannot read
+        unchanged (origin "given"). Where the model is less reliable than interpolating the labels, the
+        ``fallback`` rule uses the interpolation. A model without TKS and DAM (the single-frame baseline) cannot read
         the labels' heatmaps: it estimates each unlabeled frame at the labels' interpolated boxes, and says so.
         """
         if not self.config.uses_aux_heatmaps:
@@ -158,7 +168,7 @@ class Pipeline:
         if not frames:
             raise InputError("the source has no frames")
         frames = [f if isinstance(f, Frame) else Frame(i, f"frame/{i:06d}", f) for i, f in enumerate(frames)]
-        table = load_labels(labels, [f.name for f in frames], self.keypoint_format)
+        table = read_labels(labels, [f.name for f in frames], self.keypoint_format)
         if not table:
             raise InputError("the labels contain no labeled frame of this source")
         return self._propagate(frames, table, boxes)
@@ -229,7 +239,7 @@ class Pipeline:
             t = frame.index
             if t in table:
                 run.give(t, table[t])
-                yield from run.step(t)
+                yield from self._checked(run.step(t), table)
                 continue
             before, after = nearest_labeled(labeled, t)
             found = np.zeros((0, 4))
@@ -245,5 +255,9 @@ class Pipeline:
                 ids = tracker.update(plan.unclaimed) + next_id
                 d = self.aux_gap
                 run.queue(t, max(t - d, 0), min(t + d, run.last_frame), plan.unclaimed, ids, "estimated")
-            yield from run.step(t)
-        yield from run.flush()
+            yield from self._checked(run.step(t), table)
+        yield from self._checked(run.flush(), table)
+
+    def _checked(self, results: Iterator[PoseResult], table: dict[int, FrameLabels]) -> Iterator[PoseResult]:
+        for result in results:
+            yield self.fallback.apply(result, table)

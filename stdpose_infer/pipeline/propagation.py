@@ -10,7 +10,7 @@ import numpy as np
 from ..detect import box_iou
 from ..track import greedy_match
 from .batcher import AuxLabels
-from .labels import FrameLabels
+from ..annotation.labels import FrameLabels
 
 MATCH_IOU = 0.3  # a detection replaces an interpolated label box when they overlap at least this much
 

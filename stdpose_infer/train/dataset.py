@@ -32,7 +32,7 @@ from ..decode import render_heatmaps
 from ..errors import InputError
 from ..keypoints import POSETRACK, annotated, convert_keypoints, get_format, visible
 from ..model.config import MODES
-from ..pipeline.labels import annotation_box
+from ..annotation.labels import annotation_box
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip
