@@ -9,6 +9,7 @@ from .cvat_xml import cvat_xml
 from .formats import LABEL_FORMATS, read_labels
 from .label_studio import label_studio_tasks, labeling_config
 from .labels import FrameLabels, LabeledPose
+from .review import review_rows, review_summary, write_review_csv
 
 __all__ = ["LABEL_FORMATS", "FrameLabels", "LabeledPose", "cvat_xml", "label_studio_tasks", "labeling_config",
-           "read_labels"]  # fmt: skip
+           "read_labels", "review_rows", "review_summary", "write_review_csv"]  # fmt: skip

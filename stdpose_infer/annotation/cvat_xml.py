@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..keypoints import COCO, KeypointFormat
 from ..results import ORIGINS, PoseResult
-from .labels import LabeledPose
+from .labels import LabeledPose, unify
 
 # where each joint sits in CVAT's skeleton drawing (a front view on a 100 x 100 canvas; the person's left on the right)
 _DRAWING = {
@@ -50,10 +50,9 @@ def read_cvat_xml(path: str | Path, frames: int) -> tuple[list[LabeledPose], lis
     tracks = root.findall("track")
     if not tracks:
         raise InputError(f"{where}: no <track>; export as 'CVAT for video 1.1' (not 'CVAT for images')")
-    poses: list[LabeledPose] = []
-    names: list[str] = []
+    found: list[tuple[LabeledPose, list[str]]] = []
     for track in tracks:
-        tid = int(track.get("id", len(poses)))
+        tid = int(track.get("id", len(found)))
         for shape in track:
             if shape.tag not in ("skeleton", "points") or shape.get("keyframe", "1") != "1":
                 continue  # CVAT's interpolated frames are not labels
@@ -61,18 +60,16 @@ def read_cvat_xml(path: str | Path, frames: int) -> tuple[list[LabeledPose], lis
                 continue
             frame = int(shape.get("frame", -1))
             if shape.tag == "skeleton":
-                joints = shape.findall("points")
-                if not names:
-                    names = [p.get("label", "") for p in joints]
-                poses.append(_skeleton_pose(joints, names, frame, tid, where))
+                found.append(_skeleton_pose(shape.findall("points"), frame, tid))
             else:
                 xy = _points(shape.get("points", ""), where)
                 if len(xy) != COCO.num_keypoints:
-                    raise InputError(f"{where}: track {tid} frame {frame}: a points shape with {len(xy)} points; "
-                                     "plain points tracks must hold COCO's 17 keypoints in order (or use a skeleton)")
-                names = names or list(COCO.keypoints)
-                poses.append(LabeledPose(frame, tid, xy, np.ones(len(xy), bool)))
-    return poses, names
+                    raise InputError(
+                        f"{where}: track {tid} frame {frame}: a points shape with {len(xy)} points; "
+                        "plain points tracks must hold COCO's 17 keypoints in order (or use a skeleton)"
+                    )
+                found.append((LabeledPose(frame, tid, xy, np.ones(len(xy), bool)), list(COCO.keypoints)))
+    return unify(found)
 
 
 def _points(text: str, where: str) -> np.ndarray:
@@ -82,20 +79,18 @@ def _points(text: str, where: str) -> np.ndarray:
         raise InputError(f"{where}: bad points attribute {text[:40]!r}; expected 'x0,y0;x1,y1;...'") from None
 
 
-def _skeleton_pose(joints: list, names: list[str], frame: int, tid: int, where: str) -> LabeledPose:
-    xy, labeled = np.zeros((len(names), 2)), np.zeros(len(names), bool)
-    for p in joints:
-        name = p.get("label", "")
-        if name not in names:
-            raise InputError(f"{where}: track {tid} frame {frame}: joint {name!r} is not in the skeleton {names}")
-        i = names.index(name)
-        xy[i] = _points(p.get("points", ""), where).reshape(-1, 2)[0]
-        labeled[i] = p.get("outside", "0") != "1"
-    return LabeledPose(frame, tid, xy, labeled)
+def _skeleton_pose(joints: list, frame: int, tid: int) -> tuple[LabeledPose, list[str]]:
+    names = [p.get("label", "") for p in joints]
+    xy = np.array([_points(p.get("points", ""), f"track {tid}").reshape(-1, 2)[0] for p in joints]).reshape(-1, 2)
+    labeled = np.array([p.get("outside", "0") != "1" for p in joints], bool)
+    return LabeledPose(frame, tid, xy, labeled), names
 
 
-def cvat_xml(results: Sequence[PoseResult], task_name: str = "stdpose-infer", min_score: float = 0.0) -> str:
-    """CVAT for video 1.1 XML: one skeleton track per person (``source="auto"``), every frame a keyframe,
+def cvat_xml(
+    results: Sequence[PoseResult], task_name: str = "stdpose-infer", min_score: float = 0.0, frames: int | None = None
+) -> str:
+    """CVAT for video 1.1 XML for a task of ``frames`` frames (default: up to the last result's): one skeleton track
+    per person (``source="auto"``), every frame a keyframe,
     joints scored ``<= min_score`` (and slots the model lacks) ``outside``, model joints scored under 0.3
     ``occluded``, and a mutable ``origin`` attribute (given / propagated / estimated) to filter on."""
     if not results:
@@ -104,7 +99,8 @@ def cvat_xml(results: Sequence[PoseResult], task_name: str = "stdpose-infer", mi
     joints = [j for j in range(fmt.num_keypoints) if j not in fmt.empty_slots]
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = "1.1"
-    root.append(_meta(fmt, joints, len(results), results[0].image_size, task_name))
+    size = frames or 1 + max(r.frame_index for r in results)
+    root.append(_meta(fmt, joints, size, results[0].image_size, task_name))
     tracks: dict[int, list[tuple[PoseResult, int]]] = {}
     for r in results:
         for i, tid in enumerate(r.track_ids):
@@ -115,7 +111,7 @@ def cvat_xml(results: Sequence[PoseResult], task_name: str = "stdpose-infer", mi
             _skeleton(track, r, i, fmt, joints, min_score, outside=False)
             last = k + 1 == len(shapes)
             gap = not last and shapes[k + 1][0].frame_index != r.frame_index + 1
-            if (gap or last) and r.frame_index + 1 < len(results):  # the person leaves: CVAT must not interpolate
+            if (gap or last) and r.frame_index + 1 < size:  # the person leaves: CVAT must not interpolate
                 _skeleton(track, r, i, fmt, joints, min_score, outside=True)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -43,6 +43,20 @@ class LabeledPose:
     box: np.ndarray | None = None  # (4,) xyxy, or None: made from the keypoints
 
 
+def unify(found: Sequence[tuple[LabeledPose, Sequence[str]]]) -> tuple[list[LabeledPose], list[str]]:
+    """Poses whose joints each come in their own order (``(pose, names)``) -> poses over one list of names."""
+    names: list[str] = []
+    for _, own in found:
+        names += [n for n in own if joint_name(n) not in map(joint_name, names)]
+    poses = []
+    for pose, own in found:
+        at = [[joint_name(n) for n in names].index(joint_name(n)) for n in own]
+        xy, labeled = np.zeros((len(names), 2)), np.zeros(len(names), bool)
+        xy[at], labeled[at] = pose.xy, pose.labeled
+        poses.append(LabeledPose(pose.frame, pose.track_id, xy, labeled, pose.box))
+    return poses, names
+
+
 def joint_name(name: str) -> str:
     """A joint name as the keypoint formats spell it: "Left Shoulder" and "left-shoulder" -> "left_shoulder"."""
     return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
@@ -131,6 +145,7 @@ def _link_tracks(table: dict[int, FrameLabels]) -> None:
     if not any((lab.track_ids < 0).any() for lab in table.values()):
         return
     next_id = 1 + max((int(lab.track_ids.max()) for lab in table.values() if len(lab.track_ids)), default=0)
+    next_id = max(next_id, 1)
     previous = None
     for lab in table.values():
         new = lab.track_ids < 0

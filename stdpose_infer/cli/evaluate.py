@@ -15,12 +15,15 @@ from . import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ..pipeline import FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
 
     parser = argparse.ArgumentParser(prog="stdpose-eval", description=__doc__.split("\n")[0])
     parser.add_argument("--gt", help="folder of ground-truth PoseTrack18/21 JSON files, one per video")
     parser.add_argument("--pred", help="folder of prediction files with the same names")
     parser.add_argument("--json", help="write per-joint and per-group APs and Total here")
+    parser.add_argument("--jitter", action="store_true", help="also report jitter: the mean norm of each joint's "
+                        "second difference over frames (px), the ground truth's, and the error against it")
     run = parser.add_argument_group("or predict first: a checkpoint over a PoseTrack-format data folder")
     run.add_argument("--weights", help="an STDPose .safetensors checkpoint")
     run.add_argument("--data", help="folder with annotations/*.json and the frames they name")
@@ -31,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--batch-size", type=int, default=32)
     run.add_argument("--backend", default="auto", choices=BACKENDS)
     run.add_argument("--precision", default="auto", choices=PRECISIONS)
+    run.add_argument("--fallback", default="joint", choices=FALLBACKS, help="propagate: where the labels' "
+                     "interpolation replaces the model (see Pipeline)")
+    run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")
@@ -38,17 +44,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from ..evaluation import evaluate, score_dataset, write_json
+    from ..evaluation import evaluate, jitter, score_dataset, write_json
 
     if args.weights:
         out = args.out or f"{args.data}/predictions_{args.mode}"
         result = score_dataset(args.weights, args.data, out, args.mode, args.label_every, boxes=args.boxes,
-                               batch_size=args.batch_size, backend=args.backend, precision=args.precision)  # fmt: skip
+                               batch_size=args.batch_size, backend=args.backend, precision=args.precision,
+                               fallback=args.fallback, smooth=args.smooth)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
+        gt, pred = f"{args.data}/annotations", out
     else:
         result = evaluate(args.gt, args.pred)
+        gt, pred = args.gt, args.pred
     print(result.table())
+    if args.jitter:
+        shake = jitter(pred, gt)
+        print(f"jitter {shake['jitter_px']:.2f} px (ground truth {shake['gt_jitter_px']:.2f} px); error of the "
+              f"second differences against the ground truth {shake['error_vs_gt_px']:.2f} px "
+              f"({shake['matched']} joint-triples matched)")
     if args.json:
         write_json(result, args.json)
 

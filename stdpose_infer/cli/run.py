@@ -1,4 +1,5 @@
-"""``stdpose-infer run`` and ``stdpose-infer propagate``: a video to PoseTrack18 JSON and an overlay video."""
+"""``stdpose-infer run`` and ``stdpose-infer propagate``: a video to pose files for annotation tools, a review list
+and an overlay video."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ from pathlib import Path
 
 from ..errors import InputError
 
+OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out")
+
 
 def add_commands(sub) -> None:
+    from ..pipeline import FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
 
     for name, helptext in (
         ("run", "estimate poses on every frame of a video (detector + tracker + STDPose)"),
-        ("propagate", "turn poses labeled on some frames (PoseTrack18 JSON) into poses on every frame"),
+        ("propagate", "turn poses labeled on some frames (CVAT, COCO, PoseTrack or Label Studio) into every frame"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("source", help="video file or folder of frames")
         p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
         if name == "propagate":
-            p.add_argument("--labels", required=True, help="PoseTrack18 JSON with the labeled frames")
+            p.add_argument("--labels", required=True, help="labels on some frames: CVAT for video 1.1 XML, COCO or "
+                           "PoseTrack18/21 keypoint JSON, or a Label Studio JSON export (detected from the file)")
+            p.add_argument("--fallback", default="joint", choices=FALLBACKS, help="where to use the labels' linear "
+                           "interpolation instead of the model: per joint where the model is unsure or strays from "
+                           "it (joint), never (none), everywhere (interpolate)")  # fmt: skip
         p.add_argument(
             "--detector",
             default="default" if name == "run" else "none",
@@ -32,11 +40,23 @@ def add_commands(sub) -> None:
             "--precision", default="auto", choices=PRECISIONS,
             help="auto: fp16 on a GPU, fp32 on the CPU; bf16 (torch backend) is faster on CPUs with AMX",
         )  # fmt: skip
+        if name == "run":
+            p.add_argument("--smooth", action="store_true", help="smooth each track's joints online (One-Euro "
+                           "filter at the video's frame rate; no look-ahead)")  # fmt: skip
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
-        p.add_argument("--json", required=True, help="output PoseTrack18 JSON")
-        p.add_argument("--coco-json", help="also write COCO keypoint JSON")
-        p.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
+        out = p.add_argument_group("outputs (at least one)")
+        out.add_argument("--json", help="PoseTrack18 JSON (track ids, per-joint scores, origin per pose)")
+        out.add_argument("--coco-json", help="COCO keypoint JSON with track_id and origin attributes")
+        out.add_argument("--cvat-xml", help="CVAT for video 1.1 XML: a skeleton track per person, every frame a "
+                         "keyframe, an 'origin' attribute to filter on")  # fmt: skip
+        out.add_argument("--label-studio", help="Label Studio tasks JSON with predictions (and its labelling config "
+                         "beside it, NAME.config.xml)")  # fmt: skip
+        out.add_argument("--image-url", default="/data/local-files/?d=frames/{name}",
+                         help="Label Studio: each task's image URL; {name} is the frame's file name (000123.jpg "
+                         "for videos), {index} its number")  # fmt: skip
+        out.add_argument("--review", help="CSV of the poses most worth a human look, worst first")
+        out.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
         p.set_defaults(func=_run)
 
 
@@ -44,13 +64,19 @@ def _run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from ..pipeline import Pipeline
-    from ..results import coco_json, posetrack_json, write_json
     from ..video import TruncatedVideoError, VideoWriter, read_frames, video_fps
 
+    if not any(getattr(args, o) for o in OUTPUTS):
+        raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
+                         "--review, --video-out")  # fmt: skip
+    from ..track import OneEuro
+
     detector = None if args.detector == "none" else args.detector
+    smooth = OneEuro(fps=video_fps(args.source)) if getattr(args, "smooth", False) else None
     pipe = Pipeline(
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
-        batch_size=args.batch_size, flip_test=args.flip_test,
+        batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
+        smooth=smooth,
     )  # fmt: skip
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
@@ -68,16 +94,40 @@ def _run(args: argparse.Namespace) -> None:
     finally:
         if overlay:
             overlay.close()
-        if collected:
-            write_json(posetrack_json(collected), args.json)
-            if args.coco_json:
-                write_json(coco_json(collected), args.coco_json)
+        written = _write(collected, args) if collected else []
     people = sum(len(r) for r in collected)
-    print(
-        f"wrote {args.json}: {len(collected)} frames, {people} poses"
-        + (f"; overlay {args.video_out}" if overlay else "")
-    )
+    print(f"{len(collected)} frames, {people} poses; wrote " + (", ".join(written) or "nothing"))
     if error:
         raise error
-    if not Path(args.json).is_file():
+    if not collected:
         raise InputError("no frame was processed, nothing written")
+
+
+def _write(results: list, args: argparse.Namespace) -> list[str]:
+    from ..annotation import (
+        cvat_xml,
+        label_studio_tasks,
+        labeling_config,
+        review_rows,
+        review_summary,
+        write_review_csv,
+    )
+    from ..results import coco_json, posetrack_json, write_json, write_text
+
+    written = [args.video_out] if args.video_out else []
+    if args.json:
+        written.append(str(write_json(posetrack_json(results), args.json)))
+    if args.coco_json:
+        written.append(str(write_json(coco_json(results), args.coco_json)))
+    if args.cvat_xml:
+        written.append(str(write_text(cvat_xml(results, task_name=Path(args.source).stem), args.cvat_xml)))
+    if args.label_studio:
+        path = Path(args.label_studio)
+        written.append(str(write_json(label_studio_tasks(results, args.image_url), path)))
+        written.append(str(write_text(labeling_config(results[0].keypoint_format), path.with_suffix(".config.xml"))))
+    rows = review_rows(results)
+    if args.review:
+        written.append(str(write_review_csv(rows, args.review)))
+    if args.command == "propagate" or args.review:
+        print(review_summary(rows))
+    return written

@@ -1,8 +1,9 @@
 """Evaluation: PoseTrack mAP as the official poseval computes it."""
 
+from .jitter import jitter
 from .posetrack_json import JOINTS, FramePoses, load_video
 from .posetrack_map import GROUPS, PoseTrackAP, evaluate, evaluate_frames, write_json
 from .predict import interpolate_labels, predict_dataset, score_dataset, score_predictions
 
 __all__ = ["GROUPS", "JOINTS", "FramePoses", "PoseTrackAP", "evaluate", "evaluate_frames", "interpolate_labels",
-           "load_video", "predict_dataset", "score_dataset", "score_predictions", "write_json"]  # fmt: skip
+           "jitter", "load_video", "predict_dataset", "score_dataset", "score_predictions", "write_json"]  # fmt: skip

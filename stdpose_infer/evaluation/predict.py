@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..annotation.interpolation import interpolated_pose, nearest_labeled
+from ..annotation.labels import FrameLabels, annotation_box
 from ..data.posetrack_folder import frame_order, read_image
 from ..errors import InputError
 from ..keypoints import annotated
 from ..model.config import MODES
-from ..annotation.labels import FrameLabels, annotation_box
 from ..pipeline import Pipeline
-from ..pipeline.interpolation import interpolated_pose, nearest_labeled
 from ..results import posetrack_json, write_json
 from .posetrack_map import PoseTrackAP, evaluate
 
@@ -50,11 +50,12 @@ def predict_dataset(
     precision: str = "auto",
     progress: bool = True,
     fallback: str = "joint",
+    smooth: bool = False,
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
-    interpolation fallback (``Pipeline``)."""
+    interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults (``Pipeline``)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -63,7 +64,7 @@ def predict_dataset(
     data, out = Path(data), Path(out)
     detector = None if boxes == "labels" else boxes
     pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision,
-                    fallback=fallback)  # fmt: skip
+                    fallback=fallback, smooth=smooth)  # fmt: skip
     files = _videos(data, annotations)
     bar = files
     if progress:
@@ -73,24 +74,35 @@ def predict_dataset(
         bar = tqdm(files, desc=f"{mode} {data.name}", unit="video")
     written = []
     for path in bar:
-        doc = json.loads(path.read_text())
-        order = frame_order(doc["images"])
-        images = [read_image(data / im["file_name"]) for im in order]  # labels match them by frame_index
-        if mode == "propagate":
-            given = _given(order, label_every)
-            sparse = {
-                **doc,
-                "images": [{**im, "frame_index": t, "is_labeled": im["id"] in given} for t, im in enumerate(order)],
-                "annotations": [a for a in doc["annotations"] if a.get("image_id") in given],
-            }
-            results = pipe.propagate(images, sparse)
-        else:
-            results = pipe.estimate(images, _label_boxes(doc, order) if detector is None else None)
-        out_doc = posetrack_json(list(results), video_id=int(order[0].get("vid_id", 1)) if order else 1)
-        for image, source in zip(out_doc["images"], order):
-            image["file_name"] = source["file_name"]  # the ground truth's names: evaluation matches frames by them
-        written.append(write_json(out_doc, out / path.name))
+        order, results, _ = predict_video(pipe, data, path, mode, label_every)
+        written.append(write_predictions(results, order, out / path.name))
     return written
+
+
+def predict_video(pipe: Pipeline, data: Path, path: Path, mode: str, label_every: int = 7):
+    """One video of a dataset folder through ``pipe``: its images in frame order, the ``PoseResult`` per frame,
+    and (propagate mode) the sparse labels it was given (every ``label_every``-th labeled frame), else None."""
+    doc = json.loads(path.read_text())
+    order = frame_order(doc["images"])
+    images = [read_image(data / im["file_name"]) for im in order]  # labels match them by frame_index
+    if mode != "propagate":
+        boxes = _label_boxes(doc, order) if pipe.detector is None else None
+        return order, list(pipe.estimate(images, boxes)), None
+    given = _given(order, label_every)
+    sparse = {
+        **doc,
+        "images": [{**im, "frame_index": t, "is_labeled": im["id"] in given} for t, im in enumerate(order)],
+        "annotations": [a for a in doc["annotations"] if a.get("image_id") in given],
+    }
+    return order, list(pipe.propagate(images, sparse)), sparse
+
+
+def write_predictions(results: list, order: list[dict], path: Path) -> Path:
+    """A PoseTrack18 prediction file whose images carry the ground truth's file names (evaluation matches them)."""
+    out_doc = posetrack_json(results, video_id=int(order[0].get("vid_id", 1)) if order else 1)
+    for image, source in zip(out_doc["images"], order):
+        image["file_name"] = source["file_name"]
+    return write_json(out_doc, path)
 
 
 def score_dataset(

@@ -1,6 +1,6 @@
 """The SDK: ``Pipeline`` (estimate and propagate modes) and the interpolation fallback of propagation."""
 
-from .interpolation import FALLBACKS, Fallback
+from .fallback import FALLBACKS, Fallback
 from .pipeline import Pipeline
 
 __all__ = ["FALLBACKS", "Fallback", "Pipeline"]

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..annotation.labels import FrameLabels
 from ..crops.affine import heatmap_to_image, image_to_heatmap
 from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch
 from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
-from ..annotation.labels import FrameLabels
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context

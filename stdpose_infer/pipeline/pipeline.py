@@ -9,6 +9,7 @@ persons are inferred, so memory stays flat over any length of video and results 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..annotation import FrameLabels, read_labels
+from ..annotation.interpolation import nearest_labeled
 from ..decode import flip_heatmaps
 from ..defaults import default_weights
 from ..detect import Detections, check_boxes, make_detector
@@ -26,12 +29,11 @@ from ..keypoints import get_format
 from ..model.stdpose import STDPose
 from ..results import PoseResult
 from ..runtime import Backend, load_backend
-from ..track import IouTracker
+from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError, read_frames
 from ..weights.native import load_model
-from ..annotation import FrameLabels, read_labels
 from .batcher import Batcher
-from .interpolation import Fallback, nearest_labeled
+from .fallback import Fallback
 from .propagation import plan_propagation
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class Pipeline:
         fallback: propagate mode: where to use the labels' linear interpolation instead of the model ("joint",
             the default: per joint, where the model is unsure or strays from it; "none"; "interpolate"; or a
             ``Fallback`` with its thresholds).
+        smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
+            joints online, without look-ahead; None or False: raw poses.
 
     Example::
 
@@ -83,6 +87,7 @@ class Pipeline:
         min_box: float = 8.0,
         cache_dir: str | Path = "engines",
         fallback: str | Fallback = "joint",
+        smooth: OneEuro | bool | None = None,
     ) -> None:
         if weights is None:
             weights = default_weights()
@@ -109,6 +114,7 @@ class Pipeline:
         self.batch_size, self.flip_test, self.aux_gap, self.max_delay = batch_size, flip_test, aux_gap, max_delay
         self.min_box = min_box
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
+        self.smooth = OneEuro() if smooth is True else smooth or None
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
     # ------------------------------------------------------------------ public
@@ -127,6 +133,12 @@ class Pipeline:
             raise InputError(
                 "no detector and no boxes: give boxes=per-frame boxes or a detector ('hog', 'movenet:PATH')"
             )
+        if self.smooth is None:
+            return self._estimate(source, boxes)
+        smooth = dataclasses.replace(self.smooth)  # a fresh filter state per video
+        return map(smooth, self._estimate(source, boxes))
+
+    def _estimate(self, source, boxes: Boxes | None) -> Iterator[PoseResult]:
         run, tracker, d = self._batcher(), IouTracker(), self.aux_gap
         people: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         last = -1

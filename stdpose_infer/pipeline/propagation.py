@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..annotation.labels import FrameLabels
 from ..detect import box_iou
 from ..track import greedy_match
 from .batcher import AuxLabels
-from ..annotation.labels import FrameLabels
 
 MATCH_IOU = 0.3  # a detection replaces an interpolated label box when they overlap at least this much
 

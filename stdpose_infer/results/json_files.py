@@ -45,15 +45,26 @@ def posetrack_json(results: Iterable[PoseResult], video_id: int = 1, min_score: 
 
 
 def coco_json(results: Iterable[PoseResult]) -> dict:
-    """A COCO keypoint document (slots PoseTrack lacks, eyes and ears, are left empty)."""
-    return _document(results, COCO)
+    """A COCO keypoint document (slots PoseTrack lacks, eyes and ears, are left empty). Each annotation also
+    carries ``attributes`` {track_id, origin, keyframe}, where CVAT's and datumaro's COCO readers look for them."""
+    doc = _document(results, COCO)
+    for ann in doc["annotations"]:
+        ann["area"] = ann["bbox"][2] * ann["bbox"][3]
+        ann["iscrowd"] = 0
+        ann["attributes"] = {"track_id": ann["track_id"], "origin": ann["origin"], "keyframe": ann["origin"] == "given"}
+    return doc
 
 
-def write_json(document: dict, path: str | Path) -> Path:
-    """Write a document atomically (a temp file renamed into place: no half-written JSON)."""
+def write_json(document: dict | list, path: str | Path) -> Path:
+    """Write a JSON document atomically (a temp file renamed into place: no half-written JSON)."""
+    return write_text(json.dumps(document), path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically (a temp file renamed into place)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".partial")
-    tmp.write_text(json.dumps(document))
+    tmp.write_text(text)
     tmp.replace(path)
     return path

@@ -5,7 +5,7 @@ High-score boxes are matched to tracks first, then low-score boxes to the tracks
 track unmatched for ``max_age`` frames ends. Matching is greedy on IoU, highest first: with the
 few people per frame of pose videos it agrees with the Hungarian assignment in practice, and it
 needs no scipy. (No maintained tracker fits our dependencies: supervision pulls opencv-python,
-which clashes with the contrib wheel we need for HOG.)
+which clashes with the headless wheel we use: both own the cv2 module.)
 """
 
 from __future__ import annotations

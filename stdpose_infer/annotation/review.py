@@ -1,0 +1,99 @@
+"""The review list: the people on propagated and estimated frames most worth a human look, worst first."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..results import PoseResult
+from .interpolation import interpolated_pose, nearest_labeled
+from .labels import FrameLabels
+
+COLUMNS = ("priority", "frame", "frame_name", "track_id", "origin", "mean_score", "min_score", "weakest_joint",
+           "shift_from_interpolation", "label_motion")  # fmt: skip
+LOW_SCORE = 0.3  # a pose whose mean joint score is under this is listed as unsure in the summary
+
+
+def given_labels(results: Iterable[PoseResult]) -> dict[int, FrameLabels]:
+    """The labels a propagation was given, back from its results (the poses of origin "given")."""
+    table = {}
+    for r in results:
+        mine = r.origin == "given"
+        if mine.any():
+            table[r.frame_index] = FrameLabels(r.track_ids[mine], r.keypoints[mine], r.scores[mine] > 0, r.boxes[mine])
+    return table
+
+
+def review_rows(results: Iterable[PoseResult]) -> list[dict]:
+    """One row per pose that was not given, worst first. ``priority`` adds three signs of trouble, each in units
+    of the person's size (the square root of its box area) or of score: 1 - the mean joint score; the mean
+    distance of the joints from the labels' interpolation (``shift_from_interpolation``); and how far the
+    labelled joints move per frame between the labeled frames around it (``label_motion``, fast motion)."""
+    results = list(results)
+    labels = given_labels(results)
+    rows = []
+    for r in results:
+        valid = r.keypoint_format.valid_mask
+        for i in np.flatnonzero(r.origin != "given"):
+            x1, y1, x2, y2 = r.boxes[i]
+            size = float(np.sqrt(max((x2 - x1) * (y2 - y1), 1.0)))
+            scores = r.scores[i][valid]
+            shift = motion = 0.0
+            if labels and r.origin[i] == "propagated":
+                shift, motion = _against_labels(r, i, labels, size)
+            weakest = int(np.flatnonzero(valid)[np.argmin(scores)])
+            rows.append({
+                "priority": round(float(1 - scores.mean()) + shift + motion, 4),
+                "frame": r.frame_index, "frame_name": r.frame_name, "track_id": int(r.track_ids[i]),
+                "origin": str(r.origin[i]), "mean_score": round(float(scores.mean()), 4),
+                "min_score": round(float(scores.min()), 4), "weakest_joint": r.keypoint_format.keypoints[weakest],
+                "shift_from_interpolation": round(shift, 4), "label_motion": round(motion, 4),
+            })  # fmt: skip
+    return sorted(rows, key=lambda row: -row["priority"])
+
+
+def _against_labels(r: PoseResult, i: int, labels: dict[int, FrameLabels], size: float) -> tuple[float, float]:
+    interp = interpolated_pose(r.frame_index, labels, int(r.track_ids[i]))
+    if interp is None:
+        return 0.0, 0.0
+    xy, score = interp
+    ok = score > 0
+    shift = float(np.linalg.norm(r.keypoints[i][ok] - xy[ok], axis=1).mean()) / size if ok.any() else 0.0
+    before, after = nearest_labeled(sorted(labels), r.frame_index)
+    motion = 0.0
+    if after != before:
+        sides = [labels[f] for f in (before, after)]
+        hits = [np.flatnonzero(s.track_ids == r.track_ids[i]) for s in sides]
+        if len(hits[0]) and len(hits[1]):
+            a, b = (s.keypoints[h[0]] for s, h in zip(sides, hits))
+            both = sides[0].visible[hits[0][0]] & sides[1].visible[hits[1][0]]
+            if both.any():
+                motion = float(np.linalg.norm(b[both] - a[both], axis=1).mean()) / (after - before) / size
+    return shift, motion
+
+
+def write_review_csv(rows: list[dict], path: str | Path) -> Path:
+    """The review rows as CSV (worst first), written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".partial")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+    return path
+
+
+def review_summary(rows: list[dict]) -> str:
+    """One line for the terminal: how many poses to review, how many are unsure, and the worst one."""
+    if not rows:
+        return "review: every pose was given; nothing to check"
+    unsure = sum(row["mean_score"] < LOW_SCORE for row in rows)
+    worst = rows[0]
+    return (f"review: {len(rows)} poses not given ({unsure} with mean joint score < {LOW_SCORE}); worst: frame "
+            f"{worst['frame']} track {worst['track_id']} ({worst['origin']}, mean score {worst['mean_score']:.2f}, "
+            f"weakest {worst['weakest_joint']})")  # fmt: skip
