@@ -6,6 +6,8 @@ The public API (one screen):
         pipe(video) / pipe.estimate(video, boxes=None)   -> PoseResult per frame, in order
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
+    read_labels(file, frame_names, fmt)   CVAT XML / COCO / PoseTrack / Label Studio labels -> {frame: FrameLabels}
+    cvat_xml(results) / label_studio_tasks(results) / review_rows(results)   results -> annotation tools, review
     PoseResult                        one frame: boxes, track_ids, keypoints (P, J, 2), scores, origin;
                                       r[i] a subset, r.plot(frame) an overlay, r.in_format("coco")
     load_backend(model_or_path, backend="auto", device="auto", precision="auto")
@@ -24,6 +26,7 @@ Example::
 """
 
 from ._version import __version__
+from .annotation import cvat_xml, label_studio_tasks, read_labels, review_rows
 from .crops import box_to_center_scale, get_affine, heatmap_to_image, image_to_heatmap
 from .decode import decode_heatmaps, flip_heatmaps, render_heatmaps
 from .errors import CheckpointError, InputError, MissingDependencyError, StdposeError
@@ -51,6 +54,7 @@ __all__ = [
     "box_to_center_scale",
     "build_model",
     "coco_json",
+    "cvat_xml",
     "convert_keypoints",
     "decode_heatmaps",
     "export_onnx",
@@ -59,12 +63,15 @@ __all__ = [
     "get_format",
     "heatmap_to_image",
     "image_to_heatmap",
+    "label_studio_tasks",
     "load_backend",
     "load_model",
     "load_vitpose",
     "load_weights",
     "posetrack_json",
+    "read_labels",
     "render_heatmaps",
+    "review_rows",
     "save_weights",
     "write_json",
 ]

@@ -252,6 +252,13 @@ def test_fallback_rules():
     np.testing.assert_allclose(tight.keypoints[0][valid], interp[valid])
     near = Fallback("joint", 3, min_score=0.3, max_shift=0.5).apply(_copy(model), labels)  # 2 frames from a label
     np.testing.assert_allclose(near.keypoints[0][valid], interp[valid])
+    default = Fallback().apply(_copy(model), labels)  # between two labels: the interpolation
+    np.testing.assert_allclose(default.keypoints[0][valid], interp[valid])
+    past = _pose(5, [7], "propagated", scores=np.full((1, 17), 0.9))  # a frame past the last label, on the person
+    past.scores[0, 0] = 0.1
+    kept = Fallback().apply(_copy(past), labels)
+    np.testing.assert_array_equal(kept.keypoints[0, 5:], past.keypoints[0, 5:])  # the model, not a copy of frame 4
+    np.testing.assert_allclose(kept.keypoints[0, 0], labels[4].keypoints[0, 0])  # its unsure nose: the copy
     with pytest.raises(InputError, match="fallback must be one of"):
         Fallback("sometimes")
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..keypoints import visible
+from ..keypoints import annotated, visible
 from .labels import LabeledPose, annotation_box, frame_matcher
 
 
@@ -50,5 +50,5 @@ def read_coco(doc: dict, frame_names: Sequence[str], where: str) -> tuple[list[L
                              f"{len(names)}")  # fmt: skip
         track = ann.get("track_id", (ann.get("attributes") or {}).get("track_id"))
         poses.append(LabeledPose(index_of_image[ann["image_id"]], None if track is None else int(track), kps[:, :2],
-                                 visible(kps), annotation_box(ann)))  # fmt: skip
+                                 visible(kps), annotation_box(ann), annotated(kps)))  # fmt: skip
     return poses, names

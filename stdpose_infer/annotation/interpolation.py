@@ -32,7 +32,7 @@ def interpolated_pose(t: int, labels: dict[int, FrameLabels], track_id: int):
     sides = []
     for frame in (before, after):
         hit = np.flatnonzero(labels[frame].track_ids == track_id)
-        sides.append((labels[frame].keypoints[hit[0]], labels[frame].visible[hit[0]]) if len(hit) else None)
+        sides.append((labels[frame].keypoints[hit[0]], labels[frame].positions[hit[0]]) if len(hit) else None)
     if sides[0] is None and sides[1] is None:
         return None
     left, right = (sides[1], sides[1]) if sides[0] is None else (sides[0], sides[0]) if sides[1] is None else sides

@@ -28,8 +28,14 @@ class FrameLabels:
 
     track_ids: np.ndarray  # (P,)
     keypoints: np.ndarray  # (P, J, 2)
-    visible: np.ndarray  # (P, J) bool: the joint is labeled (its position is known)
+    visible: np.ndarray  # (P, J) bool: the joint is labeled visible (aux heatmaps are rendered from these)
     boxes: np.ndarray  # (P, 4) xyxy (the file's box, else the keypoints' extent padded 7.5 %)
+    known: np.ndarray | None = None  # (P, J) bool: the joint's position is given, visible or not (None: = visible)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """(P, J) bool: joints whose position the labels give (what interpolation reads)."""
+        return self.visible if self.known is None else self.known
 
 
 @dataclass
@@ -41,6 +47,7 @@ class LabeledPose:
     xy: np.ndarray  # (K, 2) image pixels
     labeled: np.ndarray  # (K,) bool: the joint is labeled (not absent, not "outside")
     box: np.ndarray | None = None  # (4,) xyxy, or None: made from the keypoints
+    known: np.ndarray | None = None  # (K,) bool: position given even where not visible (PoseTrack's v = 0 with x, y)
 
 
 def unify(found: Sequence[tuple[LabeledPose, Sequence[str]]]) -> tuple[list[LabeledPose], list[str]]:
@@ -51,9 +58,10 @@ def unify(found: Sequence[tuple[LabeledPose, Sequence[str]]]) -> tuple[list[Labe
     poses = []
     for pose, own in found:
         at = [[joint_name(n) for n in names].index(joint_name(n)) for n in own]
-        xy, labeled = np.zeros((len(names), 2)), np.zeros(len(names), bool)
+        xy, labeled, known = np.zeros((len(names), 2)), np.zeros(len(names), bool), np.zeros(len(names), bool)
         xy[at], labeled[at] = pose.xy, pose.labeled
-        poses.append(LabeledPose(pose.frame, pose.track_id, xy, labeled, pose.box))
+        known[at] = pose.labeled if pose.known is None else pose.known
+        poses.append(LabeledPose(pose.frame, pose.track_id, xy, labeled, pose.box, known))
     return poses, names
 
 
@@ -129,13 +137,15 @@ def to_table(
         people = by_frame[t]
         kps = np.zeros((len(people), fmt.num_keypoints, 2))
         vis = np.zeros((len(people), fmt.num_keypoints), bool)
+        known = np.zeros_like(vis)
         for i, p in enumerate(people):
             have = slots >= 0  # coordinates as the file has them, even of unlabeled joints (PoseTrack keeps those)
             kps[i, slots[have]], vis[i, slots[have]] = p.xy[have], p.labeled[have]
+            known[i, slots[have]] = (p.labeled if p.known is None else p.known)[have]
         boxes = np.array([p.box if p.box is not None else keypoint_box(p.xy, p.labeled, f"{where}, frame {t}")
                           for p in people], np.float64).reshape(-1, 4)  # fmt: skip
         ids = np.array([-1 if p.track_id is None else p.track_id for p in people], np.int64)
-        table[t] = FrameLabels(ids, kps, vis, boxes)
+        table[t] = FrameLabels(ids, kps, vis, boxes, known)
     _link_tracks(table)
     return table
 

@@ -69,7 +69,7 @@ def _against_labels(r: PoseResult, i: int, labels: dict[int, FrameLabels], size:
         hits = [np.flatnonzero(s.track_ids == r.track_ids[i]) for s in sides]
         if len(hits[0]) and len(hits[1]):
             a, b = (s.keypoints[h[0]] for s, h in zip(sides, hits))
-            both = sides[0].visible[hits[0][0]] & sides[1].visible[hits[1][0]]
+            both = sides[0].positions[hits[0][0]] & sides[1].positions[hits[1][0]]
             if both.any():
                 motion = float(np.linalg.norm(b[both] - a[both], axis=1).mean()) / (after - before) / size
     return shift, motion
@@ -94,6 +94,9 @@ def review_summary(rows: list[dict]) -> str:
         return "review: every pose was given; nothing to check"
     unsure = sum(row["mean_score"] < LOW_SCORE for row in rows)
     worst = rows[0]
-    return (f"review: {len(rows)} poses not given ({unsure} with mean joint score < {LOW_SCORE}); worst: frame "
-            f"{worst['frame']} track {worst['track_id']} ({worst['origin']}, mean score {worst['mean_score']:.2f}, "
-            f"weakest {worst['weakest_joint']})")  # fmt: skip
+    shifts = [row["shift_from_interpolation"] for row in rows if row["origin"] == "propagated"]
+    against = (f"; propagated poses lie a median {100 * float(np.median(shifts)):.1f} % of the person's size from the "
+               "labels' interpolation") if shifts else ""  # fmt: skip
+    return (f"review: {len(rows)} poses not given ({unsure} with mean joint score < {LOW_SCORE}){against}; worst: "
+            f"frame {worst['frame']} track {worst['track_id']} ({worst['origin']}, mean score "
+            f"{worst['mean_score']:.2f}, weakest {worst['weakest_joint']})")  # fmt: skip

@@ -25,9 +25,9 @@ def add_commands(sub) -> None:
         if name == "propagate":
             p.add_argument("--labels", required=True, help="labels on some frames: CVAT for video 1.1 XML, COCO or "
                            "PoseTrack18/21 keypoint JSON, or a Label Studio JSON export (detected from the file)")
-            p.add_argument("--fallback", default="joint", choices=FALLBACKS, help="where to use the labels' linear "
-                           "interpolation instead of the model: per joint where the model is unsure or strays from "
-                           "it (joint), never (none), everywhere (interpolate)")  # fmt: skip
+            p.add_argument("--fallback", default="joint", choices=FALLBACKS, help="where the labels' linear "
+                           "interpolation replaces the model: between labels, and beyond them where the model is "
+                           "unsure or strays (joint); never (none); wherever there is one (interpolate)")  # fmt: skip
         p.add_argument(
             "--detector",
             default="default" if name == "run" else "none",

@@ -18,7 +18,7 @@ from ..annotation.interpolation import interpolated_pose, nearest_labeled
 from ..annotation.labels import FrameLabels, annotation_box
 from ..data.posetrack_folder import frame_order, read_image
 from ..errors import InputError
-from ..keypoints import annotated
+from ..keypoints import annotated, visible
 from ..model.config import MODES
 from ..pipeline import Pipeline
 from ..results import posetrack_json, write_json
@@ -88,13 +88,19 @@ def predict_video(pipe: Pipeline, data: Path, path: Path, mode: str, label_every
     if mode != "propagate":
         boxes = _label_boxes(doc, order) if pipe.detector is None else None
         return order, list(pipe.estimate(images, boxes)), None
+    sparse = sparse_labels(doc, order, label_every)
+    return order, list(pipe.propagate(images, sparse)), sparse
+
+
+def sparse_labels(doc: dict, order: list[dict], label_every: int) -> dict:
+    """A PoseTrack document reduced to the labels propagate mode is given: every ``label_every``-th labeled frame,
+    images numbered by ``frame_index`` in frame order."""
     given = _given(order, label_every)
-    sparse = {
+    return {
         **doc,
         "images": [{**im, "frame_index": t, "is_labeled": im["id"] in given} for t, im in enumerate(order)],
         "annotations": [a for a in doc["annotations"] if a.get("image_id") in given],
     }
-    return order, list(pipe.propagate(images, sparse)), sparse
 
 
 def write_predictions(results: list, order: list[dict], path: Path) -> Path:
@@ -164,7 +170,8 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
                 frame = people.setdefault(index[ann["image_id"]], [])
                 frame.append((int(ann.get("track_id", len(frame))), kps))
         table = {t: FrameLabels(np.array([tid for tid, _ in p]), np.array([k[:, :2] for _, k in p]),
-                                np.array([annotated(k) for _, k in p]), np.zeros((len(p), 4)))
+                                np.array([visible(k) for _, k in p]), np.zeros((len(p), 4)),
+                                np.array([annotated(k) for _, k in p]))
                  for t, p in sorted(people.items())}  # fmt: skip
         for t, image in enumerate(order):
             if image["id"] in given or not table:

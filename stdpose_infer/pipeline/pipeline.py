@@ -57,9 +57,9 @@ class Pipeline:
         precision: "auto" (fp16 on a GPU, fp32 on the CPU), "fp32", "fp16", "bf16" (torch backend).
         score_threshold, nms_iou, min_box: detector score and NMS overlap; smaller boxes (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
-        fallback: propagate mode: where to use the labels' linear interpolation instead of the model ("joint",
-            the default: per joint, where the model is unsure or strays from it; "none"; "interpolate"; or a
-            ``Fallback`` with its thresholds).
+        fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint", the
+            default: between two labels, and beyond them where the model is unsure or strays; "none";
+            "interpolate"; or a ``Fallback`` with its thresholds).
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
 
