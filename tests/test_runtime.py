@@ -27,6 +27,25 @@ def test_torch_and_onnxruntime_agree(tiny, tiny_graphs, inputs):
         torch.testing.assert_close(ort_backend.infer(frames.numpy(), aux_in), want, rtol=0, atol=1e-4)
 
 
+def test_torch_and_openvino_agree(tiny, tiny_graphs, inputs):
+    pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    frames, aux = inputs
+    torch_backend = load_backend(tiny, "torch", device="cpu")
+    graphs = {"estimate": tiny_graphs[("estimate", "fp32")], "propagate": tiny_graphs[("propagate", "fp32")]}
+    ov_backend = load_backend(graphs, "openvino", device="cpu", max_batch=5)  # 8 = 5 + 3: two shapes
+    assert ov_backend.info.backend == "openvino"
+    for aux_in in (None, aux):
+        torch.testing.assert_close(ov_backend.infer(frames, aux_in), torch_backend.infer(frames, aux_in), rtol=0,
+                                   atol=1e-4)  # fmt: skip
+    import openvino as ov
+
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        with pytest.raises(InputError, match="this CPU has no BF16 units"):
+            load_backend(graphs, "openvino", device="cpu", precision="bf16")
+    with pytest.raises(InputError, match="runs on the CPU"):
+        load_backend(graphs, "openvino", device="cuda:0" if torch.cuda.is_available() else "meta")
+
+
 def test_batch_splitting_changes_nothing(tiny, inputs):
     frames, aux = inputs
     whole = load_backend(tiny, "torch", device="cpu").infer(frames, aux)

@@ -47,8 +47,9 @@ class PoseResult:
         self, image_id: int, target: str | KeypointFormat = POSETRACK, first_id: int = 0, min_score: float = 0.0
     ) -> list[dict]:
         """COCO-style annotation records (PoseTrack18 or COCO slots): keypoints [x, y, v] * J,
-        per-keypoint ``scores``, bbox [x, y, w, h], ``track_id`` and ``origin``. Empty slots, and joints scored
-        under ``min_score`` (labels for training: unsure joints stay unlabeled), are (0, 0, 0)."""
+        per-keypoint ``scores``, bbox [x, y, w, h], ``track_id`` and ``origin``. Empty slots, joints scored
+        under ``min_score`` (labels for training: unsure joints stay unlabeled) and unscored joints at (0, 0) (a
+        given label's unlabeled joints) are (0, 0, 0)."""
         fmt = get_format(target)
         kps, scores = self.in_format(fmt)
         present = np.ones(fmt.num_keypoints, bool)
@@ -56,7 +57,9 @@ class PoseResult:
         records = []
         for i in range(len(self)):
             xyv = np.zeros((fmt.num_keypoints, 3))
-            keep = present & (scores[i] >= min_score) if min_score > 0 else present
+            keep = present & ~((scores[i] <= 0) & np.all(kps[i] == 0, axis=-1))  # a label's unlabeled joint: unlabeled
+            if min_score > 0:
+                keep &= scores[i] >= min_score
             xyv[keep, :2] = kps[i, keep]
             xyv[keep, 2] = 1
             x1, y1, x2, y2 = (float(v) for v in self.boxes[i])

@@ -82,7 +82,7 @@ def load_backend(
         precision = "fp16" if device.type == "cuda" else "fp32"
     cls = BACKEND_CLASSES[backend]
     if precision not in cls.precisions:
-        others = [name for name, c in BACKEND_CLASSES.items() if precision in c.precisions]
+        others = sorted((n for n, c in BACKEND_CLASSES.items() if precision in c.precisions), key=lambda n: n != "torch")
         raise InputError(
             f"precision={precision!r} runs on the {' / '.join(others)} backend; the {backend} backend runs "
             f"{', '.join(cls.precisions)}. Use backend={others[0]!r}, or precision={cls.precisions[0]!r}"
