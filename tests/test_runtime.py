@@ -116,7 +116,7 @@ def test_clear_errors(tiny, tiny_graphs, inputs):
         load_backend(tiny_graphs[("estimate", "fp16")], "onnxruntime", device="cpu")
     with pytest.raises(InputError, match="precision must be one of"):
         load_backend(tiny, "torch", device="cpu", precision="int8")
-    with pytest.raises(InputError, match="bf16.*torch backend.*backend='torch'"):
+    with pytest.raises(InputError, match="bf16' runs on the torch.*backend='torch'"):
         load_backend(tiny, "onnxruntime", device="cpu", precision="bf16")
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="sees no CUDA GPU"):
