@@ -29,7 +29,7 @@ def _header(report: dict) -> list[str]:
         f"- machine: {m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), device {m['device']}"
         + (f", GPU {m['gpu']}" if m.get("gpu") else ""),
         "- versions: "
-        + ", ".join(f"{k} {m[k]}" for k in ("python", "torch", "onnxruntime", "tensorrt", "tensorrt_rtx") if m.get(k)),
+        + ", ".join(f"{k} {m[k]}" for k in ("python", "torch", "onnxruntime", "openvino", "tensorrt", "tensorrt_rtx") if m.get(k)),
         f"- weights: {report['weights']['source']}; {report['weights']['note']}",
         f"- FLOPs: STDPose triplet {fl['stdpose_triplet_gflop']:.2f} GFLOP, single-frame baseline (ViTPose) "
         f"{fl['baseline_frame_gflop']:.2f} GFLOP, ratio {fl['ratio']:.2f}",
