@@ -109,6 +109,24 @@ def test_dark_near_the_border(capsys):
     assert errors[6.0, "zeros"] < 1e-3 and errors[6.0, "reflect"] < 1e-3
 
 
+@pytest.mark.parametrize("border", ["zeros", "reflect"])
+def test_local_dark_equals_blurring_whole_maps(border):
+    """The fast path blurs only the 3 x 3 pixels around each peak; the reference blurs the whole map."""
+    from stdpose_infer.decode.heatmaps import _blurred_around, dark_step, gaussian_blur
+
+    g = torch.Generator().manual_seed(5)
+    maps = torch.rand(6, 17, 64, 48, generator=g) ** 8  # spiky noise: peaks anywhere, also on the border
+    maps[0, 0, 0, 0] = maps[1, 1, 63, 47] = maps[2, 2, 0, 30] = 5.0  # corners and edges (replicate clamping)
+    _, idx = maps.flatten(2).max(dim=2)
+    ix, iy = idx % 48, idx // 48
+    full = torch.nn.functional.pad(gaussian_blur(maps, 11, border), (1, 1, 1, 1), mode="replicate")
+    want = torch.stack([torch.stack([full.flatten(2).gather(2, ((iy + 1 + dy) * 50 + ix + 1 + dx).unsqueeze(-1))
+                                     .squeeze(-1) for dx in (-1, 0, 1)], -1) for dy in (-1, 0, 1)], -2)  # fmt: skip
+    got = _blurred_around(maps, ix, iy, 11, border)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(dark_step(got), dark_step(want), rtol=0, atol=1e-4)
+
+
 def test_bad_heatmap_input():
     with pytest.raises(InputError, match=r"\(B, J, h, w\)"):
         decode_heatmaps(np.zeros((17, 64, 48)))
