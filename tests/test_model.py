@@ -239,3 +239,15 @@ def rewrite_config(path, config: dict) -> None:
     metadata = safe_open_metadata(path)
     metadata["config"] = json.dumps(config)
     save_file(load_file(str(path)), str(path), metadata=metadata)
+
+
+def test_the_model_splits_into_per_frame_and_per_triplet_halves(tiny, frames, aux):
+    """forward(frames) == temporal(frame_features(each frame)): what cross-frame feature reuse builds on."""
+    with torch.no_grad():
+        feats, heatmaps = tiny.frame_features(frames.flatten(0, 1))
+        feats, heatmaps = feats.unflatten(0, (4, 3)), heatmaps.unflatten(0, (4, 3))
+        torch.testing.assert_close(tiny.temporal(feats, heatmaps), tiny(frames), rtol=0, atol=0)
+        given = torch.stack([aux[:, 0], heatmaps[:, 1], aux[:, 1]], dim=1)
+        torch.testing.assert_close(tiny.temporal(feats, given), tiny(frames, aux), rtol=0, atol=0)
+        shared, _ = tiny.frame_features(frames[:1, 1])  # one crop alone gives what it gave inside a batch
+        torch.testing.assert_close(shared, feats[:1, 1], rtol=0, atol=1e-5)

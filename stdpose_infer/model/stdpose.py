@@ -124,16 +124,34 @@ class STDPose(nn.Module):
             return {"heatmaps": key, "key_features": feats, "key_heatmaps": key}
 
         b = frames.shape[0]
-        gh, gw = self.config.token_grid
-        feats = self.backbone(frames.flatten(0, 1))  # (3B, C, gh, gw), frame-major within each sample
+        feats = self.backbone(frames.flatten(0, 1)).unflatten(0, (b, 3))  # (B, 3, C, gh, gw)
         if aux_heatmaps is None:
-            heatmaps = self.keypoint_head(feats).unflatten(0, (b, 3))  # (B, 3, J, h, w)
+            heatmaps = self.keypoint_head(feats.flatten(0, 1)).unflatten(0, (b, 3))  # (B, 3, J, h, w)
         else:  # propagation: only the key frame's heatmaps come from the head
-            key = self.keypoint_head(feats.unflatten(0, (b, 3))[:, 1])
+            key = self.keypoint_head(feats[:, 1])
             heatmaps = torch.stack([aux_heatmaps[:, 0].to(key.dtype), key, aux_heatmaps[:, 1].to(key.dtype)], dim=1)
+        return self.temporal_parts(feats, heatmaps)
+
+    def frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-frame half of the model: (N, 3, H, W) crops -> backbone features (N, C, gh, gw) and the head's
+        heatmaps (N, J, h, w). A frame's result depends on nothing else, so a video pipeline can compute it once
+        per crop and share it between the triplets that read that crop (cross-frame reuse)."""
+        feats = self.backbone(images)
+        return feats, self.keypoint_head(feats)
+
+    def temporal(self, feats: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        """The per-triplet half: (B, 3, C, gh, gw) features and (B, 3, J, h, w) heatmaps of [left aux, key, right
+        aux] (in propagate mode the aux heatmaps are the labels' renderings) -> the key frame's heatmaps.
+        ``forward(frames) == temporal(*frame_features(...))`` for the three frames of each triplet."""
+        return self.temporal_parts(feats, heatmaps)["heatmaps"]
+
+    def temporal_parts(self, feats: torch.Tensor, heatmaps: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``temporal`` with the intermediate parts training's MI objective reads (see ``forward_parts``)."""
+        b = feats.shape[0]
+        gh, gw = self.config.token_grid
         h_left, h_key, h_right = heatmaps.unbind(1)
-        tokens = feats.flatten(2).transpose(1, 2).unflatten(0, (b, 3))  # (B, 3, N, C)
-        parts = {"key_features": feats.unflatten(0, (b, 3))[:, 1], "key_heatmaps": h_key}
+        tokens = feats.flatten(3).transpose(2, 3)  # (B, 3, N, C)
+        parts = {"key_features": feats[:, 1], "key_heatmaps": h_key}
 
         fused = self.tff(tokens) if self.tff is not None else tokens[:, 1]
         merged = self.tks(heatmaps) if self.tks is not None else h_key
