@@ -17,8 +17,9 @@ class HogDetector:
         people under ~128 px: vtest.avi's 768 x 576 gives 1-2 people per frame as is, 4-5 at 1152)."""
         if not hasattr(cv2, "HOGDescriptor"):
             raise MissingDependencyError(
-                "this OpenCV has no HOGDescriptor (OpenCV 5 moved it to the contrib wheel): "
-                "pip uninstall opencv-python-headless && pip install opencv-contrib-python-headless"
+                f"this OpenCV ({cv2.__version__}) has no HOGDescriptor (OpenCV 5's main wheel dropped it): "
+                'pip install "opencv-python-headless>=4.8,<5" (the version this package asks for), or use '
+                "detector='default'"
             )
         self.hog = cv2.HOGDescriptor()
         self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
