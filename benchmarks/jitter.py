@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -28,7 +27,7 @@ from stdpose_infer.evaluation.predict import _videos, predict_video, write_predi
 from stdpose_infer.track import OneEuro
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine
+from starter_model import machine, save_results
 
 GRID = [(c, b) for c in (0.5, 1.0, 2.0, 4.0) for b in (1.0, 4.0, 16.0)]
 
@@ -107,8 +106,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="results path without extension")
     args = parser.parse_args()
     results = run(args.work)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    args.out.with_suffix(".md").write_text(report(results, " ".join(["python", *sys.argv])))
+    save_results(args.out, results, report(results, " ".join(["python", *sys.argv])))
     print(report(results, ""))
 
 

@@ -31,7 +31,7 @@ from stdpose_infer.evaluation.predict import _videos, predict_video, sparse_labe
 from stdpose_infer.pipeline import Fallback
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine
+from starter_model import machine, save_results
 
 RULES = {"none (model only)": Fallback("none"), "interpolate": Fallback("interpolate"), "default": Fallback()} | {
     f"joint {'gap>=' + str(g) if g else 'beyond labels only'} score>={s} shift<={d}/frame": Fallback("joint", g, s, d)
@@ -105,9 +105,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="results path without extension")
     args = parser.parse_args()
     results = run(args.work)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    args.out.with_suffix(".md").write_text(report(results, " ".join(["python", *sys.argv])))
+    save_results(args.out, results, report(results, " ".join(["python", *sys.argv])))
     print(report(results, ""))
 
 

@@ -230,10 +230,15 @@ def evaluate(work: Path, out: Path, weights: Path) -> dict:
     }
     results["speed"] = speed(weights)
     results["machine"] = machine()
+    save_results(out, results, report(results, " ".join(sys.argv)))
+    return results
+
+
+def save_results(out: Path, results: dict, markdown: str) -> None:
+    """A benchmark's results beside each other: OUT.json (the numbers) and OUT.md (the report)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    out.with_suffix(".md").write_text(report(results, " ".join(sys.argv)))
-    return results
+    out.with_suffix(".md").write_text(markdown)
 
 
 def machine() -> str:

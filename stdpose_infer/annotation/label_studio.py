@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..keypoints import KeypointFormat
 from ..results import ORIGINS, PoseResult
-from .labels import LabeledPose, frame_matcher
+from .labels import LabeledPose, frame_matcher, unify
 
 IMAGE, BOX, KEYPOINTS = "image", "person", "keypoints"  # the config's control names
 
@@ -82,7 +82,7 @@ def read_label_studio(tasks: list, frame_names: Sequence[str], where: str) -> tu
     a task whose keypoints have no parent holds one person.
     """
     match = frame_matcher(frame_names)
-    poses, names = [], []
+    found: list[tuple[LabeledPose, list[str]]] = []
     for task in tasks:
         data = task.get("data", {}) if isinstance(task, dict) else {}
         image = data.get(IMAGE) or next((v for v in data.values() if isinstance(v, str)), "")
@@ -108,19 +108,16 @@ def read_label_studio(tasks: list, frame_names: Sequence[str], where: str) -> tu
                                                         y + value["height"] * h / 100])  # fmt: skip
                 continue
             name = value["keypointlabels"][0]
-            names += [name] if name not in names else []
             person = people.setdefault(str(region.get("parentID", "")), {})
             if name in person:
                 raise InputError(f"{where}: task {task.get('id')}: two {name!r} points in one person; draw a person "
                                  "box for each and make it the keypoints' parent")  # fmt: skip
             person[name] = (value["x"] * w / 100, value["y"] * h / 100)
         for parent, joints in people.items():
-            poses.append((frame, parent, joints, boxes.get(parent)))
-    if not poses:
+            track = int(parent) if parent.lstrip("-").isdigit() else None
+            pose = LabeledPose(frame, track, np.array(list(joints.values()), np.float64), np.ones(len(joints), bool),
+                               boxes.get(parent))  # fmt: skip
+            found.append((pose, list(joints)))
+    if not found:
         raise InputError(f"{where}: no completed annotation with keypoints; label some frames (KeyPointLabels)")
-    out = []
-    for frame, parent, joints, box in poses:
-        xy = np.array([joints.get(n, (0.0, 0.0)) for n in names], np.float64)
-        track = int(parent) if parent.lstrip("-").isdigit() else None
-        out.append(LabeledPose(frame, track, xy, np.array([n in joints for n in names]), box))
-    return out, names
+    return unify(found)

@@ -155,7 +155,7 @@ def _link_tracks(table: dict[int, FrameLabels]) -> None:
     if not any((lab.track_ids < 0).any() for lab in table.values()):
         return
     next_id = 1 + max((int(lab.track_ids.max()) for lab in table.values() if len(lab.track_ids)), default=0)
-    next_id = max(next_id, 1)
+    next_id = max(next_id, 1)  # every id may be -1 (none given)
     previous = None
     for lab in table.values():
         new = lab.track_ids < 0

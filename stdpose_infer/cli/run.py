@@ -64,12 +64,12 @@ def _run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from ..pipeline import Pipeline
+    from ..track import OneEuro
     from ..video import TruncatedVideoError, VideoWriter, read_frames, video_fps
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
                          "--review, --video-out")  # fmt: skip
-    from ..track import OneEuro
 
     detector = None if args.detector == "none" else args.detector
     smooth = OneEuro(fps=video_fps(args.source)) if getattr(args, "smooth", False) else None

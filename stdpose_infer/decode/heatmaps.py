@@ -40,12 +40,18 @@ def gaussian_blur(heatmaps: torch.Tensor, kernel: int = 11, border: Border = "ze
     """
     g = _gaussian_kernel(kernel).to(heatmaps)
     b, j, h, w = heatmaps.shape
-    pad = kernel // 2
-    mode = {"zeros": "constant", "reflect": "reflect"}[border]
-    x = F.pad(heatmaps.reshape(b * j, 1, h, w), (pad, pad, pad, pad), mode=mode)
+    x = _padded(heatmaps, kernel, border).flatten(0, 1).unsqueeze(1)
     x = F.conv2d(x, g.view(1, 1, 1, kernel))
     x = F.conv2d(x, g.view(1, 1, kernel, 1))
     return x.view(b, j, h, w)
+
+
+def _padded(heatmaps: torch.Tensor, kernel: int, border: Border) -> torch.Tensor:
+    """(B, J, h, w) -> (B, J, h + k - 1, w + k - 1): the border a ``kernel``-wide blur reads, zeros or reflect-101."""
+    b, j, h, w = heatmaps.shape
+    pad = kernel // 2
+    mode = {"zeros": "constant", "reflect": "reflect"}[border]
+    return F.pad(heatmaps.reshape(b * j, 1, h, w), (pad, pad, pad, pad), mode=mode).view(b, j, h + 2 * pad, w + 2 * pad)
 
 
 def _gaussian_kernel(kernel: int) -> torch.Tensor:
@@ -61,16 +67,14 @@ def _blurred_around(t: torch.Tensor, ix: torch.Tensor, iy: torch.Tensor, kernel:
     replicate-padded map gives), computed from a (kernel + 2)^2 window per joint instead of blurring whole maps:
     equal to ``gaussian_blur`` read at those pixels (tests check it), 40-60x cheaper."""
     b, j, h, w = t.shape
-    pad = kernel // 2
-    mode = {"zeros": "constant", "reflect": "reflect"}[border]
-    padded = F.pad(t.reshape(b * j, 1, h, w), (pad, pad, pad, pad), mode=mode).view(b, j, h + 2 * pad, w + 2 * pad)
+    padded = _padded(t, kernel, border)
     steps = torch.arange(-1, 2, device=t.device)
     taps = torch.arange(kernel, device=t.device)
     ys = (iy.unsqueeze(-1) + steps).clamp(0, h - 1)  # (B, J, 3) window centres; padded row y + v is row y - pad + v
     xs = (ix.unsqueeze(-1) + steps).clamp(0, w - 1)
     rows = (ys.unsqueeze(-1) + taps)[..., :, None, :, None]  # (B, J, 3, 1, k, 1)
     cols = (xs.unsqueeze(-1) + taps)[..., None, :, None, :]  # (B, J, 1, 3, 1, k)
-    index = (rows * (w + 2 * pad) + cols).flatten(2)
+    index = (rows * padded.shape[-1] + cols).flatten(2)
     window = padded.flatten(2).gather(2, index).view(b, j, 3, 3, kernel, kernel)
     g = _gaussian_kernel(kernel).to(t)
     return torch.einsum("bjyxvu,v,u->bjyx", window, g, g)

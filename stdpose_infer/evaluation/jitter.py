@@ -23,8 +23,8 @@ from ..track import greedy_match
 MATCH_IOU = 0.5
 
 
-def _tracks(doc: dict) -> tuple[list[str], dict[int, dict[int, np.ndarray]], dict[int, dict[int, np.ndarray]]]:
-    """Frame names in order, {frame: {track: (J, 3) keypoints}} and {frame: {track: (4,) box}}."""
+def _tracks(doc: dict) -> tuple[dict[int, dict[int, np.ndarray]], dict[int, dict[int, np.ndarray]]]:
+    """{frame: {track: (J, 3) keypoints}} and {frame: {track: (4,) box}}, frames numbered in frame order."""
     order = frame_order(doc["images"])
     index = {im["id"]: t for t, im in enumerate(order)}
     poses: dict[int, dict[int, np.ndarray]] = {}
@@ -39,7 +39,7 @@ def _tracks(doc: dict) -> tuple[list[str], dict[int, dict[int, np.ndarray]], dic
         tid = int(ann.get("track_id", -1 - n))
         poses.setdefault(t, {})[tid] = kps
         boxes.setdefault(t, {})[tid] = annotation_box(ann)
-    return [str(im.get("file_name", im["id"])) for im in order], poses, boxes
+    return poses, boxes
 
 
 def _second_differences(poses: dict[int, dict[int, np.ndarray]]):
@@ -64,7 +64,7 @@ def jitter(pred: str | Path, gt: str | Path | None = None) -> dict:
         raise InputError(f"{pred}: no prediction JSON files")
     norms, errors, truth = [], [], []
     for path in files:
-        _, poses, boxes = _tracks(json.loads(path.read_text()))
+        poses, boxes = _tracks(json.loads(path.read_text()))
         diffs = _second_differences(poses)
         norms += [np.linalg.norm(d[ok], axis=1) for d, ok in diffs.values()]
         if gt is None:
@@ -72,7 +72,7 @@ def jitter(pred: str | Path, gt: str | Path | None = None) -> dict:
         gt_path = Path(gt) / path.name if Path(gt).is_dir() else Path(gt)
         if not gt_path.is_file():
             raise InputError(f"{gt_path}: no ground truth for {path.name}")
-        _, gt_poses, gt_boxes = _tracks(json.loads(gt_path.read_text()))
+        gt_poses, gt_boxes = _tracks(json.loads(gt_path.read_text()))
         gt_diffs = _second_differences(gt_poses)
         truth += [np.linalg.norm(d[ok], axis=1) for d, ok in gt_diffs.values()]
         match = _match(boxes, gt_boxes)
