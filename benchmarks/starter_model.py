@@ -2,6 +2,7 @@
 
     python benchmarks/starter_model.py data     --work W --data DATA   # frames + teacher labels + synthetic
     python benchmarks/starter_model.py single   --work W --data DATA   # stage A: backbone + head
+    python benchmarks/starter_model.py refine   --work W --data DATA   # stage A2: the same on source-balanced frames
     python benchmarks/starter_model.py temporal --work W --data DATA   # stage B: TFF, TKS, DAM, STDA
     python benchmarks/starter_model.py evaluate --work W --data DATA --out benchmarks/results/DATE_starter_model
     python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
@@ -31,6 +32,7 @@ import torch
 
 from stdpose_infer import build_model, load_model, save_weights
 from stdpose_infer.data import write_benchmark
+from stdpose_infer.data.posetrack_folder import frame_order
 from stdpose_infer.detect import MoveNetDetector, YoloDetector
 from stdpose_infer.keypoints import posetrack_from_coco
 from stdpose_infer.label import MoveNetPose, add_head_boxes, auto_label
@@ -136,6 +138,13 @@ TEMPORAL = dict(mode="propagate", estimate_every=2, epochs=1, steps_per_epoch=60
                 weight_decay=0.05, max_gap=6, freeze=("backbone.", "keypoint_head."))  # fmt: skip
 
 
+# Stage A2: stage A again from its last checkpoint, on frames balanced across sources: vtest.avi (one
+# surveillance camera, small people) held two thirds of stage A's samples; here only every VTEST_EVERY-th vtest frame
+# is a training sample (all frames stay readable as aux frames).
+VTEST_EVERY = 5
+REFINE = {**SINGLE, "epochs": 6, "lr_steps": (4,), "annotations": "annotations_balanced"}
+
+
 def fit(work: Path, stage: str, init: Path, settings: dict) -> Path:
     out = work / stage
     config = TrainConfig(data=str(work / "train"), out=str(out), variant="s14", init=str(init), seed=0, device="cpu",
@@ -151,9 +160,31 @@ def single(work: Path) -> None:
     fit(work, "single", init_checkpoint(work), SINGLE)
 
 
-def temporal(work: Path) -> None:
+def balanced_annotations(work: Path) -> None:
+    """train/annotations_balanced: train/annotations with only every VTEST_EVERY-th vtest frame labelled."""
+    src, dst = work / "train" / "annotations", work / "train" / "annotations_balanced"
+    dst.mkdir(exist_ok=True)
+    for path in sorted(src.glob("*.json")):
+        doc = json.loads(path.read_text())
+        if path.stem == "vtest":
+            keep = {im["id"] for t, im in enumerate(frame_order(doc["images"])) if t % VTEST_EVERY == 0}
+            for im in doc["images"]:
+                im["is_labeled"] = im["id"] in keep
+            doc["annotations"] = [a for a in doc["annotations"] if a["image_id"] in keep]
+        (dst / path.name).write_text(json.dumps(doc))
+
+
+def refine(work: Path) -> None:
     torch.set_num_threads(2)
-    fit(work, "temporal", work / "single" / "last.safetensors", TEMPORAL)
+    balanced_annotations(work)
+    fit(work, "refine", work / "single" / "last.safetensors", REFINE)
+
+
+def temporal(work: Path) -> None:
+    """Stage B on the last single-frame stage there is (refine, else single)."""
+    torch.set_num_threads(2)
+    base = next(p for p in (work / "refine" / "last.safetensors", work / "single" / "last.safetensors") if p.is_file())
+    fit(work, "temporal", base, TEMPORAL)
 
 
 def teacher_predictions(data: Path, out: Path, pose: MoveNetPose | None, detector=None) -> None:
@@ -334,7 +365,7 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("stage", choices=["data", "single", "temporal", "evaluate", "ship"])
+    parser.add_argument("stage", choices=["data", "single", "refine", "temporal", "evaluate", "ship"])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
         "--data",
@@ -349,8 +380,8 @@ def main() -> None:
     DATA = args.data
     if not (DATA / "models").is_dir():
         sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
-    if args.stage in ("data", "single", "temporal"):
-        {"data": data, "single": single, "temporal": temporal}[args.stage](args.work)
+    if args.stage in ("data", "single", "refine", "temporal"):
+        {"data": data, "single": single, "refine": refine, "temporal": temporal}[args.stage](args.work)
         return
     weights = args.weights or args.work / "temporal" / "last.safetensors"
     if args.stage == "evaluate":

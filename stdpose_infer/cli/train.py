@@ -3,12 +3,14 @@
 stdpose-train synth data/synth --videos 16 --frames 32 --size 384x288 --people 3 --seed 0
 stdpose-train fit --data data/synth --out runs/est --variant t --epochs 20
 stdpose-train fit --data data/synth --out runs/prop --mode propagate --max-gap 6 --init vitpose_b.pth --variant b
+torchrun --nproc-per-node 2 --no-python stdpose-train fit --data data/synth --out runs/ddp --batch-size 8  # per process
 stdpose-train pseudo-labels --weights runs/prop/last.safetensors --data data/synth --label-every 7
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,6 +40,8 @@ def _fit(args: argparse.Namespace) -> None:
         estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch,
     )  # fmt: skip
     history = train(config)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun: rank 0 reports (and wrote the files)
+        return
     print(f"epoch {history['epoch'][-1]}: loss {history['loss'][-1]:.6f}, mse {history['mse'][-1]:.6f}; "
           f"wrote {args.out}/last.safetensors, losses.json, loss.png")  # fmt: skip
 

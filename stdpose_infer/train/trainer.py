@@ -26,6 +26,7 @@ from ..runtime.loader import resolve_device
 from ..weights import load_vitpose, load_weights, read_checkpoint, save_weights
 from ..weights.checked_load import load_checked
 from .dataset import TripletDataset
+from .distributed import EpochSampler, Run
 from .losses import training_loss
 
 log = logging.getLogger(__name__)
@@ -82,12 +83,22 @@ def make_model(config: TrainConfig) -> STDPose:
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict:
-    """Train; returns the loss history. See the module docstring for what is written."""
+    """Train; returns the loss history. See the module docstring for what is written. Under ``torchrun`` each
+    process trains on its share of the data (``train.distributed``); rank 0 writes the files."""
     if config.mode not in MODES or config.aux_heatmaps not in ("labels", "predicted"):
         raise InputError("mode must be estimate|propagate and aux_heatmaps labels|predicted")
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
+    run = Run.start(resolve_device(config.device))
+    try:
+        return _train(config, progress and run.main, out, run)
+    finally:
+        run.stop()
+
+
+def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
+    device = run.device
+    if run.main:
+        out.mkdir(parents=True, exist_ok=True)
     model = make_model(config).to(device).train()
     feed_aux = config.mode == "propagate" and config.aux_heatmaps == "labels"
     if feed_aux and not model.config.uses_aux_heatmaps:
@@ -103,14 +114,16 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         start_epoch, history = _resume(model, optimizer, schedule, out, config)
     use_mi = "mi" not in config.ablate
     frozen = frozen_prefixes(config)
+    step_fn = run.wrap(_TrainStep(model, config.alpha, config.beta, use_mi))
     for epoch in range(start_epoch, config.epochs):
         data.set_epoch(epoch)
+        model.train()
         for name, module in model.named_modules():  # frozen parts: no BN statistics updates, no drop path
             if frozen and name and (name + ".").startswith(frozen):
                 module.eval()
-        order = torch.Generator().manual_seed(config.seed * 10_007 + epoch)
-        loader = DataLoader(data, batch_size=config.batch_size, shuffle=True, generator=order,
-                            num_workers=config.workers, drop_last=len(data) > config.batch_size)  # fmt: skip
+        sampler = EpochSampler(len(data), config.seed, epoch, run.rank, run.world)
+        loader = DataLoader(data, batch_size=config.batch_size, sampler=sampler, generator=sampler.generator(),
+                            num_workers=config.workers, drop_last=len(sampler) > config.batch_size)  # fmt: skip
         sums: dict[str, float] = {}
         batches = _progress(loader, progress, f"epoch {epoch + 1}/{config.epochs}")
         for step, batch in enumerate(batches):
@@ -119,8 +132,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
             frames, target, weight = (batch[k].to(device) for k in ("frames", "target", "weight"))
             estimate_step = config.estimate_every and step % config.estimate_every == 0
             aux = batch["aux"].to(device) if feed_aux and not estimate_step else None
-            parts = model.forward_parts(frames, aux)
-            losses = training_loss(parts, model.keypoint_head, target, weight, config.alpha, config.beta, use_mi)
+            losses = step_fn(frames, aux, target, weight, run.labeled(weight))
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optimizer.step()
@@ -130,15 +142,32 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
                 batches.set_postfix(loss=f"{float(losses['loss'].detach()):.5f}")
         schedule.step()
         n = max(min(len(loader), config.steps_per_epoch or len(loader)), 1)
+        sums = run.mean(sums)
         history["epoch"].append(epoch + 1)
         for k in ("loss", "mse", "mi_features", "mi_heatmaps"):
             history[k].append(sums[k] / n if k in sums else math.nan)
-        _checkpoint(model, optimizer, schedule, epoch + 1, history, out, config)
-    (out / "losses.json").write_text(json.dumps(history, indent=1))
-    if history["epoch"]:
-        _plot(history, out / "loss.png", config)
+        if run.main:
+            _checkpoint(model, optimizer, schedule, epoch + 1, history, out, config, run.world)
+        run.barrier()
+    if run.main:
+        (out / "losses.json").write_text(json.dumps(history, indent=1))
+        if history["epoch"]:
+            _plot(history, out / "loss.png", config)
     model.eval()
     return history
+
+
+class _TrainStep(torch.nn.Module):
+    """The model and its loss as one module, so DistributedDataParallel sees every use of the weights."""
+
+    def __init__(self, model: STDPose, alpha: float, beta: float, use_mi: bool) -> None:
+        super().__init__()
+        self.model, self.alpha, self.beta, self.use_mi = model, alpha, beta, use_mi
+
+    def forward(self, frames, aux, target, weight, labeled=None) -> dict[str, torch.Tensor]:
+        parts = self.model.forward_parts(frames, aux)
+        return training_loss(parts, self.model.keypoint_head, target, weight, self.alpha, self.beta, self.use_mi,
+                             labeled)  # fmt: skip
 
 
 def _from_checkpoint(path: str, switches: dict) -> STDPose:
@@ -184,7 +213,7 @@ def _progress(loader, enabled: bool, desc: str):
     return tqdm(loader, desc=desc, unit="batch", leave=False)
 
 
-def _checkpoint(model, optimizer, schedule, epoch, history, out: Path, config: TrainConfig) -> None:
+def _checkpoint(model, optimizer, schedule, epoch, history, out: Path, config: TrainConfig, world: int = 1) -> None:
     provenance = {
         "source": f"stdpose-train ({config.mode}, {'from ' + config.init if config.init else 'from scratch'})",
         "training_data": f"{config.data} ({epoch} epochs, labels every {config.label_every} frames)",
@@ -198,6 +227,7 @@ def _checkpoint(model, optimizer, schedule, epoch, history, out: Path, config: T
         "torch_rng": torch.get_rng_state(),
         "history": history,
         "config": json.dumps(dataclasses.asdict(config)),
+        "world_size": world,  # processes that trained it (batch_size is per process); resume may use another count
     }
     tmp = out / "train_state.pt.partial"
     torch.save(state, tmp)
