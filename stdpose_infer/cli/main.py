@@ -1,4 +1,4 @@
-"""``stdpose-infer``: run, propagate and label videos; import ViTPose weights or a DINOv2 backbone; inspect a checkpoint.
+"""``stdpose-infer``: run, propagate, label and batch-annotate videos; import ViTPose weights or a DINOv2 backbone; inspect a checkpoint.
 
 Errors the package raises on purpose print as one clear message (exit 2), not a traceback.
 """
@@ -15,6 +15,7 @@ from ..model import build_model
 from ..weights import load_vitpose, read_checkpoint, save_weights
 from ..weights.dinov2_onnx import load_dinov2_onnx
 from . import run_command
+from .batch import add_command as add_batch_command
 from .label import add_command as add_label_command
 from .run import add_commands
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_info)
     add_commands(sub)
     add_label_command(sub)
+    add_batch_command(sub)
     return parser
 
 
