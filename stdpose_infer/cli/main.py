@@ -17,6 +17,7 @@ from ..weights.dinov2_onnx import load_dinov2_onnx
 from . import run_command
 from .batch import add_command as add_batch_command
 from .label import add_command as add_label_command
+from .serve import add_command as add_serve_command
 from .run import add_commands
 
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_label_command(sub)
     add_batch_command(sub)
+    add_serve_command(sub)
     return parser
 
 

@@ -96,15 +96,16 @@ class Pipeline:
                 f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
                 f"got aux_gap={aux_gap}, max_delay={max_delay}, batch_size={batch_size}"
             )
+        if isinstance(weights, str) and weights.startswith("triton://"):  # the model runs on a Triton server
+            weights = load_backend(weights, max_batch=batch_size)
         if isinstance(weights, Backend):
             self.backend, model = weights, getattr(weights, "model", None)
         else:
             model = weights if isinstance(weights, STDPose) else load_model(weights)
             self.backend = load_backend(model, backend, device, precision, cache_dir=cache_dir, max_batch=batch_size)
         # what runs, for logs and the CLI: the model's provenance, else the backend's class (a graph or engine)
-        self.model_source = (
-            model.provenance.get("source", "unknown") if model is not None else f"{type(self.backend).__name__} backend"
-        )
+        provenance = model.provenance if model is not None else getattr(self.backend, "provenance", None)
+        self.model_source = provenance.get("source", "unknown") if provenance else f"{type(self.backend).__name__} backend"
         log.info("model: %s", self.model_source)
         self.config = self.backend.config
         if "untrained" in getattr(model, "provenance", {}).get("training_data", ""):

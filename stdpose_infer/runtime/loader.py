@@ -23,6 +23,7 @@ from ..model.stdpose import STDPose
 from .base import Backend
 from .source import BackendSource, model_digest
 from .tensorrt_engine import import_tensorrt
+from .triton_backend import SCHEME
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def load_backend(
     """A backend that runs ``model_or_path``; see the module docstring for "auto".
 
     ``model_or_path``: an ``STDPose``, a ``.safetensors`` checkpoint, an exported ``.onnx``, a
-    cached ``.engine``, or a dict {mode: path} of graphs or engines. ``precision`` "auto" is FP16
+    cached ``.engine``, a dict {mode: path} of graphs or engines, or a server "triton://HOST:PORT/stdpose". ``precision`` "auto" is FP16
     on a GPU and FP32 on the CPU; "bf16" (torch autocast) is the fast choice on CPUs with AMX.
     ``modes`` are the graphs to prepare for ONNX/TensorRT (default: estimate, plus propagate when
     the model reads aux heatmaps). ``options`` go to the backend:
@@ -72,6 +73,10 @@ def load_backend(
     """
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if isinstance(model_or_path, str) and model_or_path.startswith(SCHEME):  # a Triton server runs the model
+        if backend not in ("auto", "triton"):
+            raise InputError(f"{model_or_path} is served by Triton: use backend='triton' (or 'auto'), not {backend!r}")
+        return BACKEND_CLASSES["triton"](model_or_path, max_batch=max_batch)
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     device = resolve_device(device)
