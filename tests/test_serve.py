@@ -18,10 +18,10 @@ pytest.importorskip("pytriton", reason="needs the serve extra (pip install -e '.
 if int(np.__version__.split(".")[0]) >= 2:
     pytest.skip("PyTriton 0.7 needs numpy < 2 (the serve environment of the README)", allow_module_level=True)
 
-from stdpose_infer import Pipeline  # noqa: E402
-from stdpose_infer.errors import InputError  # noqa: E402
-from stdpose_infer.runtime.loader import load_backend  # noqa: E402
-from stdpose_infer.serve import ServeOptions, start  # noqa: E402
+from stdpose_infer import Pipeline
+from stdpose_infer.errors import InputError
+from stdpose_infer.runtime.loader import load_backend
+from stdpose_infer.serve import ServeOptions, start
 
 
 def _free_port() -> int:
@@ -72,7 +72,7 @@ def test_32_concurrent_clients_get_their_own_answers(server):
 
 
 def test_a_malformed_request_is_refused_and_the_server_keeps_serving(server, frames):
-    import tritonclient.http as http
+    from tritonclient import http
     from tritonclient.utils import InferenceServerException
 
     _, url, port = server
@@ -93,7 +93,7 @@ def test_a_malformed_request_is_refused_and_the_server_keeps_serving(server, fra
 
 
 def test_pipeline_runs_against_the_server(server):
-    _, url, port = server
+    _, url, _ = server
     pipe = Pipeline(url, detector=None, batch_size=4)
     assert pipe.backend.info.backend == "triton"
     pipe.backend.close()

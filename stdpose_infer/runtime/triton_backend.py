@@ -44,7 +44,7 @@ class TritonBackend(Backend):
         self._client = http.InferenceServerClient(self.address, network_timeout=timeout_s, connection_timeout=10.0)
         try:
             ready = self._client.is_model_ready(self.model_name)
-        except Exception as e:  # noqa: BLE001 — a refused connection has several exception types
+        except Exception as e:
             self.close()
             raise InputError(f"no Triton server answers at {self.address} ({type(e).__name__}: {e}); start one "
                              "with `stdpose-infer serve`") from e  # fmt: skip
