@@ -73,10 +73,10 @@ def bind_models(triton, backend, options: ServeOptions) -> None:
         model_name="stdpose",
         infer_func=infer,
         inputs=[Tensor(name="frames", dtype=np.float32, shape=(3, 3, h, w)),
-                Tensor(name="aux_heatmaps", dtype=np.float32, shape=(2, j, hh, hw), optional=True)],  # fmt: skip
+                Tensor(name="aux_heatmaps", dtype=np.float32, shape=(2, j, hh, hw), optional=True)],
         outputs=[Tensor(name="heatmaps", dtype=np.float32, shape=(j, hh, hw))],
         config=ModelConfig(max_batch_size=options.max_batch, batcher=DynamicBatcher(
-            max_queue_delay_microseconds=options.max_queue_delay_us, preferred_batch_size=preferred)),  # fmt: skip
+            max_queue_delay_microseconds=options.max_queue_delay_us, preferred_batch_size=preferred)),
         strict=True,
     )
     info = json.dumps(model_info(backend)).encode()
