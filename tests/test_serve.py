@@ -75,7 +75,7 @@ def test_a_malformed_request_is_refused_and_the_server_keeps_serving(server, fra
     from tritonclient import http
     from tritonclient.utils import InferenceServerException
 
-    _, url, _ = server
+    _, url, port = server
     client = http.InferenceServerClient(f"127.0.0.1:{port}")
     try:
         wrong = http.InferInput("frames", [1, 3, 3, 64, 48], "FP32")
