@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -128,3 +129,38 @@ def test_cli_export(tmp_path, capsys):
     assert main(["--weights", str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
     assert "no such file" in capsys.readouterr().err
     shutil.rmtree(tmp_path)
+
+
+def test_triton_repository_has_valid_configs_and_the_exported_graphs(tiny, tiny_graphs, frames, aux, tmp_path):
+    """No Triton onnxruntime/TensorRT backend installs here: the configs are parsed with Triton's own ModelConfig
+    protobuf and the graphs inside run (ONNX Runtime) to the model's heatmaps."""
+    from stdpose_infer.export.triton_repo import write_triton_repo
+
+    graphs = {m: tiny_graphs[(m, "fp32")] for m in ("estimate", "propagate")}
+    folders = write_triton_repo(graphs, tmp_path / "repo", max_batch=16, preferred=(4, 8, 32))
+    assert [f.name for f in folders] == ["stdpose", "stdpose_propagate"]
+    config_pb2 = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="needs tritonclient[grpc]")
+    from google.protobuf import text_format
+
+    for folder, mode, feeds in ((folders[0], "estimate", {"frames": frames}),
+                                (folders[1], "propagate", {"frames": frames, "aux_heatmaps": aux})):  # fmt: skip
+        config = text_format.Parse((folder / "config.pbtxt").read_text(), config_pb2.ModelConfig())
+        assert config.name == folder.name and config.backend == "onnxruntime" and config.max_batch_size == 16
+        assert list(config.dynamic_batching.preferred_batch_size) == [4, 8]  # 32 > max_batch_size
+        assert {i.name: list(i.dims) for i in config.input} == {k: list(v.shape[1:]) for k, v in feeds.items()}
+        assert [list(o.dims) for o in config.output] == [[17, 64, 48]]
+        assert json.loads(config.parameters["stdpose_config"].string_value)["variant"] == "t"
+        session = ort.InferenceSession(str(folder / "1" / "model.onnx"), providers=["CPUExecutionProvider"])
+        (heatmaps,) = session.run(None, {k: v.numpy() for k, v in feeds.items()})
+        with torch.no_grad():
+            expected = tiny(frames, aux if mode == "propagate" else None)
+        np.testing.assert_allclose(heatmaps, expected.numpy(), atol=1e-4)
+
+
+def test_cli_triton_repo(tmp_path, capsys):
+    from stdpose_infer.cli.export import main
+
+    assert main(["--variant", "t", "--random-weights", "--triton-repo", str(tmp_path / "repo")]) == 0
+    assert "stdpose_propagate" in capsys.readouterr().out
+    assert (tmp_path / "repo" / "stdpose" / "1" / "model.onnx").is_file()
+    assert main(["--variant", "t", "--random-weights", "--triton-repo", str(tmp_path), "--engine"]) == 2

@@ -2,6 +2,7 @@
 
 stdpose-export --weights stdpose-b.safetensors --mode estimate --precision fp16 --out engines/b-est.onnx
 stdpose-export --variant t --random-weights --mode propagate --out engines/t.onnx --engine --target SM89
+stdpose-export --weights stdpose-b.safetensors --triton-repo models/   # a Triton model repository (ONNX Runtime)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ..errors import InputError
 from ..export.onnx_graph import PRECISIONS
 from ..model.config import MODES, VARIANTS
 from . import run_command
@@ -27,10 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", default="estimate", choices=MODES)
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     parser.add_argument("--opset", type=int, default=18)
-    parser.add_argument("--out", required=True, help="output .onnx (weights may go to a side file NAME.onnx.data)")
+    out = parser.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="output .onnx (weights may go to a side file NAME.onnx.data)")
+    out.add_argument("--triton-repo", help="write a Triton model repository here instead: stdpose (estimate) and, "
+                     "when the model reads aux heatmaps, stdpose_propagate, each config.pbtxt + 1/model.onnx")  # fmt: skip
     parser.add_argument("--engine", action="store_true", help="also build a TensorRT engine (cached beside --out)")
     parser.add_argument("--target", help="TensorRT-RTX ahead-of-time target, e.g. SM89 (no GPU needed)")
-    parser.add_argument("--profile", type=int, nargs=3, default=[1, 16, 64], metavar=("MIN", "OPT", "MAX"))
+    parser.add_argument("--profile", type=int, nargs=3, default=[1, 16, 64], metavar=("MIN", "OPT", "MAX"),
+                        help="batch sizes: TensorRT's profile; --triton-repo: OPT and smaller powers of two are the "
+                        "preferred batch sizes, MAX the max_batch_size")  # fmt: skip
     return parser
 
 
@@ -40,6 +47,9 @@ def _export(args: argparse.Namespace) -> None:
     from ..weights import load_model
 
     model = load_model(args.weights) if args.weights else build_model(args.variant)
+    if args.triton_repo:
+        _triton_repo(model, args)
+        return
     start = time.perf_counter()
     info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
     files = ", ".join(str(f) for f in onnx_files(info.path))
@@ -51,6 +61,24 @@ def _export(args: argparse.Namespace) -> None:
 
         engine = build_engine(info.path, info.path.parent, tuple(args.profile), target=args.target)
         print(f"engine: {engine} (sidecar {engine.with_suffix('.json').name})")
+
+
+def _triton_repo(model, args: argparse.Namespace) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from ..export import export_onnx
+    from ..export.triton_repo import write_triton_repo
+
+    if args.engine:
+        raise InputError("--triton-repo writes ONNX models; build TensorRT plans on the deployment GPU (see the README)")
+    modes = MODES if model.config.uses_aux_heatmaps else ("estimate",)
+    _, opt, biggest = args.profile
+    preferred = tuple(b for b in (1, 2, 4, 8, 16, 32, 64, 128, 256) if opt // 4 <= b <= opt)
+    with tempfile.TemporaryDirectory() as tmp:
+        graphs = {m: export_onnx(model, Path(tmp) / f"{m}.onnx", m, args.precision, args.opset).path for m in modes}
+        folders = write_triton_repo(graphs, args.triton_repo, biggest, preferred)
+    print(f"wrote {', '.join(str(f) for f in folders)} (config.pbtxt + 1/model.onnx; {args.precision})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
