@@ -101,3 +101,43 @@ def test_pipeline_runs_against_the_server(server):
         load_backend(f"triton://127.0.0.1:{_free_port()}/stdpose")
     with pytest.raises(InputError, match="triton://127.0.0.1:8000/stdpose"):
         load_backend("triton://nowhere/stdpose")
+
+
+def test_pose_model_takes_frames_and_boxes(server):
+    import tritonclient.http as http
+    from tritonclient.utils import InferenceServerException
+
+    from stdpose_infer.serve.triton_server import triplet_poses
+
+    local, _, port = server
+    rng = np.random.default_rng(0)
+    frames_bgr = rng.integers(0, 255, (3, 120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[10, 20, 60, 110], [80, 5, 150, 100]], np.float32)
+
+    def ask(boxes):
+        feeds = []
+        for name, array, dtype in (("frames_bgr", frames_bgr, "UINT8"), ("boxes", boxes, "FP32")):
+            item = http.InferInput(name, list(array.shape), dtype)
+            item.set_data_from_numpy(array)
+            feeds.append(item)
+        result = client.infer("pose", feeds)
+        return result.as_numpy("keypoints"), result.as_numpy("scores")
+
+    client = http.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        keypoints, scores = ask(boxes)
+        want_k, want_s = triplet_poses(local, frames_bgr, boxes)
+        assert keypoints.shape == (2, 17, 2) and scores.shape == (2, 17)
+        np.testing.assert_allclose(keypoints, want_k, atol=1e-3)
+        np.testing.assert_allclose(scores, want_s, atol=1e-5)
+        for box, k in zip(boxes, keypoints):  # inside the crop: the box enlarged 1.25x to 3:4
+            cx, cy, w, h = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]
+            half = 1.25 * max(w, h * 3 / 4) / 2, 1.25 * max(h, w * 4 / 3) / 2
+            assert np.all(np.abs(k[:, 0] - cx) <= half[0] + 1) and np.all(np.abs(k[:, 1] - cy) <= half[1] + 1)
+        with pytest.raises(InferenceServerException, match="boxes must be"):
+            ask(np.array([[50, 50, 10, 10]], np.float32))
+        with pytest.raises(InferenceServerException, match="zeros in shape"):  # PyTriton 0.7: no empty arrays
+            ask(np.zeros((0, 4), np.float32))
+        assert ask(boxes[:1])[0].shape == (1, 17, 2)  # still serving
+    finally:
+        client.close()

@@ -3,6 +3,10 @@
 Models served:
 - ``stdpose``: frames (3, 3, H, W) float32 [+ aux_heatmaps (2, J, h, w)] per request -> heatmaps (J, h, w).
   Requests with and without aux heatmaps may arrive in one dynamic batch; each kind runs as its own batch.
+- ``pose``: three frames (3, H, W, 3) uint8 BGR [left, key, right] + the key frame's person boxes (N, 4) x1 y1 x2 y2
+  -> keypoints (N, J, 2) in key-frame pixels and scores (N, J): thin clients send images, not crops. N >= 1:
+  PyTriton 0.7 refuses empty arrays ("memoryview: cannot cast view with zeros in shape"); a frame without people
+  needs no request.
 - ``stdpose_info``: the served model's config and provenance as JSON (what ``triton://`` clients read first).
 
 PyTriton 0.7 needs numpy < 2 (its Triton Python-backend stub is built against numpy 1: with numpy 2 every response
@@ -79,6 +83,20 @@ def bind_models(triton, backend, options: ServeOptions) -> None:
             max_queue_delay_microseconds=options.max_queue_delay_us, preferred_batch_size=preferred)),
         strict=True,
     )
+    def poses(requests: list) -> list[dict[str, np.ndarray]]:
+        return [dict(zip(("keypoints", "scores"), triplet_poses(backend, r["frames_bgr"], r["boxes"])))
+                for r in requests]  # fmt: skip
+
+    triton.bind(
+        model_name="pose",
+        infer_func=poses,
+        inputs=[Tensor(name="frames_bgr", dtype=np.uint8, shape=(3, -1, -1, 3)),
+                Tensor(name="boxes", dtype=np.float32, shape=(-1, 4))],
+        outputs=[Tensor(name="keypoints", dtype=np.float32, shape=(-1, j, 2)),
+                 Tensor(name="scores", dtype=np.float32, shape=(-1, j))],
+        config=ModelConfig(batching=False),
+        strict=True,
+    )
     info = json.dumps(model_info(backend)).encode()
 
     @batch
@@ -92,6 +110,29 @@ def bind_models(triton, backend, options: ServeOptions) -> None:
         outputs=[Tensor(name="info", dtype=bytes, shape=(1,))],
         config=ModelConfig(max_batch_size=8),
     )
+
+
+def triplet_poses(backend, frames_bgr: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints (N, J, 2) in key-frame pixels and scores (N, J) of the people in ``boxes`` (N, 4), read from three
+    frames [left, key, right] (3, H, W, 3) uint8 BGR: the Pipeline's crop, model and decoding for one triplet."""
+    from ..crops.affine import heatmap_to_image
+    from ..crops.triplets import crop_affines, crop_triplets_cv2
+    from ..decode import decode_heatmaps
+
+    c = backend.config
+    j = c.num_keypoints
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    if frames_bgr.ndim != 4 or frames_bgr.shape[0] != 3 or frames_bgr.shape[-1] != 3:
+        raise InputError(f"frames_bgr must be (3, H, W, 3) uint8 [left, key, right], got {frames_bgr.shape}")
+    if len(boxes) == 0:
+        return np.zeros((0, j, 2), np.float32), np.zeros((0, j), np.float32)
+    if not np.all(np.isfinite(boxes)) or np.any(boxes[:, 2:] <= boxes[:, :2]):
+        raise InputError("boxes must be finite x1 y1 x2 y2 with x2 > x1 and y2 > y1")
+    affines, center, scale = crop_affines(boxes, c.input_wh)
+    crops = crop_triplets_cv2(list(frames_bgr), affines, c.input_wh)
+    heatmaps = backend.infer(crops).float().cpu().numpy()
+    coords, scores = decode_heatmaps(heatmaps)
+    return heatmap_to_image(coords, center, scale, c.heatmap_wh).astype(np.float32), scores.astype(np.float32)
 
 
 def triton_config(options: ServeOptions):
