@@ -36,6 +36,20 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def _counts(port: int, token: str | None) -> tuple[int, int]:
+    """(inferences, executions) of the stdpose model so far, from Triton's statistics endpoint (restricted: PyTriton
+    protects it with the server's access token)."""
+    import tritonclient.http as http
+
+    client = http.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        headers = {"triton-access-token": token} if token else None
+        stats = client.get_inference_statistics("stdpose", headers=headers)["model_stats"][0]
+    finally:
+        client.close()
+    return int(stats["inference_count"]), int(stats["execution_count"])
+
+
 def _stats(latencies: list[float], seconds: float, requests: int) -> dict:
     ms = np.array(latencies) * 1000
     return {"p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1),
@@ -45,7 +59,7 @@ def _stats(latencies: list[float], seconds: float, requests: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=3, help="requests per client at each concurrency")
+    parser.add_argument("--rounds", type=int, default=3, help="requests per client (at least 12 in all per row)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
@@ -55,9 +69,10 @@ def main() -> None:
     triplet = torch.randn(1, 3, 3, h, w, generator=torch.Generator().manual_seed(0))
     local.infer(triplet)  # warm-up
     rows: dict[str, dict] = {}
+    rounds = {n: max(args.rounds, -(-12 // n)) for n in args.concurrency}
     for n in args.concurrency:
         latencies, start_t = [], time.perf_counter()
-        for _ in range(args.rounds * n if n == 1 else args.rounds * 2):
+        for _ in range(rounds[n] if n == 1 else args.rounds * 2):
             t = time.perf_counter()
             local.infer(triplet)
             latencies.append(time.perf_counter() - t)
@@ -66,11 +81,12 @@ def main() -> None:
         else:
             batch = triplet.expand(n, -1, -1, -1, -1).contiguous()
             latencies, start_t = [], time.perf_counter()
-            for _ in range(args.rounds):
+            for _ in range(rounds[n]):
                 t = time.perf_counter()
                 local.infer(batch)
                 latencies.append(time.perf_counter() - t)
-            rows[f"in-process, batches of {n}"] = _stats(latencies, time.perf_counter() - start_t, n * args.rounds)
+            rows[f"in-process, batches of {n}"] = {**_stats(latencies, time.perf_counter() - start_t, n * rounds[n]),
+                                                   "batch": n}  # fmt: skip
     options = ServeOptions(http_port=_port(), grpc_port=_port(), max_batch=32, max_queue_delay_us=2000,
                            preferred_batch_sizes=(8, 16, 32))  # fmt: skip
     t = time.perf_counter()
@@ -79,23 +95,26 @@ def main() -> None:
     url = f"triton://127.0.0.1:{options.http_port}/stdpose"
     try:
         for n in args.concurrency:
-            clients = [load_backend(url) for _ in range(n)]
-            clients[0].infer(triplet)  # warm-up
+            with load_backend(url) as client:
+                client.infer(triplet)  # warm-up
 
-            def ask(client) -> list[float]:
+            def ask(_) -> list[float]:
                 out = []
-                for _ in range(args.rounds):
-                    t0 = time.perf_counter()
-                    client.infer(triplet)
-                    out.append(time.perf_counter() - t0)
+                with load_backend(url) as client:  # one client per thread (tritonclient's HTTP client is gevent's)
+                    for _ in range(rounds[n]):
+                        t0 = time.perf_counter()
+                        client.infer(triplet)
+                        out.append(time.perf_counter() - t0)
                 return out
 
+            before = _counts(options.http_port, getattr(triton, '_access_token', None))
             start_t = time.perf_counter()
             with ThreadPoolExecutor(n) as pool:
-                latencies = [x for part in pool.map(ask, clients) for x in part]
-            rows[f"Triton, {n} concurrent client(s)"] = _stats(latencies, time.perf_counter() - start_t, len(latencies))
-            for client in clients:
-                client.close()
+                latencies = [x for part in pool.map(ask, range(n)) for x in part]
+            row = _stats(latencies, time.perf_counter() - start_t, len(latencies))
+            after = _counts(options.http_port, getattr(triton, '_access_token', None))
+            row["executions"] = after[1] - before[1]  # model calls the dynamic batcher made for these requests
+            rows[f"Triton, {n} concurrent client(s)"] = row
             print(n, rows[f"Triton, {n} concurrent client(s)"], flush=True)
     finally:
         triton.stop()
@@ -106,9 +125,10 @@ def main() -> None:
              f"Command: `{results['command']}`", f"Model: {results['model']}; backend: {results['backend']}",
              f"Server start (PyTriton + Triton, models bound): {results['server_start_s']} s", "",
              "One triplet (estimate mode) per request; latency per request, throughput in triplets/s.", "",
-             "| run | p50 ms | p99 ms | triplets/s | requests |", "|---|---|---|---|---|"]  # fmt: skip
+             "| run | p50 ms | p99 ms | triplets/s | requests | model calls |", "|---|---|---|---|---|---|"]  # fmt: skip
     for name, r in rows.items():
-        lines.append(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['throughput_per_s']} | {r['requests']} |")
+        calls = r["executions"] if "executions" in r else r["requests"] // r.get("batch", 1)
+        lines.append(f"| {name} | {r['p50_ms']} | {r['p99_ms']} | {r['throughput_per_s']} | {r['requests']} | {calls} |")
     save_results(args.out, results, "\n".join(lines) + "\n")
 
 

@@ -1,7 +1,8 @@
 """Triton client backend: ``load_backend("triton://HOST:PORT/stdpose")`` runs the triplets on a Triton server
 (``stdpose-infer serve``) over HTTP, so Pipeline, stdpose-bench and stdpose-eval work against a server unchanged.
 The model's config and provenance come from the server's ``stdpose_info`` model. Close it (``close()`` or a
-``with`` block) when done: an open client holds the server's stop for its whole exit timeout."""
+``with`` block) when done: an open client holds the server's stop for its whole exit timeout. One backend per
+thread: tritonclient's HTTP client is gevent-based and refuses calls from a thread other than its own."""
 
 from __future__ import annotations
 
