@@ -9,7 +9,7 @@ from .jobs import VideoAnnotator, plan, write_atomic
 
 def annotate_videos(videos: list[str | Path], out_dir: str | Path, labels_dir: str | Path | None = None,
                     ray: str | bool | None = None, actors: int = 1, gpus_per_actor: float = 0.0,
-                    progress: bool = True, **options) -> list[dict]:  # fmt: skip
+                    cpus_per_actor: int | None = None, progress: bool = True, **options) -> list[dict]:  # fmt: skip
     """Pose files OUT_DIR/<video stem>.json for every video (``labels_dir``: propagate LABELS_DIR/<stem>.json|xml).
 
     ``ray``: False/None runs here, one video after another; True starts a private local Ray instance (loopback
@@ -21,7 +21,7 @@ def annotate_videos(videos: list[str | Path], out_dir: str | Path, labels_dir: s
     if ray:
         from .ray_runner import run_on_ray
 
-        rows = run_on_ray(jobs, options, None if ray is True else str(ray), actors, gpus_per_actor)
+        rows = run_on_ray(jobs, options, None if ray is True else str(ray), actors, gpus_per_actor, cpus_per_actor)
     else:
         from tqdm import tqdm
 

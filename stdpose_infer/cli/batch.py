@@ -23,6 +23,8 @@ def add_command(sub) -> None:
                    "ray://HOST:10001), a running cluster")  # fmt: skip
     p.add_argument("--actors", type=int, default=1, help="--ray: Pipelines working at once (one per actor)")
     p.add_argument("--gpus-per-actor", type=float, default=0.0, help="--ray: GPUs each actor reserves (e.g. 1)")
+    p.add_argument("--cpus-per-actor", type=int, help="--ray: CPU cores (and torch threads) per actor (default: "
+                   "this machine's cores shared among the actors; 1 on a cluster)")  # fmt: skip
     p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
     p.add_argument("--detector", default=None, help="default for estimation: the shipped MoveNet MultiPose; none "
                    "for propagation (see stdpose-infer run --help)")  # fmt: skip
@@ -44,7 +46,7 @@ def _batch(args: argparse.Namespace) -> None:
     options = dict(weights=args.weights, backend=args.backend, detector=None if detector == "none" else detector,
                    device=args.device, precision=args.precision, batch_size=args.batch_size, fallback=args.fallback)  # fmt: skip
     rows = annotate_videos(args.videos, args.out, args.labels_dir, ray=args.ray, actors=args.actors,
-                           gpus_per_actor=args.gpus_per_actor, **options)  # fmt: skip
+                           gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor, **options)  # fmt: skip
     for row in rows:
         if row["status"] == "failed":
             print(f"failed: {row['video']}: {row['error']}")
