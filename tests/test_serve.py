@@ -141,3 +141,24 @@ def test_pose_model_takes_frames_and_boxes(server):
         assert ask(boxes[:1])[0].shape == (1, 17, 2)  # still serving
     finally:
         client.close()
+
+
+def test_bench_and_eval_run_against_the_server(server, tiny, tmp_path):
+    """stdpose-bench times the round trip next to the local backend; stdpose-eval scores through the server."""
+    import json
+
+    from stdpose_infer.cli.bench import main as bench
+    from stdpose_infer.cli.evaluate import main as evaluate
+    from stdpose_infer.data import write_benchmark
+    from stdpose_infer.weights import save_weights
+
+    _, url, _ = server
+    weights = save_weights(tiny, tmp_path / "tiny.safetensors")
+    assert bench(["--weights", str(weights), "--backends", "torch", "triton", "--server", url, "--batch", "1", "2",
+                  "--warmup", "0", "--iterations", "1", "--no-pipeline", "--out", str(tmp_path / "b")]) == 0  # fmt: skip
+    rows = json.loads((tmp_path / "b" / "bench.json").read_text())["model"]
+    assert {r["backend"] for r in rows} >= {"torch", "triton"}
+    write_benchmark(tmp_path / "d", videos=1, seed=1, width=192, height=160, frames=4, people=1, occluders=0)
+    args = ["--weights", url, "--data", str(tmp_path / "d"), "--mode", "propagate", "--label-every", "3",
+            "--out", str(tmp_path / "pred")]  # fmt: skip
+    assert evaluate(args) == 0

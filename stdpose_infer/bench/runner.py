@@ -64,6 +64,7 @@ class BenchConfig:
     pipeline_batch: int = 32
     peak_tflops: float | None = None
     cache_dir: str = "engines"
+    server: str | None = None  # the "triton" backend's server: triton://HOST:PORT/stdpose (serving the same model)
     seed: int = 0
     command: str = field(default_factory=lambda: " ".join(["stdpose-bench", *sys.argv[1:]]))
 
@@ -190,6 +191,10 @@ def _load(model: STDPose, spec: str, precision: str, config: BenchConfig, device
     if spec not in BACKEND_SPECS:
         raise InputError(f"unknown backend {spec!r}; choose from {sorted(BACKEND_SPECS)}")
     name, options = BACKEND_SPECS[spec]
+    if name == "triton":  # the round trip to a server that serves this model
+        if not config.server:
+            raise InputError("the triton backend needs the server: --server triton://HOST:PORT/stdpose")
+        return load_backend(config.server, "triton", max_batch=max_batch)
     return load_backend(model, name, device, precision, modes=("estimate",), cache_dir=config.cache_dir,
                         max_batch=max_batch, **options)  # fmt: skip
 

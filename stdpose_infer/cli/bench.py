@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stdpose-bench", description=__doc__.split("\n")[0])
     p.add_argument("--variant", default="t", choices=VARIANTS, help="random weights of this size")
     p.add_argument("--weights", help="a .safetensors checkpoint instead of random weights")
+    p.add_argument("--server", help="for --backends triton: a server serving the same model, "
+                   "triton://HOST:PORT/stdpose (start one with stdpose-infer serve)")  # fmt: skip
     p.add_argument("--backends", nargs="+", default=["torch", "onnxruntime"], choices=sorted(BACKEND_SPECS))
     p.add_argument("--precision", nargs="+", default=["fp32"], choices=[p for p in PRECISIONS if p != "auto"])
     p.add_argument("--batch", nargs="+", type=int, default=[1, 8, 32], help="batch sizes for the model timings")
@@ -56,7 +58,7 @@ def _bench(args: argparse.Namespace) -> None:
         batch_sizes=tuple(args.batch), device=args.device, warmup=args.warmup, iterations=args.iterations,
         model=not args.no_model, pipeline=not args.no_pipeline, video=args.video, resolution=args.resolution,
         people=args.people, frames=args.frames, detector=args.detector, pipeline_batch=args.pipeline_batch,
-        peak_tflops=args.peak_tflops, cache_dir=args.cache_dir,
+        peak_tflops=args.peak_tflops, cache_dir=args.cache_dir, server=args.server,
     )  # fmt: skip
     steps = (len(config.backends) * len(config.precisions)) * ((len(config.batch_sizes) if config.model else 0)
                                                                 + int(config.pipeline))  # fmt: skip

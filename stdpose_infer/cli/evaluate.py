@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jitter", action="store_true", help="also report jitter: the mean norm of each joint's "
                         "second difference over frames (px), the ground truth's, and the error against it")
     run = parser.add_argument_group("or predict first: a checkpoint over a PoseTrack-format data folder")
-    run.add_argument("--weights", help="an STDPose .safetensors checkpoint")
+    run.add_argument("--weights", help="an STDPose .safetensors checkpoint, or a server triton://HOST:PORT/stdpose")
     run.add_argument("--data", help="folder with annotations/*.json and the frames they name")
     run.add_argument("--mode", default="estimate", choices=MODES)
     run.add_argument("--label-every", type=int, default=7, help="propagate: labels given on every T-th frame")
