@@ -162,3 +162,38 @@ def test_bench_and_eval_run_against_the_server(server, tiny, tmp_path):
     args = ["--weights", url, "--data", str(tmp_path / "d"), "--mode", "propagate", "--label-every", "3",
             "--out", str(tmp_path / "pred")]  # fmt: skip
     assert evaluate(args) == 0
+
+
+def test_serve_command_stops_cleanly_on_sigterm(tiny, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from stdpose_infer.weights import save_weights
+
+    before = _leftovers()
+    weights = save_weights(tiny, tmp_path / "tiny.safetensors")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "stdpose_infer.cli.main", "serve", "--weights", str(weights), "--port", str(port),
+           "--grpc-port", str(_free_port()), "--backend", "torch", "--device", "cpu"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with load_backend(f"triton://127.0.0.1:{port}/stdpose") as remote:
+                    assert remote.config == tiny.config
+                break
+            except InputError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.5)
+        else:
+            pytest.fail("the server did not come up in 90 s")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert f"serving stdpose on http://127.0.0.1:{port}" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _leftovers() <= before

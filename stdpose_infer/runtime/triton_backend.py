@@ -44,14 +44,15 @@ class TritonBackend(Backend):
         self._http = http
         self._client = http.InferenceServerClient(self.address, network_timeout=timeout_s, connection_timeout=10.0)
         try:
-            ready = self._client.is_model_ready(self.model_name)
+            ready = all(self._client.is_model_ready(m) for m in (self.model_name, f"{self.model_name}_info"))
         except Exception as e:
             self.close()
             raise InputError(f"no Triton server answers at {self.address} ({type(e).__name__}: {e}); start one "
                              "with `stdpose-infer serve`") from e  # fmt: skip
         if not ready:
             self.close()
-            raise InputError(f"the Triton server at {self.address} has no ready model {self.model_name!r}")
+            raise InputError(f"the Triton server at {self.address} has no ready model {self.model_name!r} (and "
+                             f"{self.model_name}_info): still starting, or not a stdpose-infer server")  # fmt: skip
         info = self._describe()
         self.config = STDPoseConfig.from_json(json.dumps(info["config"]))
         self.provenance = info.get("provenance") or {}
