@@ -90,3 +90,23 @@ def test_targets_report_misses_with_their_size():
     ratios = [t for t in targets if t["target"].startswith("B triplet")]
     assert [t["met"] for t in ratios] == [False, True]  # limit 1.15 x 3.2 = 3.68: 4.0 misses, 3.5 meets
     assert ratios[0]["by"] == pytest.approx(4.0 / 3.68)
+
+
+def test_missing_matplotlib_is_said_before_the_run(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    argv = ["--variant", "t", "--backends", "torch", "--batch", "1", "--warmup", "0", "--iterations", "1",
+            "--no-pipeline", "--device", "cpu", "--out", str(tmp_path / "r")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "stdpose-infer[bench]" in err and "--no-plot" in err and not (tmp_path / "r").exists()  # nothing ran
+    assert main([*argv, "--no-plot"]) == 0
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"bench.json", "bench.md"}

@@ -172,13 +172,13 @@ def plot(report: dict, path: str | Path) -> Path:
     return path
 
 
-def write_report(report: dict, folder: str | Path, name: str = "bench") -> dict[str, Path]:
-    """``NAME.json``, ``NAME.md`` and (when there are model timings) ``NAME.png`` in ``folder``."""
+def write_report(report: dict, folder: str | Path, name: str = "bench", plot_png: bool = True) -> dict[str, Path]:
+    """``NAME.json``, ``NAME.md`` and (when there are model timings, unless ``plot_png`` is False) ``NAME.png``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / f"{name}.json", "md": folder / f"{name}.md"}
     paths["json"].write_text(json.dumps(report, indent=2, default=str))
     paths["md"].write_text(markdown(report))
-    if report["model"] and any(r["status"] == "ok" for r in report["model"]):
+    if plot_png and report["model"] and any(r["status"] == "ok" for r in report["model"]):
         paths["png"] = plot(report, folder / f"{name}.png")
     return paths

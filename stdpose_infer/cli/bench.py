@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", default="engines", help="where exported graphs and engines are cached")
     p.add_argument("--out", default="bench-results", help="folder for bench.json, bench.md, bench.png")
     p.add_argument("--name", default="bench", help="file name stem of the outputs")
+    p.add_argument("--no-plot", action="store_true", help="skip bench.png (no matplotlib needed)")
     return p
 
 
@@ -51,6 +52,13 @@ def _bench(args: argparse.Namespace) -> None:
     from ..bench import BenchConfig, markdown, run_bench, write_report
     from ..errors import InputError
 
+    if not args.no_plot and not args.no_model:  # say so before the run, not after it
+        from ..errors import require
+
+        try:
+            require("matplotlib", "bench", "the benchmark plot (bench.png)")
+        except ImportError as e:
+            raise InputError(f"{e} -- or pass --no-plot for the JSON and Markdown only") from e
     if min(args.batch) < 1 or args.iterations < 1 or args.warmup < 0 or args.frames < 2 or args.people < 0:
         raise InputError("need batch sizes >= 1, --iterations >= 1, --warmup >= 0, --frames >= 2, --people >= 0")
     config = BenchConfig(
@@ -73,7 +81,7 @@ def _bench(args: argparse.Namespace) -> None:
 
         report = run_bench(config, progress)
     print(markdown(report))
-    paths = write_report(report, args.out, args.name)
+    paths = write_report(report, args.out, args.name, plot_png=not args.no_plot)
     print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
