@@ -5,6 +5,8 @@ nothing here says anything about pose quality."""
 from __future__ import annotations
 
 import json
+
+import numpy as np
 import warnings
 
 import pytest
@@ -105,3 +107,11 @@ def test_interpolated_labels_reference(synth, tmp_path):
     assert propagated.num_frames == 4 and 0.0 < propagated.total < 100.0  # people move: not exact, not useless
     scored = {im["file_name"] for i, im in enumerate(doc["images"]) if i % 3}
     assert evaluate(synth / "annotations", tmp_path / "i", exclude={NAME: scored}).total == pytest.approx(100.0)
+
+
+@pytest.mark.filterwarnings("ignore:these weights are untrained")
+def test_flip_test_reaches_the_pipeline(synth, weights, tmp_path):
+    plain = predict_dataset(weights, synth, tmp_path / "a", "estimate", progress=False)[0]
+    flipped = predict_dataset(weights, synth, tmp_path / "b", "estimate", progress=False, flip_test=True)[0]
+    a, b = (np.array([x["keypoints"] for x in json.loads(f.read_text())["annotations"]]) for f in (plain, flipped))
+    assert a.shape == b.shape and np.abs(a - b).max() > 0.1  # the mirrored crops' heatmaps were averaged in

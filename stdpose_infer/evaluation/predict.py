@@ -51,11 +51,13 @@ def predict_dataset(
     progress: bool = True,
     fallback: str = "joint",
     smooth: bool = False,
+    flip_test: bool = False,
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
-    interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults (``Pipeline``)."""
+    interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults; ``flip_test``: average
+    with the mirrored crops (``Pipeline``)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -64,7 +66,7 @@ def predict_dataset(
     data, out = Path(data), Path(out)
     detector = None if boxes == "labels" else boxes
     pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision,
-                    fallback=fallback, smooth=smooth)  # fmt: skip
+                    fallback=fallback, smooth=smooth, flip_test=flip_test)  # fmt: skip
     files = _videos(data, annotations)
     bar = files
     if progress:
