@@ -5,19 +5,18 @@ nothing here says anything about pose quality."""
 from __future__ import annotations
 
 import json
-
-import numpy as np
 import warnings
 
+import numpy as np
 import pytest
 import torch
+from lively import lively_weights
 
 from stdpose_infer.cli.evaluate import main as eval_main
 from stdpose_infer.data import write_benchmark
 from stdpose_infer.errors import InputError
 from stdpose_infer.evaluation import evaluate, predict_dataset, score_dataset
 from stdpose_infer.model import build_model
-from lively import lively_weights
 from stdpose_infer.weights import save_weights
 
 CLIP = {"width": 192, "height": 160, "frames": 7, "people": 2, "occluders": 1}
