@@ -164,3 +164,31 @@ def test_cli_triton_repo(tmp_path, capsys):
     assert "stdpose_propagate" in capsys.readouterr().out
     assert (tmp_path / "repo" / "stdpose" / "1" / "model.onnx").is_file()
     assert main(["--variant", "t", "--random-weights", "--triton-repo", str(tmp_path), "--engine"]) == 2
+
+
+def test_int8_quantization_is_opt_in_close_and_runs_on_cpu_backends(tiny, tiny_graphs, frames, tmp_path):
+    from stdpose_infer import Pipeline
+    from stdpose_infer.cli.export import main
+    from stdpose_infer.export.quantize import quantize_int8
+    from stdpose_infer.runtime import load_backend
+
+    calibration = torch.randn(8, 3, 3, 256, 192, generator=torch.Generator().manual_seed(3)).numpy()
+    fp32 = tiny_graphs[("estimate", "fp32")]
+    int8 = quantize_int8(fp32, calibration, tmp_path / "t-int8.onnx")
+    assert read_onnx_info(int8).precision == "int8"
+    ops = {n.op_type for n in onnx.load(str(int8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    with torch.no_grad():
+        expected = tiny(frames)
+    for name in ("onnxruntime", "openvino"):
+        backend = load_backend(int8, name, "cpu")
+        assert backend.info.precision == "int8"
+        got = backend.infer(frames)
+        err = float((got - expected).abs().max())
+        assert 0 < err < 0.15 * float(expected.abs().max()), (name, err)  # quantized: close, not equal
+    assert Pipeline(str(int8), detector=None).backend.info.precision == "int8"  # an .onnx path is a model too
+    with pytest.raises(InputError, match="FP32 estimate graph"):
+        quantize_int8(tiny_graphs[("propagate", "fp32")], calibration, tmp_path / "p.onnx")
+    with pytest.raises(InputError, match="calibration triplets"):
+        quantize_int8(fp32, calibration[:, :, :, :128], tmp_path / "x.onnx")
+    assert main(["--variant", "t", "--random-weights", "--precision", "int8", "--out", str(tmp_path / "y.onnx")]) == 2

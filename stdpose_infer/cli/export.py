@@ -27,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--variant", default="b", choices=VARIANTS, help="with --random-weights")
     parser.add_argument("--mode", default="estimate", choices=MODES)
-    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    parser.add_argument("--precision", default="fp32", choices=[*PRECISIONS, "int8"],
+                        help="int8: opt-in post-training quantization of the estimate graph (needs --calibrate)")
+    parser.add_argument("--calibrate", help="int8: a video with people; its detected person triplets calibrate "
+                        "the activation ranges (use footage like yours)")
+    parser.add_argument("--calibration-count", type=int, default=64, help="int8: person triplets to calibrate on")
     parser.add_argument("--opset", type=int, default=18)
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", help="output .onnx (weights may go to a side file NAME.onnx.data)")
@@ -47,6 +51,9 @@ def _export(args: argparse.Namespace) -> None:
     from ..weights import load_model
 
     model = load_model(args.weights) if args.weights else build_model(args.variant)
+    if args.precision == "int8":
+        _int8(model, args)
+        return
     if args.triton_repo:
         _triton_repo(model, args)
         return
@@ -61,6 +68,25 @@ def _export(args: argparse.Namespace) -> None:
 
         engine = build_engine(info.path, info.path.parent, tuple(args.profile), target=args.target)
         print(f"engine: {engine} (sidecar {engine.with_suffix('.json').name})")
+
+
+def _int8(model, args: argparse.Namespace) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from ..export import export_onnx
+    from ..export.quantize import calibration_triplets, quantize_int8
+
+    if not args.calibrate or args.mode != "estimate" or args.triton_repo or args.engine:
+        raise InputError("--precision int8 quantizes the estimate graph to --out, calibrated on --calibrate VIDEO "
+                         "(no --mode propagate, --triton-repo or --engine)")  # fmt: skip
+    start = time.perf_counter()
+    triplets = calibration_triplets(args.calibrate, count=args.calibration_count, input_wh=model.config.input_wh)
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = export_onnx(model, Path(tmp) / "fp32.onnx", "estimate", "fp32", args.opset).path
+        out = quantize_int8(graph, triplets, args.out)
+    print(f"wrote {out} (INT8, calibrated on {len(triplets)} person triplets of {args.calibrate}, "
+          f"{time.perf_counter() - start:.1f} s); measure its pose cost on your data before relying on it")
 
 
 def _triton_repo(model, args: argparse.Namespace) -> None:

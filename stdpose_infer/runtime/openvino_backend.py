@@ -42,8 +42,11 @@ class OpenVinoBackend(Backend):
         if not infos:
             raise InputError("the openvino backend needs at least one ONNX graph")
         first = next(iter(infos.values()))
-        if first.precision != "fp32":
-            raise InputError("the openvino backend reads FP32 graphs (BF16 is a compile hint); export --precision fp32")
+        if first.precision not in ("fp32", "int8"):
+            raise InputError("the openvino backend reads FP32 graphs (BF16 is a compile hint) or INT8-quantized ones; "
+                             "export --precision fp32")  # fmt: skip
+        if first.precision == "int8":
+            precision = "int8"  # the graph's QDQ pairs decide; no precision hint applies
         self._core = ov.Core()
         capabilities = self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         if precision == "bf16" and "BF16" not in capabilities:
