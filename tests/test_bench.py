@@ -93,16 +93,9 @@ def test_targets_report_misses_with_their_size():
 
 
 def test_missing_matplotlib_is_said_before_the_run(tmp_path, capsys, monkeypatch):
-    import builtins
+    import sys
 
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.split(".")[0] == "matplotlib":
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed: importing it raises ImportError
     argv = ["--variant", "t", "--backends", "torch", "--batch", "1", "--warmup", "0", "--iterations", "1",
             "--no-pipeline", "--device", "cpu", "--out", str(tmp_path / "r")]  # fmt: skip
     assert main(argv) == 2

@@ -45,8 +45,8 @@ class OnnxRuntimeBackend(Backend):
             self.providers = [("CUDAExecutionProvider", {"device_id": self.device.index or 0}), "CPUExecutionProvider"]
         else:
             if self.precision not in ("fp32", "int8"):
-                raise InputError("on the CPU the onnxruntime backend runs FP32 (or INT8-quantized) graphs; export "
-                                 "with --precision fp32")  # fmt: skip
+                raise InputError("on the CPU the onnxruntime backend runs FP32 graphs (or INT8-quantized ones); "
+                                 "export with --precision fp32")  # fmt: skip
             self.providers = ["CPUExecutionProvider"]
         self._ort, self._threads, self._infos, self._sessions = ort, threads, infos, {}
         self.max_batch = max_batch
