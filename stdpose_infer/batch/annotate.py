@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .jobs import VideoAnnotator, plan, write_atomic
+from .jobs import VideoAnnotator, plan, summary_row, write_atomic
 
 
 def annotate_videos(videos: list[str | Path], out_dir: str | Path, labels_dir: str | Path | None = None,
@@ -29,8 +29,7 @@ def annotate_videos(videos: list[str | Path], out_dir: str | Path, labels_dir: s
         annotator = VideoAnnotator(**options) if todo else None
         rows = []
         for job in tqdm(jobs, desc="videos", unit="video", disable=not progress):
-            rows.append(annotator(job) if annotator else {**job.__dict__, "status": "skipped", "frames": 0,
-                                                          "poses": 0, "seconds": 0.0, "error": ""})  # fmt: skip
+            rows.append(annotator(job) if annotator else summary_row(job, "skipped"))
     write_atomic({"videos": rows}, Path(out_dir) / "summary.json")
     return rows
 

@@ -63,9 +63,9 @@ class VideoAnnotator:
 
     def __call__(self, job: VideoJob) -> dict:
         """Run one job; returns its summary row (video, out, status, frames, poses, seconds, error)."""
-        row = {**asdict(job), "status": "done", "frames": 0, "poses": 0, "seconds": 0.0, "error": ""}
         if Path(job.out).is_file():
-            return {**row, "status": "skipped"}
+            return summary_row(job, "skipped")
+        row = summary_row(job, "done")
         start = time.perf_counter()
         try:
             results = self._results(job)
@@ -95,6 +95,11 @@ class VideoAnnotator:
         if not results:
             raise InputError(f"{job.video}: no frame could be read (not a video, or empty)")
         return results
+
+
+def summary_row(job: VideoJob, status: str) -> dict:
+    """A job's row in summary.json before any work: ``status`` with no frames, poses, time or error yet."""
+    return {**asdict(job), "status": status, "frames": 0, "poses": 0, "seconds": 0.0, "error": ""}
 
 
 def _posetrack(results: list) -> dict:

@@ -29,6 +29,7 @@ from ..keypoints import get_format
 from ..model.stdpose import STDPose
 from ..results import PoseResult
 from ..runtime import Backend, load_backend
+from ..runtime.triton_backend import SCHEME as TRITON_SCHEME
 from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError, read_frames
 from ..weights.native import load_model
@@ -96,7 +97,7 @@ class Pipeline:
                 f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
                 f"got aux_gap={aux_gap}, max_delay={max_delay}, batch_size={batch_size}"
             )
-        if isinstance(weights, str) and weights.startswith("triton://"):  # the model runs on a Triton server
+        if isinstance(weights, str) and weights.startswith(TRITON_SCHEME):  # the model runs on a Triton server
             weights = load_backend(weights, max_batch=batch_size)
         elif isinstance(weights, (str, Path)) and str(weights).endswith(".onnx"):  # an exported (or INT8) graph
             weights = load_backend(weights, "onnxruntime" if backend == "auto" else backend, device, "auto",
