@@ -4,6 +4,7 @@ The public API (one screen):
 
     Pipeline(weights, detector="hog", backend="auto", device="auto", batch_size=32, ...)
         pipe(video) / pipe.estimate(video, boxes=None)   -> PoseResult per frame, in order
+        Pipeline(..., reuse_features=True or WindowBoxes(...))   each frame's backbone pass shared by its triplets
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
     read_labels(file, frame_names, fmt)   CVAT XML / COCO / PoseTrack / Label Studio labels -> {frame: FrameLabels}
@@ -11,7 +12,8 @@ The public API (one screen):
     PoseResult                        one frame: boxes, track_ids, keypoints (P, J, 2), scores, origin;
                                       r[i] a subset, r.plot(frame) an overlay, r.in_format("coco")
     load_backend(model_or_path, backend="auto", device="auto", precision="auto")
-                                      a Backend: backend.infer(frames (B,3,3,H,W), aux_heatmaps=None) -> heatmaps
+                                      a Backend: backend.infer(frames (B,3,3,H,W), aux_heatmaps=None) -> heatmaps;
+                                      backend.frame_features(crops) / backend.temporal(...): the model's halves
     build_model(variant) / load_model(path) / save_weights(model, path) / load_vitpose(model, path)
     export_onnx(model, path, mode, precision)   an ONNX graph per mode (estimate, propagate)
     decode_heatmaps / render_heatmaps / flip_heatmaps   heatmaps <-> keypoints
@@ -33,7 +35,7 @@ from .errors import CheckpointError, InputError, MissingDependencyError, Stdpose
 from .export import export_onnx
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
-from .pipeline import Pipeline
+from .pipeline import Pipeline, WindowBoxes
 from .results import PoseResult, coco_json, posetrack_json, write_json
 from .runtime import load_backend
 from .weights import load_model, load_vitpose, load_weights, save_weights
@@ -50,6 +52,7 @@ __all__ = [
     "STDPose",
     "STDPoseConfig",
     "StdposeError",
+    "WindowBoxes",
     "__version__",
     "box_to_center_scale",
     "build_model",

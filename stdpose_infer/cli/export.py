@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from ..errors import InputError
-from ..export.onnx_graph import PRECISIONS
+from ..export.onnx_graph import GRAPHS, PRECISIONS
 from ..model.config import MODES, VARIANTS
 from . import run_command
 
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--random-weights", action="store_true", help="untrained weights of --variant (for speed tests only)"
     )
     parser.add_argument("--variant", default="b", choices=VARIANTS, help="with --random-weights")
-    parser.add_argument("--mode", default="estimate", choices=MODES)
+    parser.add_argument("--mode", default="estimate", choices=GRAPHS, help="a mode's whole graph, or one of the "
+                        "model's halves (frame_features, temporal) that --reuse-features runs")
     parser.add_argument("--precision", default="fp32", choices=[*PRECISIONS, "int8"],
                         help="int8: opt-in post-training quantization of the estimate graph (needs --calibrate)")
     parser.add_argument("--calibrate", help="int8: a video with people; its detected person triplets calibrate "
@@ -57,6 +58,9 @@ def _export(args: argparse.Namespace) -> None:
     if args.triton_repo:
         _triton_repo(model, args)
         return
+    if args.engine and args.mode not in MODES:
+        raise InputError(f"--engine builds whole-model engines (--mode {' or '.join(MODES)}); the TensorRT backend does "
+                         "not run the model's halves yet, so feature reuse runs on torch, onnxruntime or openvino")
     start = time.perf_counter()
     info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
     files = ", ".join(str(f) for f in onnx_files(info.path))

@@ -30,9 +30,10 @@ def crop_affines(
 def crop_triplets_cv2(
     images: list[np.ndarray], affines: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE
 ) -> np.ndarray:
-    """Three H x W x 3 uint8 BGR frames [left, key, right], (N, 2, 3) affines -> (N, 3, 3, h, w) (256 x 192)."""
+    """Three H x W x 3 uint8 BGR frames [left, key, right], (N, 2, 3) affines -> (N, 3, 3, h, w) (256 x 192).
+    (Any number F of frames gives (N, F, 3, h, w).)"""
     w, h = input_size
-    out = np.empty((len(affines), 3, 3, h, w), np.float32)
+    out = np.empty((len(affines), len(images), 3, h, w), np.float32)
     for n, m in enumerate(affines):
         for f, image in enumerate(images):
             crop = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -43,8 +44,10 @@ def crop_triplets_cv2(
 def crop_triplets_torch(
     images: torch.Tensor, affines: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE
 ) -> torch.Tensor:
-    """(3, H, W, 3) uint8 BGR frames on any device, (N, 2, 3) affines -> (N, 3, 3, h, w) on that device."""
+    """(3, H, W, 3) uint8 BGR frames on any device, (N, 2, 3) affines -> (N, 3, 3, h, w) on that device.
+    (Any number F of frames gives (N, F, 3, h, w).)"""
     device = images.device
+    frames = images.shape[0]
     w, h = input_size
     n = len(affines)
     height, width = images.shape[1:3]
@@ -60,9 +63,9 @@ def crop_triplets_torch(
     grid = (source / size * 2 - 1).reshape(1, n * h, w, 2)  # align_corners=True: pixel centres at +-1
     # The three frames as 9 channels of one image and the N crops stacked as one tall output:
     # one grid_sample call, and the frames are never copied per person.
-    rgb = images.flip(-1).permute(0, 3, 1, 2).reshape(1, 9, height, width).float() / 255.0
+    rgb = images.flip(-1).permute(0, 3, 1, 2).reshape(1, 3 * frames, height, width).float() / 255.0
     crops = F.grid_sample(rgb, grid, mode="bilinear", padding_mode="zeros", align_corners=True)  # (1, 9, N*h, w)
-    crops = crops.view(3, 3, n, h, w).permute(2, 0, 1, 3, 4)  # (N, frame, RGB, h, w)
+    crops = crops.view(frames, 3, n, h, w).permute(2, 0, 1, 3, 4)  # (N, frame, RGB, h, w)
     mean = torch.as_tensor(MEAN, device=device).view(1, 1, 3, 1, 1)
     std = torch.as_tensor(STD, device=device).view(1, 1, 3, 1, 1)
     return ((crops - mean) / std).contiguous()

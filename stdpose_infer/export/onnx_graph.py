@@ -1,7 +1,10 @@
 """Export STDPose to ONNX, and read back what an exported file holds.
 
 One graph per mode: "estimate" takes ``frames`` (B, 3, 3, 256, 192); "propagate" also takes
-``aux_heatmaps`` (B, 2, J, 64, 48). The output is ``heatmaps`` (B, J, 64, 48). The batch axis is
+``aux_heatmaps`` (B, 2, J, 64, 48). The output is ``heatmaps`` (B, J, 64, 48). The model's two halves
+(cross-frame feature reuse) export as two more graphs: "frame_features" (``images`` (N, 3, 256, 192) ->
+``features`` (N, C, 16, 12), ``frame_heatmaps`` (N, J, 64, 48)) and "temporal" (``features`` (B, 3, C, 16,
+12), ``frame_heatmaps`` (B, 3, J, 64, 48) -> ``heatmaps``), which serves both modes. The batch axis is
 dynamic. The model config, mode, precision and provenance go into the ONNX metadata, so a file
 says what it is without its checkpoint.
 
@@ -37,6 +40,8 @@ from ..model.config import MODES, STDPoseConfig
 from ..model.stdpose import STDPose
 
 PRECISIONS = ("fp32", "fp16")
+SPLIT_GRAPHS = ("frame_features", "temporal")  # the model's per-crop and per-triplet halves
+GRAPHS = (*MODES, *SPLIT_GRAPHS)
 OPSET = 18
 _META_PREFIX = "stdpose."
 
@@ -50,6 +55,20 @@ class _Propagate(nn.Module):
 
     def forward(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor) -> torch.Tensor:
         return self.model(frames, aux_heatmaps)
+
+
+class _FrameFeatures(nn.Module):
+    def __init__(self, model: STDPose) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.frame_features(images)
+
+
+class _Temporal(_FrameFeatures):
+    def forward(self, features: torch.Tensor, frame_heatmaps: torch.Tensor) -> torch.Tensor:
+        return self.model.temporal(features, frame_heatmaps)
 
 
 @dataclass(frozen=True)
@@ -71,9 +90,12 @@ def export_onnx(
     precision: str = "fp32",
     opset: int = OPSET,
 ) -> OnnxInfo:
-    """Write ``model`` as an ONNX graph for ``mode`` at ``precision``; checks it with onnx.checker."""
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {MODES}, got {mode!r}")
+    """Write ``model`` as an ONNX graph for ``mode`` (or one half of it, see the module docstring) at
+    ``precision``; checks it with onnx.checker."""
+    if mode not in GRAPHS:
+        raise InputError(f"mode must be one of {GRAPHS}, got {mode!r}")
+    if mode in SPLIT_GRAPHS and not model.config.temporal:
+        raise InputError(f"a single-frame model has no temporal half: export mode 'estimate', not {mode!r}")
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if opset < 17:
@@ -107,8 +129,18 @@ def _torch_export(model: STDPose, path: Path, mode: str, dtype: torch.dtype, ops
     net = copy.deepcopy(model).eval().cpu().to(dtype)
     batch = torch.export.Dim("batch", min=1, max=4096)
     frames = torch.zeros(2, 3, 3, *config.image_size, dtype=dtype)
+    outputs = ["heatmaps"]
     if mode == "estimate":
         args, names, shapes = (frames,), ["frames"], {"frames": {0: batch}}
+    elif mode == "frame_features":
+        net, args, names, outputs = _FrameFeatures(net), (frames[:, 0],), ["images"], ["features", "frame_heatmaps"]
+        shapes = {"images": {0: batch}}
+    elif mode == "temporal":
+        with torch.no_grad():
+            feats, heatmaps = net.frame_features(frames.flatten(0, 1))
+        net, names = _Temporal(net), ["features", "frame_heatmaps"]
+        args = (feats.unflatten(0, (2, 3)), heatmaps.unflatten(0, (2, 3)))
+        shapes = {"features": {0: batch}, "frame_heatmaps": {0: batch}}
     else:
         net = _Propagate(net)
         aux = torch.zeros(2, 2, config.num_keypoints, *config.heatmap_size, dtype=dtype)
@@ -126,7 +158,7 @@ def _torch_export(model: STDPose, path: Path, mode: str, dtype: torch.dtype, ops
                 str(path),
                 dynamo=True,
                 input_names=names,
-                output_names=["heatmaps"],
+                output_names=outputs,
                 dynamic_shapes=shapes,
                 opset_version=opset,
                 verbose=False,

@@ -2,5 +2,6 @@
 
 from .fallback import FALLBACKS, Fallback
 from .pipeline import Pipeline
+from .windows import WindowBoxes
 
-__all__ = ["FALLBACKS", "Fallback", "Pipeline"]
+__all__ = ["FALLBACKS", "Fallback", "Pipeline", "WindowBoxes"]

@@ -4,6 +4,11 @@ The Pipeline decides what to infer (``queue``: a key frame, its two aux frames, 
 labels) and which labels pass through (``give``); the batcher crops, calls the heatmap function when
 a batch is full or the oldest queued frame has waited ``max_delay`` frames, decodes, and yields one
 ``PoseResult`` per frame as soon as every job of that frame (and of all earlier frames) is done.
+
+Cross-frame feature reuse: jobs queued with ``windows`` (``windows.py``) are cropped per frame and window
+instead of per triplet. Each (frame, window) crop runs the model's per-frame half once, its features and
+heatmaps wait in a cache until no later key frame reads that frame, and every triplet that needs the
+crop reads them from there; only the per-triplet half runs per person.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
+from .windows import Windows
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
+FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop parts, each (N, ...)
+TemporalFn = Callable[[tuple, "torch.Tensor | None"], torch.Tensor]  # parts (B, 3, ...) [, aux] -> heatmaps
+CropKey = tuple[int, int]  # (frame, window)
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context
 
 
@@ -54,10 +63,26 @@ class Job:
 
     frame: int
     poses: Poses
-    crops: torch.Tensor  # (P, 3, 3, H, W)
+    crops: torch.Tensor | None  # (P, 3, 3, H, W); None when the crops are shared (``keys``)
     center: np.ndarray
     scale: np.ndarray
     aux: torch.Tensor | None = None  # (P, 2, J, h, w) propagation
+    keys: list[tuple[CropKey, CropKey, CropKey]] | None = None  # feature reuse: each person's [left, key, right]
+
+
+@dataclass
+class Reuse:
+    """The two halves of the model for cross-frame feature reuse, and what reuse achieved so far."""
+
+    features: FeaturesFn
+    temporal: TemporalFn
+    crops_run: int = 0  # crops through the per-frame half
+    triplets_run: int = 0  # person-frames through the per-triplet half
+
+    @property
+    def passes_per_person_frame(self) -> float:
+        """Backbone passes per person-frame: 3 without reuse, 1 at best."""
+        return self.crops_run / self.triplets_run if self.triplets_run else float("nan")
 
 
 class Batcher:
@@ -73,8 +98,9 @@ class Batcher:
         batch_size: int,
         max_delay: int,
         warp_device: torch.device | None = None,
+        reuse: Reuse | None = None,
     ) -> None:
-        self.heatmaps, self.stage = heatmaps, stage
+        self.heatmaps, self.stage, self.reuse = heatmaps, stage, reuse
         self.keypoint_format, self.input_wh, self.heatmap_wh = keypoint_format, input_wh, heatmap_wh
         self.batch_size, self.max_delay, self.warp_device = batch_size, max_delay, warp_device
         self.frames: dict[int, Frame] = {}
@@ -84,6 +110,8 @@ class Batcher:
         self.waiting: dict[int, int] = {}  # frame -> jobs not yet inferred
         self.next_out = 0
         self.last_frame = -1
+        self.features: dict[CropKey, tuple | torch.Tensor] = {}  # reuse: a crop (to run) or its parts (done)
+        self.floor = 0  # reuse: no later key frame reads frames before this one
 
     def add_frame(self, frame: Frame) -> None:
         self.frames[frame.index] = frame
@@ -98,25 +126,41 @@ class Batcher:
         track_ids: np.ndarray,
         origin: str,
         aux_labels: AuxLabels | None = None,
+        windows: Windows | None = None,
     ) -> None:
-        """Infer ``boxes`` on key frame ``key`` with aux frames ``left`` and ``right`` (and their labels)."""
+        """Infer ``boxes`` on key frame ``key`` with aux frames ``left`` and ``right`` (and their labels); with
+        ``windows`` (feature reuse) the crops are the windows' boxes, shared by every job of a window."""
         self.poses.setdefault(key, [])
         self.waiting.setdefault(key, 0)
         if len(boxes) == 0:
             return
+        if windows is not None and self.reuse is None:
+            raise ValueError("windows given to a Batcher built without reuse")
+        keys = None
         with self.stage("crop", len(boxes)):
-            affines, center, scale = crop_affines(boxes, self.input_wh)
-            images = [self.frames[i].image for i in (left, key, right)]
-            if self.warp_device is not None:
-                stack = torch.from_numpy(np.stack(images)).to(self.warp_device, non_blocking=True)
-                crops = crop_triplets_torch(stack, affines, self.input_wh)
+            affines, center, scale = crop_affines(boxes if windows is None else windows.boxes, self.input_wh)
+            if windows is None:
+                crops = self._crop([left, key, right], affines)
             else:
-                crops = torch.from_numpy(crop_triplets_cv2(images, affines, self.input_wh))
+                crops, keys = None, [tuple((f, int(w)) for f in (left, key, right)) for w in windows.ids]
+                for f in dict.fromkeys((left, key, right)):
+                    new = [n for n, w in enumerate(windows.ids) if (f, int(w)) not in self.features]
+                    if new:
+                        for n, crop in zip(new, self._crop([f], affines[new])[:, 0]):
+                            self.features[(f, int(windows.ids[n]))] = crop
             aux = None if aux_labels is None else self._render(aux_labels, center, scale)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
         self.waiting[key] += 1
-        self.pending.append(Job(key, poses, crops, center, scale, aux))
+        self.pending.append(Job(key, poses, crops, center, scale, aux, keys))
+
+    def _crop(self, frames: list[int], affines: np.ndarray) -> torch.Tensor:
+        """(N, F, 3, H, W) crops of ``frames`` with one affine per person."""
+        images = [self.frames[i].image for i in frames]
+        if self.warp_device is not None:
+            stack = torch.from_numpy(np.stack(images)).to(self.warp_device, non_blocking=True)
+            return crop_triplets_torch(stack, affines, self.input_wh)
+        return torch.from_numpy(crop_triplets_cv2(images, affines, self.input_wh))
 
     def _render(self, labels: AuxLabels, center: np.ndarray, scale: np.ndarray) -> torch.Tensor:
         def render(points, vis):
@@ -146,25 +190,40 @@ class Batcher:
         yield from self._emit()
 
     def evict_before(self, index: int) -> None:
-        """Drop buffered frames no future key frame reads (estimate mode: memory stays flat)."""
+        """Drop buffered frames (and cached features) no future key frame reads (estimate mode: memory stays flat)."""
         for old in [i for i in self.frames if i < index]:
             if old >= self.next_out:  # still to be emitted: keep what its result needs
                 self.evicted[old] = (self.frames[old].name, self.frames[old].image.shape[:2])
             del self.frames[old]
+        self.floor = max(self.floor, index)
+        if not self.pending:  # queued jobs may still read older crops
+            self._evict_features()
+
+    def _evict_features(self) -> None:
+        for old in [k for k in self.features if k[0] < self.floor]:
+            del self.features[old]
 
     def _infer(self) -> None:
+        b = self.batch_size
         for propagate in (False, True):
             jobs = [job for job in self.pending if (job.aux is not None) == propagate]
             if not jobs:
                 continue
-            crops = torch.cat([job.crops for job in jobs])
             aux = torch.cat([job.aux for job in jobs]) if propagate else None
-            with self.stage("model", len(crops)):
-                heatmaps = torch.cat([
-                    self.heatmaps(crops[i : i + self.batch_size], None if aux is None else aux[i : i + self.batch_size])
-                    for i in range(0, len(crops), self.batch_size)
-                ])  # fmt: skip
-            with self.stage("heatmap decode", len(crops)):
+            whole = [job for job in jobs if job.keys is None]
+            shared = [job for job in jobs if job.keys is not None]
+            if whole and shared:  # one pipeline queues one kind; keep the code simple
+                raise ValueError("a batch mixes shared-crop and whole-triplet jobs of one mode")
+            with self.stage("model", sum(len(job.poses.boxes) for job in jobs)):
+                if whole:
+                    crops = torch.cat([job.crops for job in jobs])
+                    heatmaps = torch.cat([
+                        self.heatmaps(crops[i : i + b], None if aux is None else aux[i : i + b])
+                        for i in range(0, len(crops), b)
+                    ])  # fmt: skip
+                else:
+                    heatmaps = self._infer_shared(shared, aux)
+            with self.stage("heatmap decode", len(heatmaps)):
                 coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
                 start = 0
                 for job in jobs:
@@ -174,6 +233,29 @@ class Batcher:
                     self.waiting[job.frame] -= 1
                     start = stop
         self.pending = []
+        self._evict_features()
+
+    def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
+        """Feature reuse: the per-frame half on crops not run yet, then the per-triplet half on every person."""
+        b, reuse = self.batch_size, self.reuse
+        todo = [k for k, v in self.features.items() if isinstance(v, torch.Tensor)]
+        for i in range(0, len(todo), b):
+            chunk = todo[i : i + b]
+            parts = reuse.features(torch.stack([self.features[k] for k in chunk]))
+            for n, k in enumerate(chunk):
+                self.features[k] = tuple(p[n] for p in parts)
+        reuse.crops_run += len(todo)
+        triplets = [keys for job in jobs for keys in job.keys]
+        reuse.triplets_run += len(triplets)
+        out = []
+        for i in range(0, len(triplets), b):
+            chunk = triplets[i : i + b]
+            parts = tuple(
+                torch.stack([torch.stack([self.features[k][p] for k in keys]) for keys in chunk])
+                for p in range(len(self.features[chunk[0][0]]))
+            )
+            out.append(reuse.temporal(parts, None if aux is None else aux[i : i + b]))
+        return torch.cat(out)
 
     def _emit(self) -> Iterator[PoseResult]:
         joints = self.keypoint_format.num_keypoints

@@ -25,7 +25,9 @@ from ..decode import flip_heatmaps
 from ..defaults import default_weights
 from ..detect import Detections, check_boxes, make_detector
 from ..errors import InputError
+from ..export.onnx_graph import SPLIT_GRAPHS
 from ..keypoints import get_format
+from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..results import PoseResult
 from ..runtime import Backend, load_backend
@@ -33,9 +35,10 @@ from ..runtime.triton_backend import SCHEME as TRITON_SCHEME
 from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError, read_frames
 from ..weights.native import load_model
-from .batcher import Batcher
+from .batcher import Batcher, Reuse
 from .fallback import Fallback
 from .propagation import plan_propagation
+from .windows import WindowBoxes
 
 log = logging.getLogger(__name__)
 Boxes = Sequence[np.ndarray] | dict[int, np.ndarray]  # per-frame (N, 4) xyxy boxes, by position or frame index
@@ -63,6 +66,10 @@ class Pipeline:
             "interpolate"; or a ``Fallback`` with its thresholds).
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
+        reuse_features: estimate mode: crop each track with a box held over a window of frames (``WindowBoxes``,
+            or True for its defaults) so each frame's backbone features are computed once and shared by the
+            triplets that read them (torch, onnxruntime, openvino backends); ``passes_per_person_frame`` says
+            what it achieved. Propagate mode runs whole triplets either way.
 
     Example::
 
@@ -89,9 +96,12 @@ class Pipeline:
         cache_dir: str | Path = "engines",
         fallback: str | Fallback = "joint",
         smooth: OneEuro | bool | None = None,
+        reuse_features: WindowBoxes | bool = False,
     ) -> None:
         if weights is None:
             weights = default_weights()
+        self.windows = WindowBoxes() if reuse_features is True else reuse_features or None
+        modes = (*MODES, *SPLIT_GRAPHS) if self.windows is not None else None  # graphs ONNX backends prepare
         if aux_gap < 1 or max_delay < aux_gap or batch_size < 1:
             raise InputError(
                 f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
@@ -106,7 +116,7 @@ class Pipeline:
             self.backend, model = weights, getattr(weights, "model", None)
         else:
             model = weights if isinstance(weights, STDPose) else load_model(weights)
-            self.backend = load_backend(model, backend, device, precision, cache_dir=cache_dir, max_batch=batch_size)
+            self.backend = load_backend(model, backend, device, precision, modes, cache_dir, batch_size)
         # what runs, for logs and the CLI: the model's provenance, else the backend's class (a graph or engine)
         provenance = model.provenance if model is not None else getattr(self.backend, "provenance", None)
         self.model_source = provenance.get("source", "unknown") if provenance else f"{type(self.backend).__name__} backend"
@@ -120,6 +130,9 @@ class Pipeline:
         self.min_box = min_box
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
         self.smooth = OneEuro() if smooth is True else smooth or None
+        self.reuse: Reuse | None = None  # the last estimate pass's feature reuse (passes per person-frame)
+        if self.windows is not None:
+            self.backend._check_split()  # a clear error now, not at the first batch
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
     # ------------------------------------------------------------------ public
@@ -144,17 +157,21 @@ class Pipeline:
         return map(smooth, self._estimate(source, boxes))
 
     def _estimate(self, source, boxes: Boxes | None) -> Iterator[PoseResult]:
-        run, tracker, d = self._batcher(), IouTracker(), self.aux_gap
-        people: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        reuse = None if self.windows is None else Reuse(self._frame_parts, self._temporal)
+        run, tracker, d, self.reuse = self._batcher(reuse), IouTracker(), self.aux_gap, reuse
+        windows = None if self.windows is None else dataclasses.replace(self.windows)  # fresh state per video
+        people: dict[int, tuple] = {}  # frame -> boxes, track ids, windows (or None)
         last = -1
         try:
             for frame in self._frames(source):
                 last = frame.index
                 run.add_frame(frame)
-                people[frame.index] = self._people(frame, boxes, tracker)
+                found, ids = self._people(frame, boxes, tracker)
+                people[frame.index] = found, ids, windows.update(frame.index, found, ids) if windows else None
                 key = frame.index - d
                 if key >= 0:
-                    run.queue(key, max(key - d, 0), frame.index, *people.pop(key), "estimated")
+                    found, ids, held = people.pop(key)
+                    run.queue(key, max(key - d, 0), frame.index, found, ids, "estimated", windows=held)
                     run.evict_before(frame.index + 1 - 2 * d)  # the next key frame's left neighbour
                 yield from run.step(frame.index)
         except TruncatedVideoError:
@@ -194,11 +211,11 @@ class Pipeline:
     def _stage(self, name: str, items: int = 1) -> AbstractContextManager:
         return self.timer.stage(name, items) if self.timer is not None else nullcontext()
 
-    def _batcher(self) -> Batcher:
+    def _batcher(self, reuse: Reuse | None = None) -> Batcher:
         device = self.backend.device
         return Batcher(
             self._heatmaps, self._stage, self.keypoint_format, self.config.input_wh, self.config.heatmap_wh,
-            self.batch_size, self.max_delay, warp_device=device if device.type == "cuda" else None,
+            self.batch_size, self.max_delay, warp_device=device if device.type == "cuda" else None, reuse=reuse,
         )  # fmt: skip
 
     def _frames(self, source) -> Iterator[Frame]:
@@ -240,9 +257,30 @@ class Pipeline:
             heatmaps = (heatmaps + flip_heatmaps(self.backend.infer(crops.flip(-1), flipped_aux), fmt)) / 2
         return heatmaps
 
+    def _frame_parts(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Feature reuse, per crop: features and heatmaps (and those of the mirrored crop, with flip test)."""
+        parts = self.backend.frame_features(crops)
+        return parts + self.backend.frame_features(crops.flip(-1)) if self.flip_test else parts
+
+    def _temporal(self, parts: tuple[torch.Tensor, ...], aux: torch.Tensor | None) -> torch.Tensor:
+        """Feature reuse, per triplet: ``parts`` (B, 3, ...) from ``_frame_parts`` -> heatmaps, as ``_heatmaps``."""
+
+        def run(features, heatmaps, aux):
+            if aux is not None:  # propagation: the labels' heatmaps replace the aux frames'
+                heatmaps = torch.stack([aux[:, 0].to(heatmaps), heatmaps[:, 1], aux[:, 1].to(heatmaps)], dim=1)
+            return self.backend.temporal(features, heatmaps)
+
+        heatmaps = run(parts[0], parts[1], aux)
+        if self.flip_test:
+            fmt = self.keypoint_format
+            flipped_aux = None if aux is None else flip_heatmaps(aux.flatten(0, 1), fmt).unflatten(0, aux.shape[:2])
+            heatmaps = (heatmaps + flip_heatmaps(run(parts[2], parts[3], flipped_aux), fmt)) / 2
+        return heatmaps
+
     def _finish_estimate(self, run: Batcher, people: dict, last: int) -> Iterator[PoseResult]:
         for k in range(max(0, last - self.aux_gap + 1), last + 1):
-            run.queue(k, max(k - self.aux_gap, 0), min(k + self.aux_gap, last), *people.pop(k), "estimated")
+            found, ids, held = people.pop(k)
+            run.queue(k, max(k - self.aux_gap, 0), min(k + self.aux_gap, last), found, ids, "estimated", windows=held)
         yield from run.flush()
 
     def _propagate(self, frames: list[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):

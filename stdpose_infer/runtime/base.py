@@ -39,6 +39,9 @@ class Backend:
     Inputs may be torch tensors (any device) or numpy arrays; the output is a float32 torch
     tensor on ``self.device``. Batches larger than ``max_batch`` are split.
 
+    Backends with ``splits_model`` also run the model's two halves apart, for cross-frame feature reuse:
+    ``frame_features`` (per crop: backbone + head) and ``temporal`` (per triplet: TFF, TKS, DAM, STDA).
+
     A subclass that sets ``name`` is a backend ``load_backend`` can pick by that name: it says which
     precisions it runs and how it is built (``from_source``). A new backend is one new module
     ``runtime/NAME_backend.py`` holding such a class; nothing else needs to change.
@@ -47,6 +50,7 @@ class Backend:
     registry: ClassVar[dict[str, type[Backend]]] = {}
     name: ClassVar[str]
     precisions: ClassVar[tuple[str, ...]]  # what it runs ("fp32", "fp16", "bf16")
+    splits_model: ClassVar[bool] = False  # runs frame_features and temporal apart (feature reuse)
 
     config: STDPoseConfig
     info: BackendInfo
@@ -79,7 +83,57 @@ class Backend:
 
     __call__ = infer
 
+    def frame_features(self, images) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-crop half: (N, 3, H, W) crops -> features (N, C, gh, gw) and the head's heatmaps (N, J, h, w)."""
+        self._check_split()
+        images = _as_tensor(images, "images")
+        c = self.config
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, *c.image_size):
+            raise InputError(f"images must be (N, 3, {c.image_size[0]}, {c.image_size[1]}) crops, got {tuple(images.shape)}")
+        parts = [self._frame_features(images[i : i + self.max_batch]) for i in range(0, len(images), self.max_batch)]
+        if not parts:
+            gh, gw = c.token_grid
+            empty = torch.empty((0, c.embed_dim, gh, gw), device=self.device)
+            return empty, torch.empty((0, c.num_keypoints, *c.heatmap_size), device=self.device)
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def temporal(self, features, heatmaps) -> torch.Tensor:
+        """The per-triplet half: (B, 3, C, gh, gw) features and (B, 3, J, h, w) heatmaps of [left, key, right]
+        (in propagate mode the aux heatmaps are the labels' renderings) -> the key frame's heatmaps (B, J, h, w)."""
+        self._check_split()
+        features, heatmaps = _as_tensor(features, "features"), _as_tensor(heatmaps, "heatmaps")
+        c = self.config
+        gh, gw = c.token_grid
+        want_f, want_h = (3, c.embed_dim, gh, gw), (3, c.num_keypoints, *c.heatmap_size)
+        if features.ndim != 5 or tuple(features.shape[1:]) != want_f or tuple(heatmaps.shape) != (
+            len(features), *want_h
+        ):
+            raise InputError(f"temporal needs features (B, {', '.join(map(str, want_f))}) and heatmaps "
+                             f"(B, {', '.join(map(str, want_h))}); got {tuple(features.shape)} and {tuple(heatmaps.shape)}")  # fmt: skip
+        if len(features) == 0:
+            return torch.empty((0, c.num_keypoints, *c.heatmap_size), device=self.device)
+        step = self.max_batch
+        return torch.cat([
+            self._temporal(features[i : i + step], heatmaps[i : i + step]) for i in range(0, len(features), step)
+        ])  # fmt: skip
+
+    def _check_split(self) -> None:
+        if not self.splits_model:
+            raise InputError(
+                f"the {self.info.backend} backend runs the whole triplet model only, not its two halves "
+                "(cross-frame feature reuse); use the torch, onnxruntime or openvino backend, or reuse_features=False"
+            )
+        if not self.config.temporal:
+            raise InputError("this model is single-frame (no TFF/TKS/DAM/STDA): each frame is read once already, "
+                             "so there is nothing to reuse; use reuse_features=False")  # fmt: skip
+
     def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """ONNX Runtime backend: the CPU provider, or the CUDA provider where onnxruntime-gpu is installed.
 
-One graph per mode (estimate, propagate); a backend holds whichever graphs it was given or
-exported and opens each session on first use.
+One graph per mode (estimate, propagate), and optionally the model's two halves (frame_features,
+temporal: cross-frame feature reuse); a backend holds whichever graphs it was given or exported and
+opens each session on first use.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class OnnxRuntimeBackend(Backend):
 
     name = "onnxruntime"
     precisions = ("fp32", "fp16")
+    splits_model = True  # given the frame_features and temporal graphs
 
     @classmethod
     def from_source(cls, source, device, precision, max_batch, threads: int = 0) -> OnnxRuntimeBackend:
@@ -74,13 +76,28 @@ class OnnxRuntimeBackend(Backend):
         return self._sessions[mode]
 
     def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
-        session = self._session("estimate" if aux is None else "propagate")
+        feeds = {"frames": frames} if aux is None else {"frames": frames, "aux_heatmaps": aux}
+        return self._run("estimate" if aux is None else "propagate", feeds, ["heatmaps"])[0]
+
+    def _check_split(self) -> None:
+        super()._check_split()
+        missing = [g for g in ("frame_features", "temporal") if g not in self._infos]
+        if missing:
+            raise InputError(f"feature reuse runs the model's two halves, and this backend has no {' or '.join(missing)} "
+                             "graph: give the checkpoint (graphs are exported on demand) or export them with "
+                             "`stdpose-export --mode frame_features` and `--mode temporal`")
+
+    def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return tuple(self._run("frame_features", {"images": images}, ["features", "frame_heatmaps"]))
+
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        return self._run("temporal", {"features": features, "frame_heatmaps": heatmaps}, ["heatmaps"])[0]
+
+    def _run(self, mode: str, feeds: dict[str, torch.Tensor], outputs: list[str]) -> list[torch.Tensor]:
+        session = self._session(mode)
         dtype = np.float16 if self.precision == "fp16" else np.float32
-        feeds = {"frames": frames.detach().cpu().numpy().astype(dtype, copy=False)}
-        if aux is not None:
-            feeds["aux_heatmaps"] = aux.detach().cpu().numpy().astype(dtype, copy=False)
-        (heatmaps,) = session.run(["heatmaps"], feeds)
-        return torch.from_numpy(heatmaps.astype(np.float32, copy=False)).to(self.device)
+        arrays = {k: v.detach().cpu().numpy().astype(dtype, copy=False) for k, v in feeds.items()}
+        return [torch.from_numpy(a.astype(np.float32, copy=False)).to(self.device) for a in session.run(outputs, arrays)]
 
 
 def _name(provider) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
-from ..export.onnx_graph import export_onnx, onnx_files, read_onnx_info
+from ..export.onnx_graph import GRAPHS, export_onnx, onnx_files, read_onnx_info
 from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..weights.native import load_model
@@ -77,9 +77,9 @@ def model_digest(model: STDPose) -> str:
 def _given_files(model_or_path) -> dict[str, Path] | None:
     """{mode: path} when the caller gave exported graphs or engines, else None."""
     if isinstance(model_or_path, dict):
-        unknown = set(model_or_path) - set(MODES)
+        unknown = set(model_or_path) - set(GRAPHS)
         if unknown:
-            raise InputError(f"graph dict keys must be modes {MODES}, got {sorted(unknown)}")
+            raise InputError(f"graph dict keys must be among {GRAPHS}, got {sorted(unknown)}")
         return {m: Path(p) for m, p in model_or_path.items()}
     if isinstance(model_or_path, (str, Path)) and Path(model_or_path).suffix in (".onnx", ".engine"):
         path = Path(model_or_path)

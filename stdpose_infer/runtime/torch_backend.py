@@ -26,6 +26,7 @@ class TorchBackend(Backend):
 
     name = "torch"
     precisions = ("fp32", "fp16", "bf16")
+    splits_model = True
 
     @classmethod
     def from_source(cls, source, device, precision, max_batch, **options) -> TorchBackend:
@@ -78,9 +79,25 @@ class TorchBackend(Backend):
         frames = frames.to(self.device, torch.float32, non_blocking=True)
         if aux is not None:
             aux = aux.to(self.device, torch.float32, non_blocking=True)
-        dtype = AUTOCAST[self.precision]
-        with torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        with self._autocast():
             return self._run(frames, aux).float()
+
+    @torch.inference_mode()
+    def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with self._autocast():
+            feats, heatmaps = self.model.frame_features(images.to(self.device, torch.float32, non_blocking=True))
+        return feats.float(), heatmaps.float()
+
+    @torch.inference_mode()
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        features = features.to(self.device, torch.float32, non_blocking=True)
+        heatmaps = heatmaps.to(self.device, torch.float32, non_blocking=True)
+        with self._autocast():
+            return self.model.temporal(features, heatmaps).float()
+
+    def _autocast(self):
+        dtype = AUTOCAST[self.precision]
+        return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 
 def matmul_weights_in(model: STDPose, dtype: torch.dtype) -> STDPose:

@@ -1,0 +1,156 @@
+"""Cross-frame feature reuse: the model's two halves in every backend that runs them, window boxes, and the
+pipeline path that shares each frame's crop between triplets (tiny model, lively random weights)."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+import torch
+
+from stdpose_infer import WindowBoxes, build_model, load_backend
+from stdpose_infer.crops.triplets import crop_affines
+from stdpose_infer.errors import InputError
+from stdpose_infer.export import export_onnx
+from stdpose_infer.keypoints import get_format
+from stdpose_infer.pipeline import Pipeline
+from stdpose_infer.pipeline.batcher import Batcher, Reuse
+from stdpose_infer.runtime.torch_backend import TorchBackend
+from stdpose_infer.video import Frame
+
+SPLIT = ("frame_features", "temporal")
+
+
+@pytest.fixture(scope="module")
+def split_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("split-graphs")
+
+
+@pytest.mark.parametrize("name", ["torch", "onnxruntime", "openvino"])
+def test_halves_equal_the_whole_model(tiny, frames, aux, split_cache, name):
+    """temporal(frame_features(each crop)) gives the whole model's heatmaps in both modes, batch split included."""
+    pytest.importorskip({"torch": "torch", "onnxruntime": "onnxruntime", "openvino": "openvino"}[name])
+    backend = load_backend(tiny, name, "cpu", "fp32", ("estimate", "propagate", *SPLIT), split_cache, max_batch=3)
+    with torch.no_grad():
+        whole, whole_aux = tiny(frames), tiny(frames, aux)
+    feats, heatmaps = backend.frame_features(frames.flatten(0, 1))
+    assert feats.shape == (12, tiny.config.embed_dim, *tiny.config.token_grid)
+    feats, heatmaps = feats.unflatten(0, (4, 3)), heatmaps.unflatten(0, (4, 3))
+    torch.testing.assert_close(backend.temporal(feats, heatmaps), whole, atol=1e-4, rtol=1e-4)
+    labels = torch.stack([aux[:, 0], heatmaps[:, 1], aux[:, 1]], dim=1)
+    torch.testing.assert_close(backend.temporal(feats, labels), whole_aux, atol=1e-4, rtol=1e-4)
+    assert whole.std() > 1e-3  # lively weights: a wrong wiring would show
+    with pytest.raises(InputError, match="temporal needs features"):
+        backend.temporal(feats[:, :2], heatmaps)
+
+
+def test_backends_without_the_halves_refuse_clearly(tiny, split_cache, tmp_path):
+    estimate_only = export_onnx(tiny, tmp_path / "t.onnx").path
+    for name in ("onnxruntime", "openvino"):
+        pytest.importorskip(name)
+        backend = load_backend(estimate_only, name, "cpu", "fp32")
+        with pytest.raises(InputError, match="stdpose-export --mode frame_features"):
+            backend._check_split()
+    single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
+    with pytest.raises(InputError, match="single-frame"):
+        TorchBackend(single).frame_features(torch.zeros(1, 3, 256, 192))
+    with pytest.raises(InputError, match="mode must be one of"):
+        export_onnx(tiny, tmp_path / "x.onnx", "backbone")
+
+
+def test_window_boxes_hold_then_open_anew():
+    win = WindowBoxes(length=4, margin=1.25, min_fill=0.7)
+    box = np.array([[100.0, 100.0, 140.0, 200.0]])  # narrow: the 3:4 crop leaves room sideways
+    first = win.update(0, box, np.array([7]))
+    center, scale = crop_affines(box)[1:]
+    w_center, w_scale = crop_affines(first.boxes)[1:]
+    np.testing.assert_allclose(w_center, center)
+    np.testing.assert_allclose(w_scale, scale * 1.25)  # the window's crop: the usual crop x margin
+    ids = [int(win.update(t, box + [t * 2, 0, t * 2, 0], np.array([7])).ids[0]) for t in range(1, 4)]
+    assert ids == [first.ids[0]] * 3  # small moves stay in the window, and its box does not move
+    assert win.update(4, box, np.array([7])).ids[0] != first.ids[0]  # length reached
+    held = win.update(5, box, np.array([7])).ids[0]
+    assert win.update(6, box + [60, 0, 60, 0], np.array([7])).ids[0] != held  # left the window
+    moved = win.update(7, box + [60, 0, 60, 0], np.array([7])).ids[0]
+    assert win.update(8, box + [60, 40, 60, 0], np.array([7])).ids[0] != moved  # shrank below min_fill
+    again = win.update(9, box, np.array([3, 7])[:1])  # track 7 missing this frame: its window closed
+    assert win.update(10, box, np.array([7])).ids[0] not in (again.ids[0], moved)
+    with pytest.raises(InputError, match="margin >= 1"):
+        WindowBoxes(margin=0.9)
+
+
+def _moving_people(frames: int = 9, size=(240, 320)):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (frames, *size, 3), dtype=np.uint8)
+    start = np.array([[20.0, 30.0, 70.0, 150.0], [150.0, 40.0, 200.0, 170.0]])
+    boxes = [start + [[3 * t, t, 3 * t, t], [-4 * t, 0, -4 * t, 2 * t]] for t in range(frames)]
+    return images, boxes
+
+
+def test_shared_crops_give_the_triplets_results_and_count_passes(tiny):
+    """Feature reuse is exact: the batcher with shared (frame, window) crops gives the keypoints of whole
+    triplets cropped with the same window boxes; and it runs each (frame, window) crop once."""
+    images, boxes = _moving_people()
+    backend = TorchBackend(tiny, max_batch=5)
+    fmt = get_format(tiny.config.keypoint_format)
+
+    def batcher(reuse):
+        reuse = Reuse(backend.frame_features, lambda parts, aux: backend.temporal(*parts)) if reuse else None
+        return Batcher(backend.infer, lambda *a: nullcontext(), fmt, tiny.config.input_wh, tiny.config.heatmap_wh,
+                       4, 3, reuse=reuse)  # fmt: skip
+
+    shared, whole = batcher(True), batcher(False)
+    windows, ids = WindowBoxes(length=5), np.array([1, 2])
+    results = {True: [], False: []}
+    keys = set()
+    for t, image in enumerate(images):
+        for run in (shared, whole):
+            run.add_frame(Frame(t, f"f{t}", image))
+    for t in range(len(images)):
+        held = windows.update(t, boxes[t], ids)
+        left, right = max(t - 1, 0), min(t + 1, len(images) - 1)
+        shared.queue(t, left, right, boxes[t], ids, "estimated", windows=held)
+        whole.queue(t, left, right, held.boxes, ids, "estimated")
+        keys |= {(f, int(w)) for w in held.ids for f in (left, t, right)}
+        results[True] += list(shared.step(t))
+        results[False] += list(whole.step(t))
+    results[True] += list(shared.flush())
+    results[False] += list(whole.flush())
+    assert len(results[True]) == len(images)
+    for a, b in zip(results[True], results[False]):
+        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+        np.testing.assert_allclose(a.boxes, boxes[a.frame_index])  # results keep the people's own boxes
+    assert shared.reuse.crops_run == len(keys)  # one backbone pass per (frame, window)
+    assert shared.reuse.passes_per_person_frame == len(keys) / (2 * len(images)) < 2
+
+
+def test_pipeline_reuse_and_flip_halves_match_the_whole_flip(tiny, frames, aux):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = Pipeline(tiny, backend="torch", device="cpu", detector=None, flip_test=True, reuse_features=True)
+    for given in (None, aux):
+        parts = pipe._frame_parts(frames.flatten(0, 1))
+        assert len(parts) == 4  # features and heatmaps of the crops and of their mirror images
+        stacked = tuple(p.unflatten(0, (4, 3)) for p in parts)
+        torch.testing.assert_close(pipe._temporal(stacked, given), pipe._heatmaps(frames, given), atol=1e-4, rtol=1e-4)
+
+
+def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
+    images, boxes = _moving_people(12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
+        reuse = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
+    a, b = list(plain(images, boxes)), list(reuse(images, boxes))
+    assert [r.frame_index for r in b] == list(range(12))
+    assert all(len(r.boxes) == 2 and np.isfinite(r.keypoints).all() for r in b)
+    np.testing.assert_array_equal(np.concatenate([r.track_ids for r in a]), np.concatenate([r.track_ids for r in b]))
+    assert 1 <= reuse.reuse.passes_per_person_frame < 2
+    assert plain.reuse is None
+    single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
+    with warnings.catch_warnings(), pytest.raises(InputError, match="nothing to reuse"):
+        warnings.simplefilter("ignore")
+        Pipeline(single, backend="torch", device="cpu", detector=None, reuse_features=True)
