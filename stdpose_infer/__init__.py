@@ -4,7 +4,8 @@ The public API (one screen):
 
     Pipeline(weights, detector="hog", backend="auto", device="auto", batch_size=32, ...)
         pipe(video) / pipe.estimate(video, boxes=None)   -> PoseResult per frame, in order
-        Pipeline(..., reuse_features=True or WindowBoxes(...))   each frame's backbone pass shared by its triplets
+        Pipeline(..., reuse_features=True)   each frame's backbone pass shared by its triplets (NeighbourCrops,
+                                             or WindowBoxes: a crop box held per track over a window)
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
     read_labels(file, frame_names, fmt)   CVAT XML / COCO / PoseTrack / Label Studio labels -> {frame: FrameLabels}
@@ -35,7 +36,7 @@ from .errors import CheckpointError, InputError, MissingDependencyError, Stdpose
 from .export import export_onnx
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
-from .pipeline import Pipeline, WindowBoxes
+from .pipeline import NeighbourCrops, Pipeline, WindowBoxes
 from .results import PoseResult, coco_json, posetrack_json, write_json
 from .runtime import load_backend
 from .weights import load_model, load_vitpose, load_weights, save_weights
@@ -47,6 +48,7 @@ __all__ = [
     "InputError",
     "KeypointFormat",
     "MissingDependencyError",
+    "NeighbourCrops",
     "Pipeline",
     "PoseResult",
     "STDPose",

@@ -19,7 +19,7 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
     argv = [
         "--variant", "t", "--backends", "torch", "onnxruntime", "tensorrt", "--batch", "1", "2",
         "--warmup", "1", "--iterations", "2", "--frames", "5", "--resolution", "256x192", "--people", "2",
-        "--device", "cpu", "--out", str(out), "--cache-dir", str(tmp_path / "engines"),
+        "--device", "cpu", "--out", str(out), "--cache-dir", str(tmp_path / "engines"), "--reuse-features",
     ]  # fmt: skip
     assert main(argv) == 0
     report = json.loads((out / "bench.json").read_text())
@@ -40,7 +40,11 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
     for r in ok:
         assert r["peak_fraction"] == pytest.approx(r["achieved_tflops"] / ceiling)
     pipe = [r for r in report["pipeline"] if r["status"] == "ok"]
-    assert len(pipe) == 2
+    assert [(r["backend"], r["reuse_features"]) for r in pipe] == [("torch", False), ("torch", True),
+                                                                  ("onnxruntime", False), ("onnxruntime", True)]
+    for plain, reuse in (pipe[:2], pipe[2:]):  # the same run, with and without cross-frame feature reuse
+        assert 1 <= reuse["passes_per_person_frame"] < 3 and "passes_per_person_frame" not in plain
+        assert reuse["speedup_vs_no_reuse"] == pytest.approx(reuse["persons_per_s"] / plain["persons_per_s"])
     for r in pipe:
         assert r["frames"] == 5
         stages = r["stages"]
@@ -50,6 +54,7 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
         assert r["frame_latency"]["n"] == 5 and r["host_peak_mb"] > 0
     md = (out / "bench.md").read_text()
     assert "| torch | fp32 | 2 |" in md and "## Pipeline: onnxruntime fp32" in md and "skipped" in md
+    assert "## Pipeline: torch fp32, batch 32, feature reuse" in md and "backbone passes per person-frame" in md
     png = cv2.imread(str(out / "bench.png"))
     assert png is not None and png.shape[0] > 200 and png.shape[1] > 400
     assert "Triplet model alone" in capsys.readouterr().out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from stdpose_infer import WindowBoxes, build_model, load_backend
+from stdpose_infer import NeighbourCrops, WindowBoxes, build_model, load_backend
 from stdpose_infer.crops.triplets import crop_affines
 from stdpose_infer.errors import InputError
 from stdpose_infer.export import export_onnx
@@ -63,22 +63,45 @@ def test_backends_without_the_halves_refuse_clearly(tiny, split_cache, tmp_path)
 def test_window_boxes_hold_then_open_anew():
     win = WindowBoxes(length=4, margin=1.25, min_fill=0.7)
     box = np.array([[100.0, 100.0, 140.0, 200.0]])  # narrow: the 3:4 crop leaves room sideways
-    first = win.update(0, box, np.array([7]))
+    seven = np.array([7])
+    first_box, (first,) = win.windows(0, box, seven)
     center, scale = crop_affines(box)[1:]
-    w_center, w_scale = crop_affines(first.boxes)[1:]
+    w_center, w_scale = crop_affines(first_box)[1:]
     np.testing.assert_allclose(w_center, center)
     np.testing.assert_allclose(w_scale, scale * 1.25)  # the window's crop: the usual crop x margin
-    ids = [int(win.update(t, box + [t * 2, 0, t * 2, 0], np.array([7])).ids[0]) for t in range(1, 4)]
-    assert ids == [first.ids[0]] * 3  # small moves stay in the window, and its box does not move
-    assert win.update(4, box, np.array([7])).ids[0] != first.ids[0]  # length reached
-    held = win.update(5, box, np.array([7])).ids[0]
-    assert win.update(6, box + [60, 0, 60, 0], np.array([7])).ids[0] != held  # left the window
-    moved = win.update(7, box + [60, 0, 60, 0], np.array([7])).ids[0]
-    assert win.update(8, box + [60, 40, 60, 0], np.array([7])).ids[0] != moved  # shrank below min_fill
-    again = win.update(9, box, np.array([3, 7])[:1])  # track 7 missing this frame: its window closed
-    assert win.update(10, box, np.array([7])).ids[0] not in (again.ids[0], moved)
+    held = [win.windows(t, box + [t * 2, 0, t * 2, 0], seven) for t in range(1, 4)]
+    assert [int(ids[0]) for _, ids in held] == [first] * 3  # small moves stay in the window
+    assert all(np.array_equal(b, first_box) for b, _ in held)  # and its box does not move
+    assert win.windows(4, box, seven)[1][0] != first  # length reached
+    (held,) = win.windows(5, box, seven)[1]
+    assert win.windows(6, box + [60, 0, 60, 0], seven)[1][0] != held  # left the window
+    (moved,) = win.windows(7, box + [60, 0, 60, 0], seven)[1]
+    assert win.windows(8, box + [60, 40, 60, 0], seven)[1][0] != moved  # shrank below min_fill
+    (other,) = win.windows(9, box, np.array([3]))[1]  # track 7 missing this frame: its window closed
+    assert win.windows(10, box, seven)[1][0] not in (other, moved)
     with pytest.raises(InputError, match="margin >= 1"):
         WindowBoxes(margin=0.9)
+    win.update(11, box, seven)
+    shared = win.crops(11, 10, 12, seven)  # all three frames at the key frame's window box
+    assert shared.ids.shape == (1, 3) and len(set(shared.ids[0])) == 1 and np.ptp(shared.boxes[0], axis=0).max() == 0
+
+
+def test_neighbour_crops_share_near_crops_only():
+    policy = NeighbourCrops(tolerance=0.1)
+    box = np.array([[100.0, 100.0, 160.0, 180.0]])  # crop 75 x 100 px (3:4, x1.25)
+    one, two = np.array([1]), np.array([2])
+    policy.update(0, box, one)
+    policy.update(1, box + [5, 0, 5, 0], one)  # 5 px: within 10 % of the crop width
+    policy.update(2, box + [30, 0, 30, 0], one)  # 30 px from frame 1: too far
+    policy.update(3, box + [30, 0, 30, 0], two)  # another track
+    near = policy.crops(1, 0, 2, one)
+    np.testing.assert_array_equal(near.boxes[0, :2], [box[0], box[0] + [5, 0, 5, 0]])  # own crops
+    np.testing.assert_array_equal(near.boxes[0, 2], box[0] + [5, 0, 5, 0])  # right: at the key frame's box
+    assert near.ids[0, 0] == policy.crops(0, 0, 1, one).ids[0, 1]  # frame 0's own crop, shared
+    assert near.ids[0, 2] != policy.crops(2, 1, 3, one).ids[0, 1]  # not frame 2's own crop
+    assert policy.crops(2, 1, 3, one).ids[0, 2] not in (policy.crops(3, 2, 3, two).ids[0, 1],)  # other track
+    with pytest.raises(InputError, match="tolerance"):
+        NeighbourCrops(tolerance=1.5)
 
 
 def _moving_people(frames: int = 9, size=(240, 320)):
@@ -91,7 +114,8 @@ def _moving_people(frames: int = 9, size=(240, 320)):
 
 def test_shared_crops_give_the_triplets_results_and_count_passes(tiny):
     """Feature reuse is exact: the batcher with shared (frame, window) crops gives the keypoints of whole
-    triplets cropped with the same window boxes; and it runs each (frame, window) crop once."""
+    triplets cropped with the same window boxes; and it runs each (frame, window) crop once. (Window boxes crop
+    all three frames alike, so whole triplets can reproduce them.)"""
     images, boxes = _moving_people()
     backend = TorchBackend(tiny, max_batch=5)
     fmt = get_format(tiny.config.keypoint_format)
@@ -102,18 +126,20 @@ def test_shared_crops_give_the_triplets_results_and_count_passes(tiny):
                        4, 3, reuse=reuse)  # fmt: skip
 
     shared, whole = batcher(True), batcher(False)
-    windows, ids = WindowBoxes(length=5), np.array([1, 2])
+    policy, ids = WindowBoxes(length=5), np.array([1, 2])
     results = {True: [], False: []}
     keys = set()
     for t, image in enumerate(images):
         for run in (shared, whole):
             run.add_frame(Frame(t, f"f{t}", image))
     for t in range(len(images)):
-        held = windows.update(t, boxes[t], ids)
+        policy.update(t, boxes[t], ids)
+    for t in range(len(images)):
         left, right = max(t - 1, 0), min(t + 1, len(images) - 1)
-        shared.queue(t, left, right, boxes[t], ids, "estimated", windows=held)
-        whole.queue(t, left, right, held.boxes, ids, "estimated")
-        keys |= {(f, int(w)) for w in held.ids for f in (left, t, right)}
+        crops = policy.crops(t, left, right, ids)
+        shared.queue(t, left, right, boxes[t], ids, "estimated", shared=crops)
+        whole.queue(t, left, right, crops.boxes[:, 1], ids, "estimated")
+        keys |= {(f, int(w)) for row in crops.ids for f, w in zip((left, t, right), row)}
         results[True] += list(shared.step(t))
         results[False] += list(whole.step(t))
     results[True] += list(shared.flush())
@@ -150,6 +176,11 @@ def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
     np.testing.assert_array_equal(np.concatenate([r.track_ids for r in a]), np.concatenate([r.track_ids for r in b]))
     assert 1 <= reuse.reuse.passes_per_person_frame < 2
     assert plain.reuse is None
+    static = [boxes[0]] * 12  # people who do not move: every aux frame reads its neighbour's own crop, so
+    same = list(reuse(images, static))  # each frame is cropped once, and the triplets are the plain ones
+    assert reuse.reuse.passes_per_person_frame == 1
+    for a, b in zip(same, plain(images, static)):
+        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
     single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
     with warnings.catch_warnings(), pytest.raises(InputError, match="nothing to reuse"):
         warnings.simplefilter("ignore")

@@ -79,10 +79,15 @@ def _model_table(report: dict) -> list[str]:
 def _pipeline_sections(report: dict) -> list[str]:
     lines: list[str] = []
     for r in report["pipeline"]:
-        lines += ["", f"## Pipeline: {r['backend']} {r['precision']}, batch {r['batch_size']}", ""]
+        reuse = ", feature reuse" if r.get("reuse_features") else ""
+        lines += ["", f"## Pipeline: {r['backend']} {r['precision']}, batch {r['batch_size']}{reuse}", ""]
         if r["status"] != "ok":
             lines.append(r["status"])
             continue
+        if r.get("reuse_features"):
+            lines.append(f"- feature reuse: {r['passes_per_person_frame']:.2f} backbone passes per person-frame (3 "
+                         "without)" + (f"; {r['speedup_vs_no_reuse']:.2f}x the persons/s of the same backend without "
+                         "reuse in this run" if "speedup_vs_no_reuse" in r else ""))  # fmt: skip
         lines += [
             f"- video: {r['video']}; {r['frames']} frames, {r['persons']} persons; backend: {r['info']}",
             f"- throughput: {r['frames_per_s']:.2f} frames/s, {r['persons_per_s']:.2f} persons/s "

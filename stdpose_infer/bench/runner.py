@@ -23,6 +23,7 @@ import torch
 
 from ..detect import Detections, make_detector
 from ..errors import InputError, StdposeError
+from ..export.onnx_graph import SPLIT_GRAPHS
 from ..model import build_model
 from ..model.stdpose import STDPose, baseline_config
 from ..runtime import load_backend
@@ -62,6 +63,7 @@ class BenchConfig:
     frames: int = 48
     detector: str = "hog"
     pipeline_batch: int = 32
+    reuse: bool = False  # also time each pipeline row with cross-frame feature reuse (same run: a ratio)
     peak_tflops: float | None = None
     cache_dir: str = "engines"
     server: str | None = None  # the "triton" backend's server: triton://HOST:PORT/stdpose (serving the same model)
@@ -175,7 +177,11 @@ def run_bench(config: BenchConfig, progress=None) -> dict:
     if config.pipeline:
         source, boxes = _video(config, say)
         for spec, precision in runs:
-            report["pipeline"].append(_bench_pipeline(model, spec, precision, config, device, source, boxes, say))
+            for reuse in (False, True) if config.reuse else (False,):
+                row = _bench_pipeline(model, spec, precision, config, device, source, boxes, say, reuse)
+                report["pipeline"].append(row)
+                if reuse and row["status"] == "ok" and report["pipeline"][-2]["status"] == "ok":
+                    row["speedup_vs_no_reuse"] = row["persons_per_s"] / report["pipeline"][-2]["persons_per_s"]
     report["targets"] = _targets(report)
     return report
 
@@ -187,7 +193,7 @@ def _cpu_ceiling(config: BenchConfig, say) -> dict[str, float]:
     return {p: matmul_tflops(AUTOCAST[p] or torch.float32) for p in cpu_precisions}
 
 
-def _load(model: STDPose, spec: str, precision: str, config: BenchConfig, device, max_batch: int):
+def _load(model: STDPose, spec: str, precision: str, config: BenchConfig, device, max_batch: int, reuse=False):
     if spec not in BACKEND_SPECS:
         raise InputError(f"unknown backend {spec!r}; choose from {sorted(BACKEND_SPECS)}")
     name, options = BACKEND_SPECS[spec]
@@ -195,7 +201,8 @@ def _load(model: STDPose, spec: str, precision: str, config: BenchConfig, device
         if not config.server:
             raise InputError("the triton backend needs the server: --server triton://HOST:PORT/stdpose")
         return load_backend(config.server, "triton", max_batch=max_batch)
-    return load_backend(model, name, device, precision, modes=("estimate",), cache_dir=config.cache_dir,
+    modes = ("estimate", *SPLIT_GRAPHS) if reuse else ("estimate",)
+    return load_backend(model, name, device, precision, modes=modes, cache_dir=config.cache_dir,
                         max_batch=max_batch, **options)  # fmt: skip
 
 
@@ -282,25 +289,27 @@ class _ReplayDetector:
         return Detections(boxes, np.ones(len(boxes)))
 
 
-def _bench_pipeline(model, spec, precision, config, device, source, boxes, say) -> dict:
+def _bench_pipeline(model, spec, precision, config, device, source, boxes, say, reuse: bool = False) -> dict:
     from ..pipeline import Pipeline
 
-    row = {"backend": spec, "precision": precision, "batch_size": config.pipeline_batch,
+    row = {"backend": spec, "precision": precision, "batch_size": config.pipeline_batch, "reuse_features": reuse,
            "video": config.video or f"generated {config.resolution[0]}x{config.resolution[1]}, "
                                     f"{config.frames} frames, {config.people} people"}  # fmt: skip
     try:
-        backend = _load(model, spec, precision, config, device, config.pipeline_batch)
+        backend = _load(model, spec, precision, config, device, config.pipeline_batch, reuse)
+        if reuse:
+            backend._check_split()
     except StdposeError as e:
-        say(f"skipped pipeline {spec} {precision}: {e}")
+        say(f"skipped pipeline {spec} {precision}{' with feature reuse' if reuse else ''}: {e}")
         return {**row, "status": f"skipped: {e}"}
-    say(f"pipeline: {spec} {precision}")
+    say(f"pipeline: {spec} {precision}{' with feature reuse' if reuse else ''}")
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
 
     def run(limit: int | None):
         detector = make_detector(config.detector)
         if boxes is not None:
             detector = _ReplayDetector(detector, boxes)
-        pipe = Pipeline(backend, detector=detector, batch_size=config.pipeline_batch)
+        pipe = Pipeline(backend, detector=detector, batch_size=config.pipeline_batch, reuse_features=reuse)
         pipe.timer = StageTimer(sync)
         done = []
         for result in pipe(source):
@@ -340,6 +349,8 @@ def _bench_pipeline(model, spec, precision, config, device, source, boxes, say) 
         host_peak_mb=mem.host_mb,
         gpu_peak_mb=mem.gpu_mb,
     )
+    if pipe.reuse is not None:
+        row["passes_per_person_frame"] = pipe.reuse.passes_per_person_frame
     if isinstance(detector, _ReplayDetector):
         row["detector_found_per_frame"] = float(np.mean(detector.found)) if detector.found else 0.0
         row["note"] = ("generated video: the detector runs and is timed on every frame, the crops use the "

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=48, help="frames of the generated video")
     p.add_argument("--detector", default="hog", help="hog, movenet:PATH.onnx, yolo:PATH.onnx")
     p.add_argument("--pipeline-batch", type=int, default=32, help="the pipeline's batch size")
+    p.add_argument("--reuse-features", action="store_true", help="time each pipeline row also with cross-frame "
+                   "feature reuse (window boxes), in the same run")
     p.add_argument("--no-model", action="store_true", help="skip the model-alone timings")
     p.add_argument("--no-pipeline", action="store_true", help="skip the whole-pipeline timings")
     p.add_argument("--peak-tflops", type=float, help="dense FP16 peak of a GPU the built-in table lacks")
@@ -66,10 +68,11 @@ def _bench(args: argparse.Namespace) -> None:
         batch_sizes=tuple(args.batch), device=args.device, warmup=args.warmup, iterations=args.iterations,
         model=not args.no_model, pipeline=not args.no_pipeline, video=args.video, resolution=args.resolution,
         people=args.people, frames=args.frames, detector=args.detector, pipeline_batch=args.pipeline_batch,
-        peak_tflops=args.peak_tflops, cache_dir=args.cache_dir, server=args.server,
+        reuse=args.reuse_features, peak_tflops=args.peak_tflops, cache_dir=args.cache_dir, server=args.server,
     )  # fmt: skip
-    steps = (len(config.backends) * len(config.precisions)) * ((len(config.batch_sizes) if config.model else 0)
-                                                                + int(config.pipeline))  # fmt: skip
+    pipeline_rows = int(config.pipeline) * (2 if config.reuse else 1)
+    steps = len(config.backends) * len(config.precisions) * ((len(config.batch_sizes) if config.model else 0)
+                                                             + pipeline_rows)  # fmt: skip
     with tqdm(total=steps, desc="stdpose-bench", unit="run", file=sys.stderr) as bar:
 
         def progress(message: str) -> None:

@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "interpolation replaces the model (see Pipeline)")
     run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     run.add_argument("--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's")
+    run.add_argument("--reuse-features", action="store_true", help="estimate: cross-frame feature reuse (window boxes)")
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")
@@ -51,7 +52,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         out = args.out or f"{args.data}/predictions_{args.mode}"
         result = score_dataset(args.weights, args.data, out, args.mode, args.label_every, boxes=args.boxes,
                                batch_size=args.batch_size, backend=args.backend, precision=args.precision,
-                               fallback=args.fallback, smooth=args.smooth, flip_test=args.flip_test)  # fmt: skip
+                               fallback=args.fallback, smooth=args.smooth, flip_test=args.flip_test,
+                               reuse_features=args.reuse_features)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
         gt, pred = f"{args.data}/annotations", out

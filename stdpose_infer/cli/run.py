@@ -43,6 +43,8 @@ def add_commands(sub) -> None:
         if name == "run":
             p.add_argument("--smooth", action="store_true", help="smooth each track's joints online (One-Euro "
                            "filter at the video's frame rate; no look-ahead)")  # fmt: skip
+            p.add_argument("--reuse-features", action="store_true", help="crop each track with a box held over a "
+                           "window of frames and compute each frame's backbone pass once (faster; see the README)")
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
         out = p.add_argument_group("outputs (at least one)")
@@ -76,7 +78,7 @@ def _run(args: argparse.Namespace) -> None:
     pipe = Pipeline(
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
-        smooth=smooth,
+        smooth=smooth, reuse_features=getattr(args, "reuse_features", False),
     )  # fmt: skip
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
@@ -97,6 +99,8 @@ def _run(args: argparse.Namespace) -> None:
         written = _write(collected, args) if collected else []
     people = sum(len(r) for r in collected)
     print(f"{len(collected)} frames, {people} poses; wrote " + (", ".join(written) or "nothing"))
+    if pipe.reuse is not None and pipe.reuse.triplets_run:
+        print(f"feature reuse: {pipe.reuse.passes_per_person_frame:.2f} backbone passes per person-frame (3 without)")
     if error:
         raise error
     if not collected:

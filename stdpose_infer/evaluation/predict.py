@@ -52,12 +52,13 @@ def predict_dataset(
     fallback: str = "joint",
     smooth: bool = False,
     flip_test: bool = False,
+    reuse_features: bool = False,
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
     interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults; ``flip_test``: average
-    with the mirrored crops (``Pipeline``)."""
+    with the mirrored crops; ``reuse_features``: estimate mode's cross-frame feature reuse (``Pipeline``)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -66,7 +67,8 @@ def predict_dataset(
     data, out = Path(data), Path(out)
     detector = None if boxes == "labels" else boxes
     pipe = Pipeline(weights, backend=backend, detector=detector, batch_size=batch_size, precision=precision,
-                    fallback=fallback, smooth=smooth, flip_test=flip_test)  # fmt: skip
+                    fallback=fallback, smooth=smooth, flip_test=flip_test,
+                    reuse_features=reuse_features)  # fmt: skip
     files = _videos(data, annotations)
     bar = files
     if progress:

@@ -2,6 +2,6 @@
 
 from .fallback import FALLBACKS, Fallback
 from .pipeline import Pipeline
-from .windows import WindowBoxes
+from .windows import CropPolicy, NeighbourCrops, WindowBoxes
 
-__all__ = ["FALLBACKS", "Fallback", "Pipeline", "WindowBoxes"]
+__all__ = ["FALLBACKS", "Fallback", "CropPolicy", "NeighbourCrops", "Pipeline", "WindowBoxes"]

@@ -5,10 +5,10 @@ labels) and which labels pass through (``give``); the batcher crops, calls the h
 a batch is full or the oldest queued frame has waited ``max_delay`` frames, decodes, and yields one
 ``PoseResult`` per frame as soon as every job of that frame (and of all earlier frames) is done.
 
-Cross-frame feature reuse: jobs queued with ``windows`` (``windows.py``) are cropped per frame and window
-instead of per triplet. Each (frame, window) crop runs the model's per-frame half once, its features and
-heatmaps wait in a cache until no later key frame reads that frame, and every triplet that needs the
-crop reads them from there; only the per-triplet half runs per person.
+Cross-frame feature reuse: jobs queued with ``shared`` crops (``windows.py``) are cropped per (frame, crop id)
+instead of per triplet. Each such crop runs the model's per-frame half once, its features and heatmaps
+wait in a cache until no later key frame reads that frame, and every triplet that names the crop reads
+them from there; only the per-triplet half runs per person.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
-from .windows import Windows
+from .windows import SharedCrops
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop parts, each (N, ...)
@@ -126,28 +126,29 @@ class Batcher:
         track_ids: np.ndarray,
         origin: str,
         aux_labels: AuxLabels | None = None,
-        windows: Windows | None = None,
+        shared: SharedCrops | None = None,
     ) -> None:
         """Infer ``boxes`` on key frame ``key`` with aux frames ``left`` and ``right`` (and their labels); with
-        ``windows`` (feature reuse) the crops are the windows' boxes, shared by every job of a window."""
+        ``shared`` crops (feature reuse) each frame is cropped at its given box, once per crop id."""
         self.poses.setdefault(key, [])
         self.waiting.setdefault(key, 0)
         if len(boxes) == 0:
             return
-        if windows is not None and self.reuse is None:
-            raise ValueError("windows given to a Batcher built without reuse")
+        if shared is not None and self.reuse is None:
+            raise ValueError("shared crops given to a Batcher built without reuse")
         keys = None
         with self.stage("crop", len(boxes)):
-            affines, center, scale = crop_affines(boxes if windows is None else windows.boxes, self.input_wh)
-            if windows is None:
+            affines, center, scale = crop_affines(boxes if shared is None else shared.boxes[:, 1], self.input_wh)
+            if shared is None:
                 crops = self._crop([left, key, right], affines)
             else:
-                crops, keys = None, [tuple((f, int(w)) for f in (left, key, right)) for w in windows.ids]
-                for f in dict.fromkeys((left, key, right)):
-                    new = [n for n, w in enumerate(windows.ids) if (f, int(w)) not in self.features]
+                frames = (left, key, right)
+                crops, keys = None, [tuple((f, int(i)) for f, i in zip(frames, ids)) for ids in shared.ids]
+                for j, f in enumerate(frames):
+                    new = [n for n, ids in enumerate(shared.ids) if (f, int(ids[j])) not in self.features]
                     if new:
-                        for n, crop in zip(new, self._crop([f], affines[new])[:, 0]):
-                            self.features[(f, int(windows.ids[n]))] = crop
+                        for n, crop in zip(new, self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]):
+                            self.features[(f, int(shared.ids[n, j]))] = crop
             aux = None if aux_labels is None else self._render(aux_labels, center, scale)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)

@@ -38,7 +38,7 @@ from ..weights.native import load_model
 from .batcher import Batcher, Reuse
 from .fallback import Fallback
 from .propagation import plan_propagation
-from .windows import WindowBoxes
+from .windows import CropPolicy, NeighbourCrops
 
 log = logging.getLogger(__name__)
 Boxes = Sequence[np.ndarray] | dict[int, np.ndarray]  # per-frame (N, 4) xyxy boxes, by position or frame index
@@ -66,10 +66,11 @@ class Pipeline:
             "interpolate"; or a ``Fallback`` with its thresholds).
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
-        reuse_features: estimate mode: crop each track with a box held over a window of frames (``WindowBoxes``,
-            or True for its defaults) so each frame's backbone features are computed once and shared by the
-            triplets that read them (torch, onnxruntime, openvino backends); ``passes_per_person_frame`` says
-            what it achieved. Propagate mode runs whole triplets either way.
+        reuse_features: estimate mode: compute each frame's backbone features once and share them between the
+            triplets that read them (torch, onnxruntime, openvino backends). True: ``NeighbourCrops()`` (an aux
+            frame reads its neighbour's own crop where that is within 10 % of the key frame's); or a policy,
+            e.g. ``WindowBoxes()`` (a crop box held per track over a window of frames). ``self.reuse`` says
+            what it achieved (``passes_per_person_frame``). Propagate mode runs whole triplets either way.
 
     Example::
 
@@ -96,12 +97,12 @@ class Pipeline:
         cache_dir: str | Path = "engines",
         fallback: str | Fallback = "joint",
         smooth: OneEuro | bool | None = None,
-        reuse_features: WindowBoxes | bool = False,
+        reuse_features: CropPolicy | bool = False,
     ) -> None:
         if weights is None:
             weights = default_weights()
-        self.windows = WindowBoxes() if reuse_features is True else reuse_features or None
-        modes = (*MODES, *SPLIT_GRAPHS) if self.windows is not None else None  # graphs ONNX backends prepare
+        self.crop_policy = NeighbourCrops() if reuse_features is True else reuse_features or None
+        modes = (*MODES, *SPLIT_GRAPHS) if self.crop_policy is not None else None  # graphs ONNX backends prepare
         if aux_gap < 1 or max_delay < aux_gap or batch_size < 1:
             raise InputError(
                 f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
@@ -131,7 +132,7 @@ class Pipeline:
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
         self.smooth = OneEuro() if smooth is True else smooth or None
         self.reuse: Reuse | None = None  # the last estimate pass's feature reuse (passes per person-frame)
-        if self.windows is not None:
+        if self.crop_policy is not None:
             self.backend._check_split()  # a clear error now, not at the first batch
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
@@ -157,27 +158,29 @@ class Pipeline:
         return map(smooth, self._estimate(source, boxes))
 
     def _estimate(self, source, boxes: Boxes | None) -> Iterator[PoseResult]:
-        reuse = None if self.windows is None else Reuse(self._frame_parts, self._temporal)
+        reuse = None if self.crop_policy is None else Reuse(self._frame_parts, self._temporal)
         run, tracker, d, self.reuse = self._batcher(reuse), IouTracker(), self.aux_gap, reuse
-        windows = None if self.windows is None else dataclasses.replace(self.windows)  # fresh state per video
-        people: dict[int, tuple] = {}  # frame -> boxes, track ids, windows (or None)
+        windows = None if self.crop_policy is None else self.crop_policy.fresh()  # its state is per video
+        people: dict[int, tuple] = {}  # frame -> boxes, track ids
         last = -1
         try:
             for frame in self._frames(source):
                 last = frame.index
                 run.add_frame(frame)
-                found, ids = self._people(frame, boxes, tracker)
-                people[frame.index] = found, ids, windows.update(frame.index, found, ids) if windows else None
+                people[frame.index] = found, ids = self._people(frame, boxes, tracker)
+                if windows is not None:
+                    windows.update(frame.index, found, ids)
                 key = frame.index - d
                 if key >= 0:
-                    found, ids, held = people.pop(key)
-                    run.queue(key, max(key - d, 0), frame.index, found, ids, "estimated", windows=held)
+                    found, ids = people.pop(key)
+                    shared = None if windows is None else windows.crops(key, max(key - d, 0), frame.index, ids)
+                    run.queue(key, max(key - d, 0), frame.index, found, ids, "estimated", shared=shared)
                     run.evict_before(frame.index + 1 - 2 * d)  # the next key frame's left neighbour
                 yield from run.step(frame.index)
         except TruncatedVideoError:
-            yield from self._finish_estimate(run, people, last)
+            yield from self._finish_estimate(run, people, last, windows)
             raise
-        yield from self._finish_estimate(run, people, last)
+        yield from self._finish_estimate(run, people, last, windows)
 
     def propagate(self, source, labels, boxes: Boxes | None = None) -> Iterator[PoseResult]:
         """Propagate mode: ``labels`` on some frames -> poses on every frame.
@@ -277,10 +280,12 @@ class Pipeline:
             heatmaps = (heatmaps + flip_heatmaps(run(parts[2], parts[3], flipped_aux), fmt)) / 2
         return heatmaps
 
-    def _finish_estimate(self, run: Batcher, people: dict, last: int) -> Iterator[PoseResult]:
+    def _finish_estimate(self, run: Batcher, people: dict, last: int, windows) -> Iterator[PoseResult]:
         for k in range(max(0, last - self.aux_gap + 1), last + 1):
-            found, ids, held = people.pop(k)
-            run.queue(k, max(k - self.aux_gap, 0), min(k + self.aux_gap, last), found, ids, "estimated", windows=held)
+            found, ids = people.pop(k)
+            left, right = max(k - self.aux_gap, 0), min(k + self.aux_gap, last)
+            shared = None if windows is None else windows.crops(k, left, right, ids)
+            run.queue(k, left, right, found, ids, "estimated", shared=shared)
         yield from run.flush()
 
     def _propagate(self, frames: list[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):

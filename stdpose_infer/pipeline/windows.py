@@ -1,4 +1,6 @@
-"""``WindowBoxes``: per track, one crop box held over a window of frames, so a frame's crop can be shared.
+"""Which crop each frame of a triplet reads, so that a frame's crop (and its backbone pass) can be shared.
+
+``WindowBoxes``: per track, one crop box held over a window of frames.
 
 Without it each triplet is cropped with its key frame's box: frame s is cut three times (as a key frame
 and as each neighbour's aux frame) with three different boxes, and nothing can be reused. With a track's
@@ -17,6 +19,7 @@ it at the end of a window.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,31 +31,59 @@ PADDING = 1.25  # the crop's padding around a box (``box_to_center_scale``)
 
 
 @dataclass
-class Windows:
-    """One frame's people in their windows: the crop boxes (N, 4) xyxy and window ids (N,), unique per video."""
+class SharedCrops:
+    """The crops of one key frame's people: for each person and each of [left, key, right], the crop box (P, 3, 4)
+    xyxy and a crop id (P, 3); one (frame, id) is one crop, computed once for every triplet that names it."""
 
     boxes: np.ndarray
     ids: np.ndarray
 
 
+class CropPolicy:
+    """Gives each person of a triplet its three crops. ``update`` once per frame, in frame order; ``crops`` for a
+    key frame whose frames have all been seen."""
+
+    def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
+        raise NotImplementedError
+
+    def fresh(self) -> CropPolicy:
+        """A copy with no state (one per video)."""
+        return dataclasses.replace(self)
+
+
 @dataclass
-class WindowBoxes:
-    """The open window of every track; ``update`` once per frame, in frame order."""
+class WindowBoxes(CropPolicy):
+    """The open window of every track; all three frames of a triplet are cropped with the key frame's window."""
 
     length: int = 32
     margin: float = 1.25
     min_fill: float = 0.7
     aspect: float = INPUT_SIZE[0] / INPUT_SIZE[1]
-    _open: dict[int, tuple[int, np.ndarray, np.ndarray, int]] = field(default_factory=dict, repr=False)
-    _next: int = field(default=0, repr=False)
+    _open: dict[int, tuple[int, np.ndarray, np.ndarray, int]] = field(default_factory=dict, init=False, repr=False)
+    _next: int = field(default=0, init=False, repr=False)
+    _seen: dict[int, dict[int, tuple[np.ndarray, int]]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.length < 1 or self.margin < 1 or not 0 < self.min_fill <= 1:
             raise InputError(f"window length >= 1, margin >= 1 and 0 < min_fill <= 1 are needed; got length="
                              f"{self.length}, margin={self.margin}, min_fill={self.min_fill}")  # fmt: skip
 
-    def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> Windows:
-        """The crop box and window of each of this frame's people (``boxes`` (N, 4) xyxy, ``track_ids`` (N,))."""
+    def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> None:
+        """Place this frame's people (``boxes`` (N, 4) xyxy, ``track_ids`` (N,)) in their windows."""
+        self._seen[frame] = {int(t): (b, int(w)) for t, b, w in zip(track_ids, *self.windows(frame, boxes, track_ids))}
+        for old in [f for f in self._seen if f < frame - 64]:
+            del self._seen[old]
+
+    def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
+        boxes, ids = zip(*(self._seen[key][int(t)] for t in track_ids)) if len(track_ids) else ((), ())
+        boxes, ids = np.reshape(boxes, (-1, 1, 4)), np.reshape(ids, (-1, 1))
+        return SharedCrops(np.repeat(boxes, 3, axis=1), np.repeat(ids, 3, axis=1))
+
+    def windows(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The crop box (N, 4) and window id (N,) of each of this frame's people."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         centers, sizes = box_to_center_scale(boxes, self.aspect, PADDING)
         padded = (boxes[:, 2:] - boxes[:, :2]) * PADDING
@@ -68,9 +99,52 @@ class WindowBoxes:
             half = wsize / (2 * PADDING)  # the box whose crop region is the window's
             out_boxes[n], out_ids[n] = np.concatenate([wcenter - half, wcenter + half]), wid
         self._open = seen  # a track missing from this frame loses its window
-        return Windows(out_boxes, out_ids)
+        return out_boxes, out_ids
 
     def _holds(self, window, frame: int, center: np.ndarray, padded: np.ndarray, size: np.ndarray) -> bool:
         _, wcenter, wsize, start = window
         inside = np.all(np.abs(center - wcenter) + padded / 2 <= wsize / 2 + 1e-6)
         return bool(inside and size[1] >= self.min_fill * wsize[1] and frame - start < self.length)
+
+
+@dataclass
+class NeighbourCrops(CropPolicy):
+    """Each frame cropped at its people's own boxes; an aux frame reads its neighbour's own crop when that crop
+    is within ``tolerance`` of the key frame's (centre shift per axis and size change, as fractions of the key
+    crop's size), else a crop of the aux frame at the key frame's box, as without reuse. The key frame's crop is
+    always exactly the one it has without reuse; an aux frame's differs by at most ``tolerance``."""
+
+    tolerance: float = 0.1
+    aspect: float = INPUT_SIZE[0] / INPUT_SIZE[1]
+    _seen: dict[int, dict[int, tuple[np.ndarray, int]]] = field(default_factory=dict, init=False, repr=False)
+    _next: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tolerance < 1:
+            raise InputError(f"tolerance is a fraction of the crop size in [0, 1), got {self.tolerance}")
+
+    def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> None:
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        self._seen[frame] = {int(t): (b, self._next + n) for n, (t, b) in enumerate(zip(track_ids, boxes))}
+        self._next += len(boxes)
+        for old in [f for f in self._seen if f < frame - 64]:
+            del self._seen[old]
+
+    def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
+        boxes, ids = np.zeros((len(track_ids), 3, 4)), np.zeros((len(track_ids), 3), np.int64)
+        for n, track in enumerate(np.asarray(track_ids).tolist()):
+            box, own = self._seen[key][track]
+            center, size = box_to_center_scale(box[None], self.aspect)
+            for j, frame in enumerate((left, key, right)):
+                near = self._seen.get(frame, {}).get(track)
+                if near is not None and self._close(near[0], center, size):
+                    boxes[n, j], ids[n, j] = near
+                else:  # the aux frame at the key frame's box: a crop of its own
+                    boxes[n, j], ids[n, j] = box, self._next
+                    self._next += 1
+        return SharedCrops(boxes, ids)
+
+    def _close(self, box: np.ndarray, center: np.ndarray, size: np.ndarray) -> bool:
+        other_center, other_size = box_to_center_scale(box[None], self.aspect)
+        shift = np.abs(other_center - center) / size
+        return bool(np.all(shift <= self.tolerance) and np.all(np.abs(other_size / size - 1) <= self.tolerance))

@@ -10,7 +10,9 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   frame's crop, with the sigma and UDP encoding inference uses, invisible joints zero (ARCHITECTURE.md).
   A side without the person uses the other side's label, as the pipeline does.
 - Augmentation (the paper's): scale 0.65-1.35, rotation +-45 degrees (p 0.6), half body (p 0.3),
-  horizontal flip (p 0.5); one affine for all three frames.
+  horizontal flip (p 0.5); one affine for all three frames. ``window_crops`` (probability) replaces the
+  scale draw with the crops cross-frame feature reuse makes (``pipeline/windows.py``): a crop ``margin`` to
+  1 / ``min_fill`` times the usual size, shifted anywhere that keeps the padded box inside it.
 - Randomness comes from (seed, epoch, index) only, so a resumed run sees exactly the same samples.
 """
 
@@ -33,6 +35,7 @@ from ..errors import InputError
 from ..keypoints import POSETRACK, annotated, convert_keypoints, get_format, visible
 from ..model.config import MODES
 from ..annotation.labels import annotation_box
+from ..pipeline.windows import PADDING, WindowBoxes
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip
@@ -89,6 +92,15 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
     return videos
 
 
+def window_crop(box: np.ndarray, aspect: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+    """A crop like feature reuse's window crops: (scale factor, centre shift in pixels) for one xyxy box."""
+    windows = WindowBoxes()
+    factor = rng.uniform(windows.margin, 1 / windows.min_fill)
+    _, size = box_to_center_scale(box[None], aspect, PADDING)
+    slack = np.maximum(size[0] * factor - (box[2:] - box[:2]) * PADDING, 0) / 2
+    return factor, rng.uniform(-slack, slack)
+
+
 class TripletDataset(Dataset):
     """``dataset[i]`` -> dict(frames (3, 3, H, W), target (J, h, w), weight (J,), [aux (2, J, h, w)]).
 
@@ -108,6 +120,7 @@ class TripletDataset(Dataset):
         annotations: str = "annotations",
         input_wh: tuple[int, int] = INPUT_SIZE,
         heatmap_wh: tuple[int, int] = HEATMAP_SIZE,
+        window_crops: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -118,6 +131,9 @@ class TripletDataset(Dataset):
             )
         self.videos = load_videos(root, label_every, annotations)
         self.mode, self.max_gap, self.augment, self.sigma, self.seed = mode, max_gap, augment, sigma, seed
+        if not 0 <= window_crops <= 1:
+            raise InputError(f"window_crops is a probability in [0, 1], got {window_crops}")
+        self.window_crops = window_crops
         self.format = get_format(keypoint_format)
         self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
@@ -167,7 +183,7 @@ class TripletDataset(Dataset):
         kps = person.keypoints
         given = annotated(kps)
         box = person.box
-        rotation, factor, flip = 0.0, 1.0, False
+        rotation, factor, flip, shift = 0.0, 1.0, False, np.zeros(2)
         if self.augment:
             if rng.random() < 0.3 and given.sum() >= 8:  # half body: upper or lower joints only
                 upper = np.array([POSETRACK.keypoints[j] in UPPER for j in range(17)])
@@ -176,10 +192,12 @@ class TripletDataset(Dataset):
                     lo, hi = kps[part, :2].min(0), kps[part, :2].max(0)
                     box = np.concatenate([lo, hi])
             factor = rng.uniform(0.65, 1.35)
+            if self.window_crops and rng.random() < self.window_crops:
+                factor, shift = window_crop(box, self.input_wh[0] / self.input_wh[1], rng)
             rotation = rng.uniform(-45, 45) if rng.random() < 0.6 else 0.0
             flip = rng.random() < 0.5
         center, scale = box_to_center_scale(box[None], self.input_wh[0] / self.input_wh[1])
-        scale = scale * factor
+        center, scale = center + shift, scale * factor
         images = [read_image(video.frames[f]) for f in (left, t, right)]
         width = images[1].shape[1]
         if flip:

@@ -54,6 +54,7 @@ class TrainConfig:
     alpha: float = 0.1
     beta: float = 0.01
     augment: bool = True
+    window_crops: float = 0.0  # probability of a feature-reuse window crop instead of the scale draw
     seed: int = 0
     device: str = "auto"
     workers: int = 0
@@ -105,7 +106,8 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
         raise InputError("propagation with label heatmaps needs TKS or DAM; this ablation has neither")
     data = TripletDataset(config.data, config.mode, config.label_every, config.max_gap, config.augment,
                           model.config.keypoint_format, seed=config.seed, annotations=config.annotations,
-                          input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh)  # fmt: skip
+                          input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh,
+                          window_crops=config.window_crops)  # fmt: skip
     optimizer = _optimizer(model, config)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
     history: dict = {"epoch": [], "loss": [], "mse": [], "mi_features": [], "mi_heatmaps": []}
