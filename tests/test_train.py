@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from stdpose_infer.crops.affine import heatmap_to_image
+from stdpose_infer.crops.affine import box_to_center_scale, heatmap_to_image
 from stdpose_infer.data import write_benchmark
 from stdpose_infer.decode import decode_heatmaps
 from stdpose_infer.errors import CheckpointError, InputError
@@ -54,6 +54,29 @@ def test_augmented_samples_are_reproducible(synth):
     assert torch.equal(a[3]["frames"], b[3]["frames"])
     a.set_epoch(1)
     assert not torch.equal(a[3]["frames"], b[3]["frames"])
+
+
+def test_feature_reuse_crop_augmentations(synth):
+    """Window crops keep the padded box inside a crop up to 1 / min_fill times the usual size; aux jitter changes
+    the aux frames' crops only (the key frame and the target stay those of the plain sample)."""
+    from stdpose_infer.train.dataset import window_crop
+
+    rng = np.random.default_rng(0)
+    box = np.array([100.0, 50.0, 140.0, 170.0])  # narrow: room to move sideways
+    for _ in range(50):
+        factor, shift = window_crop(box, 0.75, rng)
+        assert 1.25 <= factor <= 1 / 0.7
+        _, size = box_to_center_scale(box[None])
+        crop_half = size[0] * factor / 2
+        assert np.all(np.abs(shift) + (box[2:] - box[:2]) * 1.25 / 2 <= crop_half + 1e-9)
+    plain, jitter = TripletDataset(synth, seed=3), TripletDataset(synth, seed=3, aux_jitter=0.2)
+    a, b = plain[2], jitter[2]
+    assert torch.equal(a["frames"][1], b["frames"][1]) and torch.equal(a["target"], b["target"])
+    assert not torch.equal(a["frames"][0], b["frames"][0]) and not torch.equal(a["frames"][2], b["frames"][2])
+    windowed = TripletDataset(synth, seed=3, window_crops=1.0)
+    assert not torch.equal(windowed[2]["frames"][1], a["frames"][1])
+    with pytest.raises(InputError, match="window_crops"):
+        TripletDataset(synth, window_crops=2)
 
 
 def test_mi_terms_are_positive_when_the_fused_side_is_better():

@@ -43,8 +43,8 @@ def add_commands(sub) -> None:
         if name == "run":
             p.add_argument("--smooth", action="store_true", help="smooth each track's joints online (One-Euro "
                            "filter at the video's frame rate; no look-ahead)")  # fmt: skip
-            p.add_argument("--reuse-features", action="store_true", help="crop each track with a box held over a "
-                           "window of frames and compute each frame's backbone pass once (faster; see the README)")
+            p.add_argument("--reuse-features", action="store_true", help="compute each frame's backbone pass once "
+                           "and share it between the triplets that read it (faster; see the README)")
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
         out = p.add_argument_group("outputs (at least one)")

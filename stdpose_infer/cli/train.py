@@ -35,7 +35,8 @@ def _fit(args: argparse.Namespace) -> None:
         aux_heatmaps=args.aux_heatmaps, label_every=args.label_every, max_gap=args.max_gap,
         annotations=args.annotations, ablate=tuple(args.ablate), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
-        augment=not args.no_augment, window_crops=args.window_crops, seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
+        augment=not args.no_augment, window_crops=args.window_crops, aux_jitter=args.aux_jitter,
+        seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
         freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
         estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch,
     )  # fmt: skip
@@ -96,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, default=0.01, help="MI weight on merged heatmaps")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--window-crops", type=float, default=0.0, help="probability of a window crop (as "
-                   "--reuse-features makes) instead of the scale augmentation")
+                   "WindowBoxes feature reuse makes) instead of the scale augmentation")
+    p.add_argument("--aux-jitter", type=float, default=0.0, help="estimate: crop each aux frame up to this "
+                   "fraction of the crop apart from the key frame's (as NeighbourCrops feature reuse may)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=0)

@@ -147,7 +147,8 @@ class Batcher:
                 for j, f in enumerate(frames):
                     new = [n for n, ids in enumerate(shared.ids) if (f, int(ids[j])) not in self.features]
                     if new:
-                        for n, crop in zip(new, self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]):
+                        cut = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
+                        for n, crop in zip(new, cut):
                             self.features[(f, int(shared.ids[n, j]))] = crop
             aux = None if aux_labels is None else self._render(aux_labels, center, scale)
         poses = Poses(boxes, track_ids, None, None, origin)

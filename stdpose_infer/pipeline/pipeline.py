@@ -68,7 +68,7 @@ class Pipeline:
             joints online, without look-ahead; None or False: raw poses.
         reuse_features: estimate mode: compute each frame's backbone features once and share them between the
             triplets that read them (torch, onnxruntime, openvino backends). True: ``NeighbourCrops()`` (an aux
-            frame reads its neighbour's own crop where that is within 10 % of the key frame's); or a policy,
+            frame reads its neighbour's own crop where that is within 20 % of the key frame's); or a policy,
             e.g. ``WindowBoxes()`` (a crop box held per track over a window of frames). ``self.reuse`` says
             what it achieved (``passes_per_person_frame``). Propagate mode runs whole triplets either way.
 

@@ -114,7 +114,7 @@ class NeighbourCrops(CropPolicy):
     crop's size), else a crop of the aux frame at the key frame's box, as without reuse. The key frame's crop is
     always exactly the one it has without reuse; an aux frame's differs by at most ``tolerance``."""
 
-    tolerance: float = 0.1
+    tolerance: float = 0.2
     aspect: float = INPUT_SIZE[0] / INPUT_SIZE[1]
     _seen: dict[int, dict[int, tuple[np.ndarray, int]]] = field(default_factory=dict, init=False, repr=False)
     _next: int = field(default=0, init=False, repr=False)
@@ -133,7 +133,7 @@ class NeighbourCrops(CropPolicy):
     def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
         boxes, ids = np.zeros((len(track_ids), 3, 4)), np.zeros((len(track_ids), 3), np.int64)
         for n, track in enumerate(np.asarray(track_ids).tolist()):
-            box, own = self._seen[key][track]
+            box = self._seen[key][track][0]
             center, size = box_to_center_scale(box[None], self.aspect)
             for j, frame in enumerate((left, key, right)):
                 near = self._seen.get(frame, {}).get(track)

@@ -13,6 +13,8 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   horizontal flip (p 0.5); one affine for all three frames. ``window_crops`` (probability) replaces the
   scale draw with the crops cross-frame feature reuse makes (``pipeline/windows.py``): a crop ``margin`` to
   1 / ``min_fill`` times the usual size, shifted anywhere that keeps the padded box inside it.
+  ``aux_jitter`` (a tolerance) crops each aux frame of an estimation sample with its own shift and size change of
+  up to that fraction of the crop, as ``NeighbourCrops`` feature reuse may.
 - Randomness comes from (seed, epoch, index) only, so a resumed run sees exactly the same samples.
 """
 
@@ -27,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..annotation.labels import annotation_box
 from ..crops.affine import HEATMAP_SIZE, INPUT_SIZE, box_to_center_scale, get_affine, transform_points
 from ..crops.triplets import crop_triplets_cv2
 from ..data.posetrack_folder import frame_order, read_image
@@ -34,7 +37,6 @@ from ..decode import render_heatmaps
 from ..errors import InputError
 from ..keypoints import POSETRACK, annotated, convert_keypoints, get_format, visible
 from ..model.config import MODES
-from ..annotation.labels import annotation_box
 from ..pipeline.windows import PADDING, WindowBoxes
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -121,6 +123,7 @@ class TripletDataset(Dataset):
         input_wh: tuple[int, int] = INPUT_SIZE,
         heatmap_wh: tuple[int, int] = HEATMAP_SIZE,
         window_crops: float = 0.0,
+        aux_jitter: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -133,7 +136,9 @@ class TripletDataset(Dataset):
         self.mode, self.max_gap, self.augment, self.sigma, self.seed = mode, max_gap, augment, sigma, seed
         if not 0 <= window_crops <= 1:
             raise InputError(f"window_crops is a probability in [0, 1], got {window_crops}")
-        self.window_crops = window_crops
+        if not 0 <= aux_jitter < 1:
+            raise InputError(f"aux_jitter is a fraction of the crop size in [0, 1), got {aux_jitter}")
+        self.window_crops, self.aux_jitter = window_crops, aux_jitter
         self.format = get_format(keypoint_format)
         self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
@@ -206,6 +211,11 @@ class TripletDataset(Dataset):
             center[:, 0] = width - 1 - center[:, 0]
         crop = get_affine(center, scale, self.input_wh, rotation)
         frames = crop_triplets_cv2(images, crop, self.input_wh)[0]
+        if self.augment and self.aux_jitter and self.mode == "estimate":
+            for j in (0, 2):  # an aux frame read at a nearby crop of its own
+                moved = center + rng.uniform(-1, 1, 2) * self.aux_jitter * scale
+                sized = scale * (1 + rng.uniform(-1, 1) * self.aux_jitter)
+                frames[j] = crop_triplets_cv2([images[j]], get_affine(moved, sized, self.input_wh, rotation))[0, 0]
         to_heatmap = get_affine(center, scale, self.heatmap_wh, rotation)
 
         def encode(k: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
