@@ -89,7 +89,9 @@ class Backend:
         images = _as_tensor(images, "images")
         c = self.config
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, *c.image_size):
-            raise InputError(f"images must be (N, 3, {c.image_size[0]}, {c.image_size[1]}) crops, got {tuple(images.shape)}")
+            raise InputError(
+                f"images must be (N, 3, {c.image_size[0]}, {c.image_size[1]}) crops, got {tuple(images.shape)}"
+            )
         parts = [self._frame_features(images[i : i + self.max_batch]) for i in range(0, len(images), self.max_batch)]
         if not parts:
             gh, gw = c.token_grid
@@ -105,8 +107,10 @@ class Backend:
         c = self.config
         gh, gw = c.token_grid
         want_f, want_h = (3, c.embed_dim, gh, gw), (3, c.num_keypoints, *c.heatmap_size)
-        if features.ndim != 5 or tuple(features.shape[1:]) != want_f or tuple(heatmaps.shape) != (
-            len(features), *want_h
+        if (
+            features.ndim != 5
+            or tuple(features.shape[1:]) != want_f
+            or tuple(heatmaps.shape) != (len(features), *want_h)
         ):
             raise InputError(f"temporal needs features (B, {', '.join(map(str, want_f))}) and heatmaps "
                              f"(B, {', '.join(map(str, want_h))}); got {tuple(features.shape)} and {tuple(heatmaps.shape)}")  # fmt: skip
@@ -138,6 +142,37 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.info}>"
+
+
+class GraphBackend(Backend):
+    """A backend of exported ONNX graphs, one per mode or model half (``self._infos``: {graph: OnnxInfo}); a
+    subclass runs one graph (``_run``), and this maps the Backend calls onto the graphs' inputs and outputs."""
+
+    splits_model = True  # when given the frame_features and temporal graphs
+    _infos: dict
+
+    def _run(self, graph: str, feeds: dict[str, torch.Tensor], outputs: list[str]) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
+        feeds = {"frames": frames} if aux is None else {"frames": frames, "aux_heatmaps": aux}
+        return self._run("estimate" if aux is None else "propagate", feeds, ["heatmaps"])[0]
+
+    def _check_split(self) -> None:
+        super()._check_split()
+        missing = [g for g in ("frame_features", "temporal") if g not in self._infos]
+        if missing:
+            raise InputError(
+                f"feature reuse runs the model's two halves, and this backend has no {' or '.join(missing)} "
+                "graph: give the checkpoint (graphs are exported on demand) or export them with "
+                "`stdpose-export --mode frame_features` and `--mode temporal`"
+            )
+
+    def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return tuple(self._run("frame_features", {"images": images}, ["features", "frame_heatmaps"]))
+
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+        return self._run("temporal", {"features": features, "frame_heatmaps": heatmaps}, ["heatmaps"])[0]
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:

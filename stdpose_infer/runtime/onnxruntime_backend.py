@@ -14,15 +14,14 @@ import torch
 
 from ..errors import InputError, MissingDependencyError, require
 from ..export.onnx_graph import read_onnx_info
-from .base import Backend, BackendInfo
+from .base import BackendInfo, GraphBackend
 
 
-class OnnxRuntimeBackend(Backend):
+class OnnxRuntimeBackend(GraphBackend):
     """The exported ONNX graphs (one per mode) in ONNX Runtime."""
 
     name = "onnxruntime"
     precisions = ("fp32", "fp16")
-    splits_model = True  # given the frame_features and temporal graphs
 
     @classmethod
     def from_source(cls, source, device, precision, max_batch, threads: int = 0) -> OnnxRuntimeBackend:
@@ -74,24 +73,6 @@ class OnnxRuntimeBackend(Backend):
                 str(self._infos[mode].path), options, providers=self.providers
             )
         return self._sessions[mode]
-
-    def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
-        feeds = {"frames": frames} if aux is None else {"frames": frames, "aux_heatmaps": aux}
-        return self._run("estimate" if aux is None else "propagate", feeds, ["heatmaps"])[0]
-
-    def _check_split(self) -> None:
-        super()._check_split()
-        missing = [g for g in ("frame_features", "temporal") if g not in self._infos]
-        if missing:
-            raise InputError(f"feature reuse runs the model's two halves, and this backend has no {' or '.join(missing)} "
-                             "graph: give the checkpoint (graphs are exported on demand) or export them with "
-                             "`stdpose-export --mode frame_features` and `--mode temporal`")
-
-    def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return tuple(self._run("frame_features", {"images": images}, ["features", "frame_heatmaps"]))
-
-    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
-        return self._run("temporal", {"features": features, "frame_heatmaps": heatmaps}, ["heatmaps"])[0]
 
     def _run(self, mode: str, feeds: dict[str, torch.Tensor], outputs: list[str]) -> list[torch.Tensor]:
         session = self._session(mode)
