@@ -52,7 +52,7 @@ def test_backends_without_the_halves_refuse_clearly(tiny, split_cache, tmp_path)
         pytest.importorskip(name)
         backend = load_backend(estimate_only, name, "cpu", "fp32")
         with pytest.raises(InputError, match="stdpose-export --mode frame_features"):
-            backend._check_split()
+            backend.check_split()
     single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
     with pytest.raises(InputError, match="single-frame"):
         TorchBackend(single).frame_features(torch.zeros(1, 3, 256, 192))

@@ -298,7 +298,7 @@ def _bench_pipeline(model, spec, precision, config, device, source, boxes, say, 
     try:
         backend = _load(model, spec, precision, config, device, config.pipeline_batch, reuse)
         if reuse:
-            backend._check_split()
+            backend.check_split()
     except StdposeError as e:
         say(f"skipped pipeline {spec} {precision}{' with feature reuse' if reuse else ''}: {e}")
         return {**row, "status": f"skipped: {e}"}

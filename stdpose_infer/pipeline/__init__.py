@@ -1,7 +1,7 @@
 """The SDK: ``Pipeline`` (estimate and propagate modes) and the interpolation fallback of propagation."""
 
+from .crop_policies import CropPolicy, NeighbourCrops, WindowBoxes
 from .fallback import FALLBACKS, Fallback
 from .pipeline import Pipeline
-from .windows import CropPolicy, NeighbourCrops, WindowBoxes
 
-__all__ = ["FALLBACKS", "Fallback", "CropPolicy", "NeighbourCrops", "Pipeline", "WindowBoxes"]
+__all__ = ["FALLBACKS", "CropPolicy", "Fallback", "NeighbourCrops", "Pipeline", "WindowBoxes"]

@@ -5,7 +5,7 @@ labels) and which labels pass through (``give``); the batcher crops, calls the h
 a batch is full or the oldest queued frame has waited ``max_delay`` frames, decodes, and yields one
 ``PoseResult`` per frame as soon as every job of that frame (and of all earlier frames) is done.
 
-Cross-frame feature reuse: jobs queued with ``shared`` crops (``windows.py``) are cropped per (frame, crop id)
+Cross-frame feature reuse: jobs queued with ``shared`` crops (``crop_policies.py``) are cropped per (frame, crop id)
 instead of per triplet. Each such crop runs the model's per-frame half once, its features and heatmaps
 wait in a cache until no later key frame reads that frame, and every triplet that names the crop reads
 them from there; only the per-triplet half runs per person.
@@ -27,7 +27,7 @@ from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
-from .windows import SharedCrops
+from .crop_policies import SharedCrops
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop parts, each (N, ...)
@@ -110,7 +110,8 @@ class Batcher:
         self.waiting: dict[int, int] = {}  # frame -> jobs not yet inferred
         self.next_out = 0
         self.last_frame = -1
-        self.features: dict[CropKey, tuple | torch.Tensor] = {}  # reuse: a crop (to run) or its parts (done)
+        self.to_run: dict[CropKey, torch.Tensor] = {}  # reuse: crops not through the per-frame half yet
+        self.features: dict[CropKey, tuple] = {}  # reuse: each run crop's parts (features, heatmaps, ...)
         self.floor = 0  # reuse: no later key frame reads frames before this one
 
     def add_frame(self, frame: Frame) -> None:
@@ -145,11 +146,11 @@ class Batcher:
                 frames = (left, key, right)
                 crops, keys = None, [tuple((f, int(i)) for f, i in zip(frames, ids)) for ids in shared.ids]
                 for j, f in enumerate(frames):
-                    new = [n for n, ids in enumerate(shared.ids) if (f, int(ids[j])) not in self.features]
+                    new = [n for n, k in enumerate(keys) if k[j] not in self.features and k[j] not in self.to_run]
                     if new:
                         cut = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
                         for n, crop in zip(new, cut):
-                            self.features[(f, int(shared.ids[n, j]))] = crop
+                            self.to_run[keys[n][j]] = crop
             aux = None if aux_labels is None else self._render(aux_labels, center, scale)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
@@ -240,10 +241,10 @@ class Batcher:
     def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
         """Feature reuse: the per-frame half on crops not run yet, then the per-triplet half on every person."""
         b, reuse = self.batch_size, self.reuse
-        todo = [k for k, v in self.features.items() if isinstance(v, torch.Tensor)]
+        todo = list(self.to_run)
         for i in range(0, len(todo), b):
             chunk = todo[i : i + b]
-            parts = reuse.features(torch.stack([self.features[k] for k in chunk]))
+            parts = reuse.features(torch.stack([self.to_run.pop(k) for k in chunk]))
             for n, k in enumerate(chunk):
                 self.features[k] = tuple(p[n] for p in parts)
         reuse.crops_run += len(todo)

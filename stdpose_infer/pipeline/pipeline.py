@@ -36,9 +36,9 @@ from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError, read_frames
 from ..weights.native import load_model
 from .batcher import Batcher, Reuse
+from .crop_policies import CropPolicy, NeighbourCrops
 from .fallback import Fallback
 from .propagation import plan_propagation
-from .windows import CropPolicy, NeighbourCrops
 
 log = logging.getLogger(__name__)
 Boxes = Sequence[np.ndarray] | dict[int, np.ndarray]  # per-frame (N, 4) xyxy boxes, by position or frame index
@@ -120,7 +120,9 @@ class Pipeline:
             self.backend = load_backend(model, backend, device, precision, modes, cache_dir, batch_size)
         # what runs, for logs and the CLI: the model's provenance, else the backend's class (a graph or engine)
         provenance = model.provenance if model is not None else getattr(self.backend, "provenance", None)
-        self.model_source = provenance.get("source", "unknown") if provenance else f"{type(self.backend).__name__} backend"
+        self.model_source = (
+            provenance.get("source", "unknown") if provenance else f"{type(self.backend).__name__} backend"
+        )
         log.info("model: %s", self.model_source)
         self.config = self.backend.config
         if "untrained" in getattr(model, "provenance", {}).get("training_data", ""):
@@ -133,7 +135,7 @@ class Pipeline:
         self.smooth = OneEuro() if smooth is True else smooth or None
         self.reuse: Reuse | None = None  # the last estimate pass's feature reuse (passes per person-frame)
         if self.crop_policy is not None:
-            self.backend._check_split()  # a clear error now, not at the first batch
+            self.backend.check_split()  # a clear error now, not at the first batch
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
 
     # ------------------------------------------------------------------ public
@@ -160,7 +162,7 @@ class Pipeline:
     def _estimate(self, source, boxes: Boxes | None) -> Iterator[PoseResult]:
         reuse = None if self.crop_policy is None else Reuse(self._frame_parts, self._temporal)
         run, tracker, d, self.reuse = self._batcher(reuse), IouTracker(), self.aux_gap, reuse
-        windows = None if self.crop_policy is None else self.crop_policy.fresh()  # its state is per video
+        policy = None if self.crop_policy is None else self.crop_policy.fresh()  # its state is per video
         people: dict[int, tuple] = {}  # frame -> boxes, track ids
         last = -1
         try:
@@ -168,19 +170,17 @@ class Pipeline:
                 last = frame.index
                 run.add_frame(frame)
                 people[frame.index] = found, ids = self._people(frame, boxes, tracker)
-                if windows is not None:
-                    windows.update(frame.index, found, ids)
+                if policy is not None:
+                    policy.update(frame.index, found, ids)
                 key = frame.index - d
                 if key >= 0:
-                    found, ids = people.pop(key)
-                    shared = None if windows is None else windows.crops(key, max(key - d, 0), frame.index, ids)
-                    run.queue(key, max(key - d, 0), frame.index, found, ids, "estimated", shared=shared)
+                    self._queue_estimate(run, policy, people.pop(key), key, max(key - d, 0), frame.index)
                     run.evict_before(frame.index + 1 - 2 * d)  # the next key frame's left neighbour
                 yield from run.step(frame.index)
         except TruncatedVideoError:
-            yield from self._finish_estimate(run, people, last, windows)
+            yield from self._finish_estimate(run, people, last, policy)
             raise
-        yield from self._finish_estimate(run, people, last, windows)
+        yield from self._finish_estimate(run, people, last, policy)
 
     def propagate(self, source, labels, boxes: Boxes | None = None) -> Iterator[PoseResult]:
         """Propagate mode: ``labels`` on some frames -> poses on every frame.
@@ -253,11 +253,18 @@ class Pipeline:
 
     def _heatmaps(self, crops: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
         """One backend call (two with flip test: the mirrored crops, mapped back, are averaged in)."""
-        heatmaps = self.backend.infer(crops, aux)
+        return self._flip_averaged(
+            lambda mirrored, a: self.backend.infer(crops.flip(-1) if mirrored else crops, a), aux
+        )
+
+    def _flip_averaged(self, run, aux: torch.Tensor | None) -> torch.Tensor:
+        """``run(mirrored, aux)`` -> heatmaps; with flip test, the mirrored run (its aux mirrored too) mapped back
+        and averaged in."""
+        heatmaps = run(False, aux)
         if self.flip_test:
             fmt = self.keypoint_format
             flipped_aux = None if aux is None else flip_heatmaps(aux.flatten(0, 1), fmt).unflatten(0, aux.shape[:2])
-            heatmaps = (heatmaps + flip_heatmaps(self.backend.infer(crops.flip(-1), flipped_aux), fmt)) / 2
+            heatmaps = (heatmaps + flip_heatmaps(run(True, flipped_aux), fmt)) / 2
         return heatmaps
 
     def _frame_parts(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -268,25 +275,25 @@ class Pipeline:
     def _temporal(self, parts: tuple[torch.Tensor, ...], aux: torch.Tensor | None) -> torch.Tensor:
         """Feature reuse, per triplet: ``parts`` (B, 3, ...) from ``_frame_parts`` -> heatmaps, as ``_heatmaps``."""
 
-        def run(features, heatmaps, aux):
+        def run(mirrored, aux):
+            features, heatmaps = parts[2:4] if mirrored else parts[:2]
             if aux is not None:  # propagation: the labels' heatmaps replace the aux frames'
                 heatmaps = torch.stack([aux[:, 0].to(heatmaps), heatmaps[:, 1], aux[:, 1].to(heatmaps)], dim=1)
             return self.backend.temporal(features, heatmaps)
 
-        heatmaps = run(parts[0], parts[1], aux)
-        if self.flip_test:
-            fmt = self.keypoint_format
-            flipped_aux = None if aux is None else flip_heatmaps(aux.flatten(0, 1), fmt).unflatten(0, aux.shape[:2])
-            heatmaps = (heatmaps + flip_heatmaps(run(parts[2], parts[3], flipped_aux), fmt)) / 2
-        return heatmaps
+        return self._flip_averaged(run, aux)
 
-    def _finish_estimate(self, run: Batcher, people: dict, last: int, windows) -> Iterator[PoseResult]:
+    def _finish_estimate(self, run: Batcher, people: dict, last: int, policy) -> Iterator[PoseResult]:
         for k in range(max(0, last - self.aux_gap + 1), last + 1):
-            found, ids = people.pop(k)
-            left, right = max(k - self.aux_gap, 0), min(k + self.aux_gap, last)
-            shared = None if windows is None else windows.crops(k, left, right, ids)
-            run.queue(k, left, right, found, ids, "estimated", shared=shared)
+            self._queue_estimate(run, policy, people.pop(k), k, max(k - self.aux_gap, 0), min(k + self.aux_gap, last))
         yield from run.flush()
+
+    @staticmethod
+    def _queue_estimate(run: Batcher, policy: CropPolicy | None, people: tuple, key: int, left: int, right: int):
+        """Queue key frame ``key``'s people (boxes, track ids), with their shared crops under feature reuse."""
+        found, ids = people
+        shared = None if policy is None else policy.crops(key, left, right, ids)
+        run.queue(key, left, right, found, ids, "estimated", shared=shared)
 
     def _propagate(self, frames: list[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):
         run = self._batcher()

@@ -85,7 +85,7 @@ class Backend:
 
     def frame_features(self, images) -> tuple[torch.Tensor, torch.Tensor]:
         """The per-crop half: (N, 3, H, W) crops -> features (N, C, gh, gw) and the head's heatmaps (N, J, h, w)."""
-        self._check_split()
+        self.check_split()
         images = _as_tensor(images, "images")
         c = self.config
         if images.ndim != 4 or tuple(images.shape[1:]) != (3, *c.image_size):
@@ -102,7 +102,7 @@ class Backend:
     def temporal(self, features, heatmaps) -> torch.Tensor:
         """The per-triplet half: (B, 3, C, gh, gw) features and (B, 3, J, h, w) heatmaps of [left, key, right]
         (in propagate mode the aux heatmaps are the labels' renderings) -> the key frame's heatmaps (B, J, h, w)."""
-        self._check_split()
+        self.check_split()
         features, heatmaps = _as_tensor(features, "features"), _as_tensor(heatmaps, "heatmaps")
         c = self.config
         gh, gw = c.token_grid
@@ -121,7 +121,8 @@ class Backend:
             self._temporal(features[i : i + step], heatmaps[i : i + step]) for i in range(0, len(features), step)
         ])  # fmt: skip
 
-    def _check_split(self) -> None:
+    def check_split(self) -> None:
+        """A clear error unless this backend can run the model's two halves (``frame_features``, ``temporal``)."""
         if not self.splits_model:
             raise InputError(
                 f"the {self.info.backend} backend runs the whole triplet model only, not its two halves "
@@ -158,8 +159,8 @@ class GraphBackend(Backend):
         feeds = {"frames": frames} if aux is None else {"frames": frames, "aux_heatmaps": aux}
         return self._run("estimate" if aux is None else "propagate", feeds, ["heatmaps"])[0]
 
-    def _check_split(self) -> None:
-        super()._check_split()
+    def check_split(self) -> None:
+        super().check_split()
         missing = [g for g in ("frame_features", "temporal") if g not in self._infos]
         if missing:
             raise InputError(

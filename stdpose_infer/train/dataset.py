@@ -11,7 +11,7 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   A side without the person uses the other side's label, as the pipeline does.
 - Augmentation (the paper's): scale 0.65-1.35, rotation +-45 degrees (p 0.6), half body (p 0.3),
   horizontal flip (p 0.5); one affine for all three frames. ``window_crops`` (probability) replaces the
-  scale draw with the crops cross-frame feature reuse makes (``pipeline/windows.py``): a crop ``margin`` to
+  scale draw with the crops cross-frame feature reuse makes (``pipeline/crop_policies.py``): a crop ``margin`` to
   1 / ``min_fill`` times the usual size, shifted anywhere that keeps the padded box inside it.
   ``aux_jitter`` (a tolerance) crops each aux frame of an estimation sample with its own shift and size change of
   up to that fraction of the crop, as ``NeighbourCrops`` feature reuse may.
@@ -37,7 +37,7 @@ from ..decode import render_heatmaps
 from ..errors import InputError
 from ..keypoints import POSETRACK, annotated, convert_keypoints, get_format, visible
 from ..model.config import MODES
-from ..pipeline.windows import PADDING, WindowBoxes
+from ..pipeline.crop_policies import PADDING, WindowBoxes
 
 UPPER = ("nose", "head_bottom", "head_top", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")  # fmt: skip

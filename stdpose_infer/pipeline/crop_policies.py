@@ -40,8 +40,8 @@ class SharedCrops:
 
 
 class CropPolicy:
-    """Gives each person of a triplet its three crops. ``update`` once per frame, in frame order; ``crops`` for a
-    key frame whose frames have all been seen."""
+    """Gives each person of a triplet its three crops. ``update`` once per frame, in frame order (it records the
+    frame's people in ``_seen``); ``crops`` for each key frame in order, once its frames have all been seen."""
 
     def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> None:
         raise NotImplementedError
@@ -52,6 +52,11 @@ class CropPolicy:
     def fresh(self) -> CropPolicy:
         """A copy with no state (one per video)."""
         return dataclasses.replace(self)
+
+    def _forget_before(self, frame: int) -> None:
+        """Key frames come in order, so no later triplet reads frames before this key frame's left one."""
+        for old in [f for f in self._seen if f < frame]:
+            del self._seen[old]
 
 
 @dataclass
@@ -74,12 +79,11 @@ class WindowBoxes(CropPolicy):
     def update(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> None:
         """Place this frame's people (``boxes`` (N, 4) xyxy, ``track_ids`` (N,)) in their windows."""
         self._seen[frame] = {int(t): (b, int(w)) for t, b, w in zip(track_ids, *self.windows(frame, boxes, track_ids))}
-        for old in [f for f in self._seen if f < frame - 64]:
-            del self._seen[old]
 
     def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
         boxes, ids = zip(*(self._seen[key][int(t)] for t in track_ids)) if len(track_ids) else ((), ())
         boxes, ids = np.reshape(boxes, (-1, 1, 4)), np.reshape(ids, (-1, 1))
+        self._forget_before(left)
         return SharedCrops(np.repeat(boxes, 3, axis=1), np.repeat(ids, 3, axis=1))
 
     def windows(self, frame: int, boxes: np.ndarray, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,8 +131,6 @@ class NeighbourCrops(CropPolicy):
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         self._seen[frame] = {int(t): (b, self._next + n) for n, (t, b) in enumerate(zip(track_ids, boxes))}
         self._next += len(boxes)
-        for old in [f for f in self._seen if f < frame - 64]:
-            del self._seen[old]
 
     def crops(self, key: int, left: int, right: int, track_ids: np.ndarray) -> SharedCrops:
         boxes, ids = np.zeros((len(track_ids), 3, 4)), np.zeros((len(track_ids), 3), np.int64)
@@ -142,6 +144,7 @@ class NeighbourCrops(CropPolicy):
                 else:  # the aux frame at the key frame's box: a crop of its own
                     boxes[n, j], ids[n, j] = box, self._next
                     self._next += 1
+        self._forget_before(left)
         return SharedCrops(boxes, ids)
 
     def _close(self, box: np.ndarray, center: np.ndarray, size: np.ndarray) -> bool:
