@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
+from stdpose_infer import build_model
 from stdpose_infer.errors import InputError, MissingDependencyError, require
 from stdpose_infer.runtime import load_backend, resolve_device
 
@@ -91,14 +94,6 @@ def test_bf16_without_cpu_units_warns(tiny, monkeypatch, caplog):
     assert "emulates BF16" in caplog.text
 
 
-def test_auto_on_cpu_says_what_it_chose(tiny):
-    if torch.cuda.is_available():
-        pytest.skip("checks the CPU choice")
-    backend = load_backend(tiny)
-    assert backend.info.backend == "torch" and "CPU" in backend.info.detail["auto"]
-    assert "torch on cpu, fp32" in str(backend)
-
-
 def test_clear_errors(tiny, tiny_graphs, inputs):
     frames, _ = inputs
     backend = load_backend(tiny, "torch", device="cpu")
@@ -129,3 +124,38 @@ def test_clear_errors(tiny, tiny_graphs, inputs):
             load_backend(tiny, "torch", device="cpu", fused_dam=True)
     with pytest.raises(MissingDependencyError, match=r'pip install "stdpose-infer\[gpu\]"'):
         require("no_such_module_xyz", "gpu", "a test feature")
+
+
+def test_auto_on_the_cpu_runs_the_backend_measured_fastest_and_remembers(tiny, tmp_path, monkeypatch):
+    from stdpose_infer.runtime import cpu_choice
+
+    names = cpu_choice.installed_cpu_backends("fp32", graphs_only=False)
+    assert names[0] == "torch" and "onnxruntime" in names  # both are core dependencies
+    chosen = load_backend(tiny, device="cpu", cache_dir=tmp_path, max_batch=2)
+    (entry,) = json.loads((tmp_path / "cpu_choice.json").read_text()).values()
+    assert set(entry["ms_per_triplet"]) | set(entry["skipped"]) == set(names) and entry["batch"] == 2
+    assert chosen.info.backend == entry["fastest"] == min(entry["ms_per_triplet"], key=entry["ms_per_triplet"].get)
+    assert "measured fastest" in chosen.info.detail["auto"] and str(tmp_path) in chosen.info.detail["auto"]
+    assert f"{chosen.info.backend} on cpu, fp32" in str(chosen)
+    exported = sorted(p.name for p in tmp_path.rglob("*.onnx"))  # timing exports the estimate graph only
+    assert exported == ["estimate-fp32.onnx"] + (["propagate-fp32.onnx"] if chosen.info.backend != "torch" else [])
+
+    # the next load reads the answer: no timing; an answer written for this machine is what runs
+    monkeypatch.setattr(cpu_choice, "measure", lambda *a: pytest.fail("measured twice"))
+    path = tmp_path / "cpu_choice.json"
+    for name in names:
+        path.write_text(json.dumps({k: {**e, "fastest": name} for k, e in json.loads(path.read_text()).items()}))
+        assert load_backend(tiny, device="cpu", cache_dir=tmp_path).info.backend == name
+    # another architecture is another question
+    other = build_model("t", depth=1)
+    monkeypatch.setattr(cpu_choice, "measure", lambda *a: {**entry, "fastest": "onnxruntime"})
+    assert load_backend(other, device="cpu", cache_dir=tmp_path).info.backend == "onnxruntime"
+    assert len(json.loads(path.read_text())) == 2
+
+
+def test_auto_given_graph_files_picks_among_graph_runtimes(tiny_graphs, tmp_path):
+    graph = tiny_graphs[("estimate", "fp32")]
+    chosen = load_backend(graph, device="cpu", cache_dir=tmp_path)  # torch cannot run a graph: not a candidate
+    assert chosen.info.backend in ("onnxruntime", "openvino") and "measured fastest" in chosen.info.detail["auto"]
+    (entry,) = json.loads((tmp_path / "cpu_choice.json").read_text()).values()
+    assert "torch" not in entry["ms_per_triplet"]

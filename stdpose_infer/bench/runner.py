@@ -27,6 +27,7 @@ from ..export.onnx_graph import SPLIT_GRAPHS
 from ..model import build_model
 from ..model.stdpose import STDPose, baseline_config
 from ..runtime import load_backend
+from ..runtime.cpu_choice import cpu_name
 from ..runtime.loader import BACKEND_CLASSES, resolve_device
 from ..runtime.torch_backend import AUTOCAST
 from .flops import DENSE_FP16_TFLOPS, gpu_name, matmul_tflops, model_flops
@@ -93,7 +94,7 @@ def machine_info(device: torch.device) -> dict:
     import onnxruntime
 
     info = {
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
@@ -109,22 +110,6 @@ def machine_info(device: torch.device) -> dict:
         except Exception:  # noqa: BLE001 - absent or unloadable: not part of this machine's stack
             pass
     return info
-
-
-def _cpu_name() -> str:
-    """The CPU's model name and its matrix units (figures depend on both), e.g. "AMD EPYC (AVX2, no BF16 units)"."""
-    name, flags = platform.processor() or platform.machine(), ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and name in ("", platform.machine(), platform.processor()):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        return name
-    units = "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "no BF16 units"
-    simd = "AVX512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{name} ({simd}, {units})"
 
 
 def run_bench(config: BenchConfig, progress=None) -> dict:

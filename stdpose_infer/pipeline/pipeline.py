@@ -111,8 +111,7 @@ class Pipeline:
         if isinstance(weights, str) and weights.startswith(TRITON_SCHEME):  # the model runs on a Triton server
             weights = load_backend(weights, max_batch=batch_size)
         elif isinstance(weights, (str, Path)) and str(weights).endswith(".onnx"):  # an exported (or INT8) graph
-            weights = load_backend(weights, "onnxruntime" if backend == "auto" else backend, device, "auto",
-                                   cache_dir=cache_dir, max_batch=batch_size)  # fmt: skip
+            weights = load_backend(weights, backend, device, "auto", cache_dir=cache_dir, max_batch=batch_size)
         if isinstance(weights, Backend):
             self.backend, model = weights, getattr(weights, "model", None)
         else:

@@ -3,9 +3,9 @@
 The backends are the ``Backend`` subclasses of ``runtime/*_backend.py`` (each says what it runs and
 how it is built); ``load_backend`` looks the name up. "auto" picks, in this order: on a CUDA GPU,
 TensorRT when ``tensorrt`` or ``tensorrt_rtx`` is installed, else torch with FP16 autocast; on the
-CPU, torch eager (onnxruntime measured no faster on the CPU: see benchmarks/results/). The chosen
-backend says why in ``backend.info.detail["auto"]``. Graphs and engines made on the way are cached
-under ``cache_dir`` (default ``engines/``).
+CPU, torch for BF16, else the installed CPU backend measured fastest on this machine (``cpu_choice``:
+timed once, remembered). The chosen backend says why in ``backend.info.detail["auto"]``. Graphs,
+engines and that measurement are cached under ``cache_dir`` (default ``engines/``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 from ..errors import InputError, MissingDependencyError
 from ..model.stdpose import STDPose
 from .base import Backend
+from .cpu_choice import choose_cpu_backend
 from .source import BackendSource, model_digest
 from .tensorrt_engine import import_tensorrt
 from .triton_backend import SCHEME
@@ -80,11 +81,12 @@ def load_backend(
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     device = resolve_device(device)
-    reason = None
-    if backend == "auto":
-        backend, reason = _choose(device, precision)
     if precision == "auto":
         precision = "fp16" if device.type == "cuda" else "fp32"
+    source = BackendSource.of(model_or_path, modes, cache_dir)
+    reason = None
+    if backend == "auto":
+        backend, reason = _choose(device, precision, source, max_batch)
     cls = BACKEND_CLASSES[backend]
     if precision not in cls.precisions:
         others = sorted((n for n, c in BACKEND_CLASSES.items() if precision in c.precisions), key=lambda n: n != "torch")
@@ -92,7 +94,6 @@ def load_backend(
             f"precision={precision!r} runs on the {' / '.join(others)} backend; the {backend} backend runs "
             f"{', '.join(cls.precisions)}. Use backend={others[0]!r}, or precision={cls.precisions[0]!r}"
         )
-    source = BackendSource.of(model_or_path, modes, cache_dir)
     result = cls.from_source(source, device, precision, max_batch, **options)
     if reason:
         result.info.detail["auto"] = reason
@@ -100,7 +101,7 @@ def load_backend(
     return result
 
 
-def _choose(device: torch.device, precision: str) -> tuple[str, str]:
+def _choose(device: torch.device, precision: str, source: BackendSource, max_batch: int) -> tuple[str, str]:
     if precision == "bf16":
         return "torch", "BF16 runs on the torch backend"
     if device.type == "cuda":
@@ -109,4 +110,4 @@ def _choose(device: torch.device, precision: str) -> tuple[str, str]:
             return "tensorrt", f"CUDA GPU and {trt.__name__} {trt.__version__} installed"
         except MissingDependencyError:
             return "torch", "CUDA GPU without TensorRT: torch with FP16 autocast"
-    return "torch", "CPU: torch eager (onnxruntime measured no faster for the B triplet on the CPU)"
+    return choose_cpu_backend(source, precision, max_batch, source.cache_dir)
