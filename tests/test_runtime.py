@@ -134,7 +134,10 @@ def test_auto_on_the_cpu_runs_the_backend_measured_fastest_and_remembers(tiny, t
     chosen = load_backend(tiny, device="cpu", cache_dir=tmp_path, max_batch=2)
     (entry,) = json.loads((tmp_path / "cpu_choice.json").read_text()).values()
     assert set(entry["ms_per_triplet"]) | set(entry["skipped"]) == set(names) and entry["batch"] == 2
-    assert chosen.info.backend == entry["fastest"] == min(entry["ms_per_triplet"], key=entry["ms_per_triplet"].get)
+    ms = entry["ms_per_triplet"]
+    assert chosen.info.backend == entry["fastest"] and ms[entry["fastest"]] <= min(ms.values()) * 1.05
+    earlier = names[: names.index(entry["fastest"])]  # preferred on a tie: chosen only where not within 5 %
+    assert all(ms[n] > min(ms.values()) * 1.05 for n in earlier if n in ms)
     assert "measured fastest" in chosen.info.detail["auto"] and str(tmp_path) in chosen.info.detail["auto"]
     assert f"{chosen.info.backend} on cpu, fp32" in str(chosen)
     exported = sorted(p.name for p in tmp_path.rglob("*.onnx"))  # timing exports the estimate graph only
