@@ -112,7 +112,7 @@ def data(work: Path) -> None:
     (work / "data_summary.json").write_text(json.dumps(summary, indent=1))
 
 
-# The FlexiViT alternative the issue asked to compare: the same DINOv2 weights with the patch kernel resized to 16 px
+# Experiment: the FlexiViT alternative, the same DINOv2 weights with the patch kernel resized to 16 px
 # (pseudo-inverse resize) at 256 x 192, the same 16 x 12 token grid.
 FLEXI = dict(image_size=(256, 192), patch_size=16)
 
