@@ -10,6 +10,7 @@ does not depend on them). Later loads read the answer; the chosen backend says w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -32,10 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CPU_BACKENDS = ("torch", "onnxruntime", "openvino")  # the backends that run on a CPU, in order of preference on a tie
-_DISTRIBUTIONS = {"torch": "torch", "onnxruntime": "onnxruntime", "openvino": "openvino"}
 BATCH = 4  # triplets per timed call: the pipeline's calls are batches of persons, and a batch of 1 favours no one
 CALLS = 2  # timed calls per backend, after one warm-up call; the fastest counts
-MARGIN = 0.05  # a backend later in CPU_BACKENDS must be this much faster to be chosen (timing noise; torch needs no export)
+MARGIN = 0.05  # a later backend in CPU_BACKENDS must be this much faster to win (noise; torch needs no export)
 
 
 def cpu_name() -> str:
@@ -62,12 +62,24 @@ def installed_cpu_backends(precision: str, graphs_only: bool) -> list[str]:
     for name in CPU_BACKENDS:
         if precision not in BACKEND_CLASSES[name].precisions or (graphs_only and name == "torch"):
             continue
+        if _version(name) is not None:
+            names.append(name)
+    return names
+
+
+@functools.lru_cache(maxsize=1)
+def _providers() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _version(module: str) -> str | None:
+    """The installed version of the distribution that provides ``module`` (e.g. onnxruntime-gpu for onnxruntime)."""
+    for dist in _providers().get(module, []):
         try:
-            importlib.metadata.version(_DISTRIBUTIONS[name])
+            return f"{dist} {importlib.metadata.version(dist)}"
         except importlib.metadata.PackageNotFoundError:
             continue
-        names.append(name)
-    return names
+    return None
 
 
 def choose_cpu_backend(source: BackendSource, precision: str, max_batch: int, cache_dir: Path) -> tuple[str, str]:
@@ -133,7 +145,7 @@ def _time_triplets(backend: Backend, batch: int, graphs: BackendSource) -> float
 
 
 def _key(source: BackendSource, precision: str, names: list[str]) -> str:
-    versions = {n: importlib.metadata.version(_DISTRIBUTIONS[n]) for n in names}
+    versions = {n: _version(n) for n in names}
     if source.model is not None:  # the architecture: the config without provenance or weights
         what = source.model.config.to_json()
     else:  # graph files: their names and sizes (their config is inside; precision differs by file)
