@@ -4,6 +4,9 @@ passes per person-frame achieved, per crop policy, on PoseTrack-format folders.
     python benchmarks/feature_reuse_accuracy.py --work /work/cache/starter \\
         heldout:none heldout:neighbour:0.2 heldout:window:1.25 synth_test:none synth_test:neighbour:0.2
 
+Where a FOLDER:none run comes first, each later run of that folder also reports how far reuse moved the keypoints
+(image pixels, joints predicted in both runs): the model's reading of its aux frames is what reuse can change.
+
 Each run is FOLDER:POLICY[:PARAMETER] with FOLDER under --work (annotations/*.json + images), POLICY "none" (whole
 triplets), "neighbour" (NeighbourCrops, PARAMETER = tolerance) or "window" (WindowBoxes, PARAMETER = margin).
 The shipped starter model unless --weights; torch on the CPU.
@@ -16,6 +19,8 @@ import json
 import sys
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from stdpose_infer import NeighbourCrops, Pipeline, WindowBoxes
 from stdpose_infer.evaluation.predict import _videos, predict_video, score_predictions, write_predictions
@@ -47,6 +52,24 @@ def run(weights, data: Path, spec: str, out: Path) -> dict:
     return {"mAP": ap.groups["Total"], "passes_per_person_frame": crops / triplets if triplets else 3.0}
 
 
+def keypoints(folder: Path) -> dict:
+    """{(file, image id, track id): (J, 3) keypoints} of a folder of predictions."""
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        for ann in json.loads(path.read_text())["annotations"]:
+            out[(path.name, ann["image_id"], ann["track_id"])] = np.reshape(ann["keypoints"], (-1, 3))
+    return out
+
+
+def shift(reference: dict, other: dict) -> dict:
+    """Median, 90th percentile and largest distance (pixels) between the joints both runs predicted."""
+    d = np.concatenate([
+        np.linalg.norm(a[:, :2] - other[k][:, :2], axis=1)[(a[:, 2] > 0) & (other[k][:, 2] > 0)]
+        for k, a in reference.items() if k in other
+    ])  # fmt: skip
+    return {"median": float(np.median(d)), "p90": float(np.percentile(d, 90)), "max": float(d.max())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="FOLDER:POLICY[:PARAMETER]")
@@ -55,18 +78,29 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write OUT.json and OUT.md")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    rows = []
+    rows, plain = [], {}
     for item in args.runs:
         folder, _, spec = item.partition(":")
-        result = run(args.weights, args.work / folder, spec, args.work / "reuse_eval" / item.replace(":", "_"))
+        out = args.work / "reuse_eval" / item.replace(":", "_")
+        result = run(args.weights, args.work / folder, spec, out)
+        if spec == "none":
+            plain[folder] = keypoints(out)
+        elif folder in plain:
+            result["shift_px"] = shift(plain[folder], keypoints(out))
         rows.append({"data": folder, "policy": spec, **result})
-        print(f"| {folder} | {spec} | {result['mAP']:.2f} | {result['passes_per_person_frame']:.3f} |", flush=True)
+        print(row(rows[-1]), flush=True)
     if args.out:
         lines = [f"Machine: {machine()}. Command: `python {' '.join(sys.argv)}`.", "",
-                 "| data | policy | mAP | backbone passes per person-frame |", "|---|---|---|---|"]  # fmt: skip
-        lines += [f"| {r['data']} | {r['policy']} | {r['mAP']:.2f} | {r['passes_per_person_frame']:.3f} |" for r in rows]
+                 "| data | policy | mAP | backbone passes per person-frame | keypoint shift vs none, px (median / p90 / max) |",
+                 "|---|---|---|---|---|"]  # fmt: skip
+        lines += [row(r) for r in rows]
         args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
         args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+
+
+def row(r: dict) -> str:
+    moved = " / ".join(f"{r['shift_px'][k]:.2f}" for k in ("median", "p90", "max")) if "shift_px" in r else ""
+    return f"| {r['data']} | {r['policy']} | {r['mAP']:.2f} | {r['passes_per_person_frame']:.3f} | {moved} |"
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from stdpose_infer import NeighbourCrops, WindowBoxes, build_model, load_backend
+from stdpose_infer.crops.affine import box_to_center_scale, image_to_heatmap
+from stdpose_infer.crops.align import align_to_key, key_in_crops
 from stdpose_infer.crops.triplets import crop_affines
+from stdpose_infer.decode import decode_heatmaps, render_heatmaps
 from stdpose_infer.errors import InputError
 from stdpose_infer.export import export_onnx
 from stdpose_infer.keypoints import get_format
@@ -104,6 +107,64 @@ def test_neighbour_crops_share_near_crops_only():
         NeighbourCrops(tolerance=1.5)
 
 
+def test_aux_maps_are_brought_onto_the_key_crop():
+    """An aux crop cut at its own box: its heatmaps, aligned, peak where the key box's crop of the same image points
+    would; frames cut at the key box pass through bit for bit; flipped crops align as the flipped aligned ones."""
+    key, aux = np.array([100.0, 50.0, 200.0, 300.0]), np.array([120.0, 70.0, 230.0, 330.0])
+    boxes = np.stack([aux, key, key])[None]  # left aux at its own box, right aux at the key box
+    points = np.array([[[150.0, 120.0], [180.0, 250.0], [215.0, 320.0]]])  # image pixels
+    wh = (48, 64)
+
+    def rendered(box):
+        center, scale = box_to_center_scale(box[None], 0.75)
+        at = image_to_heatmap(points, center, scale, wh)
+        return torch.from_numpy(render_heatmaps(at, np.ones((1, 3), bool), wh[::-1])[0])
+
+    maps = torch.stack([rendered(aux), rendered(key), rendered(key)])[None]  # (1, 3, J, h, w)
+    theta = key_in_crops(boxes, (192, 256))
+    aligned = align_to_key(maps, theta, "heatmaps")
+    peaks = decode_heatmaps(aligned[0].numpy())[0]
+    np.testing.assert_allclose(peaks[0], peaks[1], atol=0.05)  # heatmap px
+    assert torch.equal(aligned[:, 1:], maps[:, 1:])
+    assert not torch.equal(maps[:, 0], aligned[:, 0])
+    mirrored = align_to_key(maps.flip(-1), theta, "heatmaps", mirrored=True).flip(-1)
+    torch.testing.assert_close(mirrored, aligned, atol=1e-6, rtol=0)
+    tokens = torch.rand(1, 3, 8, 16, 12)
+    assert torch.equal(align_to_key(tokens, key_in_crops(np.tile(key, (1, 3, 1)), (192, 256)), "features"), tokens)
+    with pytest.raises(ValueError, match="kind"):
+        align_to_key(tokens, theta, "tokens")
+
+
+def test_reuse_tells_the_temporal_half_where_each_aux_crop_lies(tiny):
+    """Under NeighbourCrops the per-triplet half gets, per triplet, the affine of the key crop inside each frame's
+    crop: the identity where a frame was cut at the key box, a scale and shift where it was cut at its own box."""
+    images, boxes = _moving_people(6)
+    backend = TorchBackend(tiny, max_batch=8)
+    seen = []
+
+    def temporal(parts, aux, theta):
+        seen.append(theta)
+        return backend.temporal(*parts)
+
+    run = Batcher(backend.infer, lambda *a: nullcontext(), get_format(tiny.config.keypoint_format),
+                  tiny.config.input_wh, tiny.config.heatmap_wh, 16, 3, reuse=Reuse(backend.frame_features, temporal))  # fmt: skip
+    policy, ids, expected = NeighbourCrops(tolerance=0.2), np.array([1, 2]), []
+    for t, image in enumerate(images):
+        run.add_frame(Frame(t, f"f{t}", image))
+        policy.update(t, boxes[t], ids)
+    for t in range(len(images)):
+        left, right = max(t - 1, 0), min(t + 1, len(images) - 1)
+        crops = policy.crops(t, left, right, ids)
+        run.queue(t, left, right, boxes[t], ids, "estimated", shared=crops)
+        expected.append(key_in_crops(crops.boxes, tiny.config.input_wh))
+    assert len(list(run.flush())) == len(images)
+    got, expected = torch.cat(seen), torch.cat(expected)
+    torch.testing.assert_close(got, expected)
+    identity = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])
+    assert torch.equal(got[:, 1], identity.expand(len(got), 2, 3))  # the key frame is its own crop
+    assert (got[:, [0, 2]] != identity).flatten(2).any(-1).any()  # some aux frames were read at their own box
+
+
 def _moving_people(frames: int = 9, size=(240, 320)):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (frames, *size, 3), dtype=np.uint8)
@@ -121,7 +182,7 @@ def test_shared_crops_give_the_triplets_results_and_count_passes(tiny):
     fmt = get_format(tiny.config.keypoint_format)
 
     def batcher(reuse):
-        reuse = Reuse(backend.frame_features, lambda parts, aux: backend.temporal(*parts)) if reuse else None
+        reuse = Reuse(backend.frame_features, lambda parts, aux, theta: backend.temporal(*parts)) if reuse else None
         return Batcher(backend.infer, lambda *a: nullcontext(), fmt, tiny.config.input_wh, tiny.config.heatmap_wh,
                        4, 3, reuse=reuse)  # fmt: skip
 
@@ -161,7 +222,21 @@ def test_pipeline_reuse_and_flip_halves_match_the_whole_flip(tiny, frames, aux):
         parts = pipe._frame_parts(frames.flatten(0, 1))
         assert len(parts) == 4  # features and heatmaps of the crops and of their mirror images
         stacked = tuple(p.unflatten(0, (4, 3)) for p in parts)
-        torch.testing.assert_close(pipe._temporal(stacked, given), pipe._heatmaps(frames, given), atol=1e-4, rtol=1e-4)
+        same_box = key_in_crops(np.tile([[[10.0, 20.0, 60.0, 120.0]]], (4, 3, 1)), tiny.config.input_wh)
+        torch.testing.assert_close(
+            pipe._temporal(stacked, given, same_box), pipe._heatmaps(frames, given), atol=1e-4, rtol=1e-4
+        )
+    moved = same_box.clone()
+    moved[:, 0, :, 2] = 0.1  # the left aux crop lies off the key crop: its maps are aligned before the temporal half
+    features, heatmaps = stacked[0], stacked[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flip_off = Pipeline(tiny, backend="torch", device="cpu", detector=None, reuse_features=True)
+    expected = flip_off.backend.temporal(
+        align_to_key(features, moved, "features"), align_to_key(heatmaps, moved, "heatmaps")
+    )
+    torch.testing.assert_close(flip_off._temporal(stacked[:2], None, moved), expected)
+    assert not torch.allclose(flip_off._temporal(stacked[:2], None, same_box), expected)
 
 
 def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):

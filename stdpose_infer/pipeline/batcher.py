@@ -8,7 +8,8 @@ a batch is full or the oldest queued frame has waited ``max_delay`` frames, deco
 Cross-frame feature reuse: jobs queued with ``shared`` crops (``crop_policies.py``) are cropped per (frame, crop id)
 instead of per triplet. Each such crop runs the model's per-frame half once, its features and heatmaps
 wait in a cache until no later key frame reads that frame, and every triplet that names the crop reads
-them from there; only the per-triplet half runs per person.
+them from there; only the per-triplet half runs per person, told where the key frame's crop lies in each frame's
+crop (``crops/align.py``) so that aux crops cut at their own boxes can be brought onto the key crop's region.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 
 from ..annotation.labels import FrameLabels
 from ..crops.affine import heatmap_to_image, image_to_heatmap
+from ..crops.align import key_in_crops
 from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch
 from ..decode import decode_heatmaps, render_heatmaps
 from ..keypoints import KeypointFormat
@@ -31,7 +33,8 @@ from .crop_policies import SharedCrops
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop parts, each (N, ...)
-TemporalFn = Callable[[tuple, "torch.Tensor | None"], torch.Tensor]  # parts (B, 3, ...) [, aux] -> heatmaps
+# parts (B, 3, ...) [, aux], key crop in each frame's crop (B, 3, 2, 3) -> heatmaps
+TemporalFn = Callable[[tuple, "torch.Tensor | None", torch.Tensor], torch.Tensor]
 CropKey = tuple[int, int]  # (frame, window)
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context
 
@@ -68,6 +71,7 @@ class Job:
     scale: np.ndarray
     aux: torch.Tensor | None = None  # (P, 2, J, h, w) propagation
     keys: list[tuple[CropKey, CropKey, CropKey]] | None = None  # feature reuse: each person's [left, key, right]
+    crop_boxes: np.ndarray | None = None  # feature reuse: (P, 3, 4) the box each of those crops was cut at
 
 
 @dataclass
@@ -155,7 +159,8 @@ class Batcher:
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
         self.waiting[key] += 1
-        self.pending.append(Job(key, poses, crops, center, scale, aux, keys))
+        crop_boxes = None if shared is None else shared.boxes
+        self.pending.append(Job(key, poses, crops, center, scale, aux, keys, crop_boxes))
 
     def _crop(self, frames: list[int], affines: np.ndarray) -> torch.Tensor:
         """(N, F, 3, H, W) crops of ``frames`` with one affine per person."""
@@ -249,6 +254,7 @@ class Batcher:
                 self.features[k] = tuple(p[n] for p in parts)
         reuse.crops_run += len(todo)
         triplets = [keys for job in jobs for keys in job.keys]
+        boxes = np.concatenate([job.crop_boxes for job in jobs])
         reuse.triplets_run += len(triplets)
         out = []
         for i in range(0, len(triplets), b):
@@ -257,7 +263,8 @@ class Batcher:
                 torch.stack([torch.stack([self.features[k][p] for k in keys]) for keys in chunk])
                 for p in range(len(self.features[chunk[0][0]]))
             )
-            out.append(reuse.temporal(parts, None if aux is None else aux[i : i + b]))
+            theta = key_in_crops(boxes[i : i + b], self.input_wh)
+            out.append(reuse.temporal(parts, None if aux is None else aux[i : i + b], theta))
         return torch.cat(out)
 
     def _emit(self) -> Iterator[PoseResult]:

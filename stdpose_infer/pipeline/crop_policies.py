@@ -116,7 +116,8 @@ class NeighbourCrops(CropPolicy):
     """Each frame cropped at its people's own boxes; an aux frame reads its neighbour's own crop when that crop
     is within ``tolerance`` of the key frame's (centre shift per axis and size change, as fractions of the key
     crop's size), else a crop of the aux frame at the key frame's box, as without reuse. The key frame's crop is
-    always exactly the one it has without reuse; an aux frame's differs by at most ``tolerance``."""
+    always exactly the one it has without reuse; an aux frame's differs by at most ``tolerance``, and its maps are
+    brought onto the key crop's region before the per-triplet half (``crops/align.py``)."""
 
     tolerance: float = 0.2
     aspect: float = INPUT_SIZE[0] / INPUT_SIZE[1]

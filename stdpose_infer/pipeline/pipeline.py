@@ -21,6 +21,7 @@ import torch
 
 from ..annotation import FrameLabels, read_labels
 from ..annotation.interpolation import nearest_labeled
+from ..crops.align import align_to_key
 from ..decode import flip_heatmaps
 from ..defaults import default_weights
 from ..detect import Detections, check_boxes, make_detector
@@ -271,11 +272,14 @@ class Pipeline:
         parts = self.backend.frame_features(crops)
         return parts + self.backend.frame_features(crops.flip(-1)) if self.flip_test else parts
 
-    def _temporal(self, parts: tuple[torch.Tensor, ...], aux: torch.Tensor | None) -> torch.Tensor:
-        """Feature reuse, per triplet: ``parts`` (B, 3, ...) from ``_frame_parts`` -> heatmaps, as ``_heatmaps``."""
+    def _temporal(self, parts: tuple[torch.Tensor, ...], aux: torch.Tensor | None, theta: torch.Tensor) -> torch.Tensor:
+        """Feature reuse, per triplet: ``parts`` (B, 3, ...) from ``_frame_parts`` -> heatmaps, as ``_heatmaps``; aux
+        crops cut at their own boxes are first brought onto the key crop's region (``theta``, ``crops/align.py``)."""
 
         def run(mirrored, aux):
             features, heatmaps = parts[2:4] if mirrored else parts[:2]
+            features = align_to_key(features, theta, "features", mirrored)
+            heatmaps = align_to_key(heatmaps, theta, "heatmaps", mirrored)
             if aux is not None:  # propagation: the labels' heatmaps replace the aux frames'
                 heatmaps = torch.stack([aux[:, 0].to(heatmaps), heatmaps[:, 1], aux[:, 1].to(heatmaps)], dim=1)
             return self.backend.temporal(features, heatmaps)
