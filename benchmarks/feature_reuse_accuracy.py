@@ -1,5 +1,6 @@
-"""What cross-frame feature reuse costs in pose accuracy: estimate-mode mAP (ground-truth boxes) and the backbone
-passes per person-frame achieved, per crop policy, on PoseTrack-format folders.
+"""What cross-frame feature reuse costs in pose accuracy: mAP (estimate mode at ground-truth boxes, or propagate mode
+from every T-th frame's labels, scored on the propagated frames) and the backbone passes per person-frame achieved,
+per crop policy, on PoseTrack-format folders.
 
     python benchmarks/feature_reuse_accuracy.py --work /work/cache/starter \\
         heldout:none heldout:neighbour:0.2 heldout:window:1.25 synth_test:none synth_test:neighbour:0.2
@@ -9,7 +10,8 @@ Where a FOLDER:none run comes first, each later run of that folder also reports 
 
 Each run is FOLDER:POLICY[:PARAMETER] with FOLDER under --work (annotations/*.json + images), POLICY "none" (whole
 triplets), "neighbour" (NeighbourCrops, PARAMETER = tolerance) or "window" (WindowBoxes, PARAMETER = margin).
-The shipped starter model unless --weights; torch on the CPU.
+The shipped starter model unless --weights; torch on the CPU. ``--mode propagate --label-every 7 --fallback none``
+measures propagation (the model alone, or with the given fallback).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -40,16 +43,20 @@ def policy(spec: str):
     raise SystemExit(f"unknown policy {spec!r}: none, neighbour[:TOLERANCE], window[:MARGIN]")
 
 
-def run(weights, data: Path, spec: str, out: Path) -> dict:
-    pipe = Pipeline(weights, device="cpu", detector=None, reuse_features=policy(spec))
+def run(weights, data: Path, spec: str, out: Path, mode: str, label_every: int, fallback: str) -> dict:
+    pipe = Pipeline(weights, device="cpu", detector=None, reuse_features=policy(spec), fallback=fallback)
     crops = triplets = 0
+    seconds = 0.0
     for path in _videos(data, "annotations"):
-        order, results, _ = predict_video(pipe, data, path, "estimate")
+        start = time.perf_counter()
+        order, results, _ = predict_video(pipe, data, path, mode, label_every)
+        seconds += time.perf_counter() - start
         write_predictions(results, order, out / path.name)
         if pipe.reuse is not None:
             crops, triplets = crops + pipe.reuse.crops_run, triplets + pipe.reuse.triplets_run
-    ap = score_predictions(data, out, "estimate")
-    return {"mAP": ap.groups["Total"], "passes_per_person_frame": crops / triplets if triplets else 3.0}
+    ap = score_predictions(data, out, mode, label_every)
+    return {"mAP": ap.groups["Total"], "passes_per_person_frame": crops / triplets if triplets else 3.0,
+            "seconds": seconds}  # fmt: skip
 
 
 def keypoints(folder: Path) -> dict:
@@ -75,14 +82,18 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", help="FOLDER:POLICY[:PARAMETER]")
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--weights", help="default: the shipped starter model")
+    parser.add_argument("--mode", default="estimate", choices=("estimate", "propagate"))
+    parser.add_argument("--label-every", type=int, default=7, help="propagate: labels on every T-th frame")
+    parser.add_argument("--fallback", default="joint", help="propagate: the Pipeline's interpolation fallback")
     parser.add_argument("--out", type=Path, help="write OUT.json and OUT.md")
     args = parser.parse_args()
+    tag = "" if args.mode == "estimate" else f"_propagate_T{args.label_every}_{args.fallback}"
     warnings.simplefilter("ignore")
     rows, plain = [], {}
     for item in args.runs:
         folder, _, spec = item.partition(":")
-        out = args.work / "reuse_eval" / item.replace(":", "_")
-        result = run(args.weights, args.work / folder, spec, out)
+        out = args.work / "reuse_eval" / (item.replace(":", "_") + tag)
+        result = run(args.weights, args.work / folder, spec, out, args.mode, args.label_every, args.fallback)
         if spec == "none":
             plain[folder] = keypoints(out)
         elif folder in plain:
@@ -91,8 +102,8 @@ def main() -> None:
         print(row(rows[-1]), flush=True)
     if args.out:
         lines = [f"Machine: {machine()}. Command: `python {' '.join(sys.argv)}`.", "",
-                 "| data | policy | mAP | backbone passes per person-frame | keypoint shift vs none, px (median / p90 / max) |",
-                 "|---|---|---|---|---|"]  # fmt: skip
+                 ("| data | policy | mAP | backbone passes per person-frame | keypoint shift vs none, px (median / p90 / max) "
+                  "| wall s (images read to poses) |"), "|---|---|---|---|---|---|"]  # fmt: skip
         lines += [row(r) for r in rows]
         args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
         args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
@@ -100,7 +111,8 @@ def main() -> None:
 
 def row(r: dict) -> str:
     moved = " / ".join(f"{r['shift_px'][k]:.2f}" for k in ("median", "p90", "max")) if "shift_px" in r else ""
-    return f"| {r['data']} | {r['policy']} | {r['mAP']:.2f} | {r['passes_per_person_frame']:.3f} | {moved} |"
+    wall = f"{r['seconds']:.1f}" if "seconds" in r else ""
+    return f"| {r['data']} | {r['policy']} | {r['mAP']:.2f} | {r['passes_per_person_frame']:.3f} | {moved} | {wall} |"
 
 
 if __name__ == "__main__":

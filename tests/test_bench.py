@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from stdpose_infer.bench import PeakMemory, StageTimer, summarize
-from stdpose_infer.bench.runner import _targets
+from stdpose_infer.bench.flops import model_flops
+from stdpose_infer.bench.runner import _targets, reuse_flop_bound
 from stdpose_infer.cli.bench import main
 
 
@@ -45,6 +46,7 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
     for plain, reuse in (pipe[:2], pipe[2:]):  # the same run, with and without cross-frame feature reuse
         assert 1 <= reuse["passes_per_person_frame"] < 3 and "passes_per_person_frame" not in plain
         assert reuse["speedup_vs_no_reuse"] == pytest.approx(reuse["persons_per_s"] / plain["persons_per_s"])
+        assert 1 < reuse["reuse_flop_bound"] < 3 / reuse["passes_per_person_frame"]
     for r in pipe:
         assert r["frames"] == 5
         stages = r["stages"]
@@ -58,6 +60,31 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
     png = cv2.imread(str(out / "bench.png"))
     assert png is not None and png.shape[0] > 200 and png.shape[1] > 400
     assert "Triplet model alone" in capsys.readouterr().out
+    assert "FLOP bound at this pass count" in md
+
+
+def test_reuse_flop_bound_matches_the_two_halves_counted_apart():
+    """The bound's split (triplet = 3 frame passes + temporal half) is what the model's two callable halves
+    cost, counted by torch: at p passes the bound is the triplet over p frame halves plus one temporal half."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from stdpose_infer import build_model
+    from stdpose_infer.model import baseline_config
+    from stdpose_infer.model.stdpose import STDPose
+
+    model = build_model("t").eval()
+    c = model.config
+    with FlopCounterMode(display=False) as frame, torch.inference_mode():
+        feats, maps = model.frame_features(torch.zeros(1, 3, *c.image_size))
+    with FlopCounterMode(display=False) as temporal, torch.inference_mode():
+        model.temporal(torch.stack([feats] * 3, 1), torch.stack([maps] * 3, 1))
+    triplet, single = model_flops(model), model_flops(STDPose(baseline_config(c)))
+    assert single == frame.get_total_flops()
+    for passes in (1.0, 1.14, 3.0):
+        counted = triplet / (passes * frame.get_total_flops() + temporal.get_total_flops())
+        assert reuse_flop_bound(triplet, single, passes) == pytest.approx(counted)
+    assert reuse_flop_bound(triplet, single, 3.0) == pytest.approx(1.0)
 
 
 def test_summarize_and_stage_timer():

@@ -3,6 +3,7 @@ pipeline path that shares each frame's crop between triplets (tiny model, lively
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from contextlib import nullcontext
 
@@ -20,6 +21,7 @@ from stdpose_infer.export import export_onnx
 from stdpose_infer.keypoints import get_format
 from stdpose_infer.pipeline import Pipeline
 from stdpose_infer.pipeline.batcher import Batcher, Reuse
+from stdpose_infer.results import posetrack_json
 from stdpose_infer.runtime.torch_backend import TorchBackend
 from stdpose_infer.video import Frame
 
@@ -105,6 +107,26 @@ def test_neighbour_crops_share_near_crops_only():
     assert policy.crops(2, 1, 3, one).ids[0, 2] not in (policy.crops(3, 2, 3, two).ids[0, 1],)  # other track
     with pytest.raises(InputError, match="tolerance"):
         NeighbourCrops(tolerance=1.5)
+
+
+def test_neighbour_crops_reuse_crops_cut_for_other_key_frames():
+    """Propagate-like triplets: labeled frames 0 and 4 are the aux frames of keys 1-3, whose boxes move 14 px a
+    frame (the tolerance is 20 % of the 75 px crop: 15 px). A crop of an aux frame cut at one key's box serves the
+    next key when within the tolerance, so six crops of frames 0 and 4 become four."""
+    policy = NeighbourCrops(tolerance=0.2)
+    box, one = np.array([[100.0, 100.0, 160.0, 180.0]]), np.array([1])
+    at = {t: box + [14 * t, 0, 14 * t, 0] for t in range(5)}
+    policy.update(0, at[0], one)
+    policy.update(4, at[4], one)
+    got = {}
+    for key in (1, 2, 3):
+        policy.update(key, at[key], one)
+        got[key] = policy.crops(key, 0, 4, one)
+    own0, own4 = got[1].ids[0, 0], got[3].ids[0, 2]  # the labeled frames' own crops, read where near
+    np.testing.assert_array_equal(got[2].boxes[0], [at[2][0], at[2][0], at[1][0]])  # frame 4 cut for key 1, reused
+    assert got[2].ids[0, 2] == got[1].ids[0, 2] and got[3].ids[0, 0] == got[2].ids[0, 0]
+    aux = {int(i) for g in got.values() for i in g.ids[0, [0, 2]]}
+    assert len(aux) == 4 and {own0, own4} <= aux  # own 0, own 4, frame 4 at key 1's box, frame 0 at key 2's box
 
 
 def test_aux_maps_are_brought_onto_the_key_crop():
@@ -260,3 +282,49 @@ def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
     with warnings.catch_warnings(), pytest.raises(InputError, match="nothing to reuse"):
         warnings.simplefilter("ignore")
         Pipeline(single, backend="torch", device="cpu", detector=None, reuse_features=True)
+
+
+def _labels_from(results, frames) -> dict:
+    """Sparse labels (PoseTrack18 JSON) from a run's poses on ``frames``; every joint visible."""
+    picked = [dataclasses.replace(r, scores=np.ones_like(r.scores)) for r in results if r.frame_index in frames]
+    return posetrack_json(picked)
+
+
+def test_propagate_reuse_shares_the_labeled_frames_crops(tiny):
+    """Propagate mode: each labeled frame is cropped once per person at its label's box and read by every frame
+    between labels; where the people stand still those crops are the key crops, so the result is the plain one."""
+    images, boxes = _moving_people(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
+        reuse = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
+    static = [boxes[0]] * 11
+    labels = _labels_from(list(plain(images, static)), (0, 5, 10))
+    a, b = list(plain.propagate(images, labels)), list(reuse.propagate(images, labels))
+    assert [r.frame_index for r in b] == list(range(11))
+    for x, y in zip(a, b):
+        assert list(x.origin) == list(y.origin) and set(y.origin) == {"given" if y.frame_index % 5 == 0 else "propagated"}
+        np.testing.assert_allclose(x.keypoints, y.keypoints, atol=1e-2)  # image px; batches differ in size
+    propagated = 8 * 2
+    assert reuse.reuse.triplets_run == propagated and reuse.reuse.crops_run == propagated + 3 * 2
+    labels = _labels_from(list(plain(images, boxes)), (0, 5, 10))  # moving people: fewer aux crops shared
+    a, b = list(plain.propagate(images, labels)), list(reuse.propagate(images, labels))
+    assert all(np.isfinite(r.keypoints).all() for r in b)
+    np.testing.assert_array_equal(np.concatenate([r.track_ids for r in a]), np.concatenate([r.track_ids for r in b]))
+    assert 1 < reuse.reuse.passes_per_person_frame < 3
+
+
+def test_propagate_reuse_runs_shared_and_whole_triplets_in_one_batch(tiny):
+    """A model that does not read the labels' heatmaps (no TKS, no DAM) puts propagated people (shared crops) and
+    people the labels lack (estimated, whole triplets) into the same batches: both kinds come back."""
+    images, boxes = _moving_people(6)
+    tff_only = build_model("t", use_tks=False, use_dam=False, use_stda=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
+        pipe = Pipeline(tff_only, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
+        labels = _labels_from([r[:1] for r in plain(images, boxes)], (0, 5))  # only the first person labeled
+        results = list(pipe.propagate(images, labels, boxes=boxes))
+    for r in results[1:5]:
+        assert sorted(r.origin) == ["estimated", "propagated"] and np.isfinite(r.keypoints).all()
+    assert pipe.reuse.triplets_run == 4  # the propagated person; the estimated one ran whole triplets

@@ -87,7 +87,9 @@ def _pipeline_sections(report: dict) -> list[str]:
         if r.get("reuse_features"):
             lines.append(f"- feature reuse: {r['passes_per_person_frame']:.2f} backbone passes per person-frame (3 "
                          "without)" + (f"; {r['speedup_vs_no_reuse']:.2f}x the persons/s of the same backend without "
-                         "reuse in this run" if "speedup_vs_no_reuse" in r else ""))  # fmt: skip
+                         "reuse in this run" if "speedup_vs_no_reuse" in r else "")
+                         + (f" (the FLOP bound at this pass count is {r['reuse_flop_bound']:.2f}x: reuse saves frame "
+                            "passes, not the temporal half)" if "reuse_flop_bound" in r else ""))  # fmt: skip
         lines += [
             f"- video: {r['video']}; {r['frames']} frames, {r['persons']} persons; backend: {r['info']}",
             f"- throughput: {r['frames_per_s']:.2f} frames/s, {r['persons_per_s']:.2f} persons/s "

@@ -165,6 +165,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict:
             for reuse in (False, True) if config.reuse else (False,):
                 row = _bench_pipeline(model, spec, precision, config, device, source, boxes, say, reuse)
                 report["pipeline"].append(row)
+                if reuse and row["status"] == "ok":
+                    row["reuse_flop_bound"] = reuse_flop_bound(flops, base_flops, row["passes_per_person_frame"])
                 if reuse and row["status"] == "ok" and report["pipeline"][-2]["status"] == "ok":
                     row["speedup_vs_no_reuse"] = row["persons_per_s"] / report["pipeline"][-2]["persons_per_s"]
     report["targets"] = _targets(report)
@@ -341,6 +343,14 @@ def _bench_pipeline(model, spec, precision, config, device, source, boxes, say, 
         row["note"] = ("generated video: the detector runs and is timed on every frame, the crops use the "
                        "generator's boxes (fixed person count)")  # fmt: skip
     return row
+
+
+def reuse_flop_bound(triplet_flops: float, frame_flops: float, passes: float) -> float:
+    """The most feature reuse can speed up estimation at ``passes`` backbone passes per person-frame if time
+    followed FLOPs: a triplet is three frame passes (backbone + head) plus the temporal half, and reuse cuts only
+    the frame passes, so the temporal half's share caps the gain (about 2x for S and B even at one pass)."""
+    temporal = triplet_flops - 3 * frame_flops
+    return triplet_flops / (passes * frame_flops + temporal)
 
 
 def _targets(report: dict) -> list[dict]:

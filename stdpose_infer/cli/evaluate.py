@@ -38,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "interpolation replaces the model (see Pipeline)")
     run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     run.add_argument("--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's")
-    run.add_argument("--reuse-features", action="store_true", help="estimate: cross-frame feature reuse (window boxes)")
+    run.add_argument("--reuse-features", action="store_true", help="cross-frame feature reuse (each crop's backbone "
+                     "pass shared by the triplets that read it)")
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")

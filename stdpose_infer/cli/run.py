@@ -43,8 +43,8 @@ def add_commands(sub) -> None:
         if name == "run":
             p.add_argument("--smooth", action="store_true", help="smooth each track's joints online (One-Euro "
                            "filter at the video's frame rate; no look-ahead)")  # fmt: skip
-            p.add_argument("--reuse-features", action="store_true", help="compute each frame's backbone pass once "
-                           "and share it between the triplets that read it (faster; see the README)")
+        p.add_argument("--reuse-features", action="store_true", help="compute each frame's backbone pass once "
+                       "and share it between the triplets that read it (faster; see the README)")
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
         out = p.add_argument_group("outputs (at least one)")
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> None:
     pipe = Pipeline(
         args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
-        smooth=smooth, reuse_features=getattr(args, "reuse_features", False),
+        smooth=smooth, reuse_features=args.reuse_features,
     )  # fmt: skip
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")

@@ -58,7 +58,7 @@ def predict_dataset(
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
     interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults; ``flip_test``: average
-    with the mirrored crops; ``reuse_features``: estimate mode's cross-frame feature reuse (``Pipeline``)."""
+    with the mirrored crops; ``reuse_features``: cross-frame feature reuse (``Pipeline``)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")

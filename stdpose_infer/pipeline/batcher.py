@@ -212,25 +212,16 @@ class Batcher:
             del self.features[old]
 
     def _infer(self) -> None:
-        b = self.batch_size
-        for propagate in (False, True):
-            jobs = [job for job in self.pending if (job.aux is not None) == propagate]
+        # one batch per kind: whole triplets or shared crops, each without or with aux labels (propagation)
+        for propagate, shared in ((False, False), (False, True), (True, False), (True, True)):
+            jobs = [
+                job for job in self.pending if (job.aux is not None) == propagate and (job.keys is not None) == shared
+            ]
             if not jobs:
                 continue
             aux = torch.cat([job.aux for job in jobs]) if propagate else None
-            whole = [job for job in jobs if job.keys is None]
-            shared = [job for job in jobs if job.keys is not None]
-            if whole and shared:  # one pipeline queues one kind; keep the code simple
-                raise ValueError("a batch mixes shared-crop and whole-triplet jobs of one mode")
             with self.stage("model", sum(len(job.poses.boxes) for job in jobs)):
-                if whole:
-                    crops = torch.cat([job.crops for job in jobs])
-                    heatmaps = torch.cat([
-                        self.heatmaps(crops[i : i + b], None if aux is None else aux[i : i + b])
-                        for i in range(0, len(crops), b)
-                    ])  # fmt: skip
-                else:
-                    heatmaps = self._infer_shared(shared, aux)
+                heatmaps = self._infer_shared(jobs, aux) if shared else self._infer_whole(jobs, aux)
             with self.stage("heatmap decode", len(heatmaps)):
                 coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
                 start = 0
@@ -242,6 +233,13 @@ class Batcher:
                     start = stop
         self.pending = []
         self._evict_features()
+
+    def _infer_whole(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
+        """Whole triplets through the model, ``batch_size`` at a time."""
+        b, crops = self.batch_size, torch.cat([job.crops for job in jobs])
+        return torch.cat([
+            self.heatmaps(crops[i : i + b], None if aux is None else aux[i : i + b]) for i in range(0, len(crops), b)
+        ])  # fmt: skip
 
     def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
         """Feature reuse: the per-frame half on crops not run yet, then the per-triplet half on every person."""

@@ -113,15 +113,18 @@ class WindowBoxes(CropPolicy):
 
 @dataclass
 class NeighbourCrops(CropPolicy):
-    """Each frame cropped at its people's own boxes; an aux frame reads its neighbour's own crop when that crop
-    is within ``tolerance`` of the key frame's (centre shift per axis and size change, as fractions of the key
-    crop's size), else a crop of the aux frame at the key frame's box, as without reuse. The key frame's crop is
-    always exactly the one it has without reuse; an aux frame's differs by at most ``tolerance``, and its maps are
-    brought onto the key crop's region before the per-triplet half (``crops/align.py``)."""
+    """Each frame cropped at its people's own boxes; an aux frame reads a crop of it already cut (its own, or one cut
+    at another key frame's box) when that crop is within ``tolerance`` of the key frame's (centre shift per axis and
+    size change, as fractions of the key crop's size), else a new crop of it at the key frame's box, as without
+    reuse. The key frame's crop is always exactly the one it has without reuse; an aux frame's differs by at most
+    ``tolerance``, and its maps are brought onto the key crop's region before the per-triplet half
+    (``crops/align.py``). In propagate mode the labeled frames are every triplet's aux frames, so the crops cut of
+    them chain along the frames between two labels."""
 
     tolerance: float = 0.2
     aspect: float = INPUT_SIZE[0] / INPUT_SIZE[1]
     _seen: dict[int, dict[int, tuple[np.ndarray, int]]] = field(default_factory=dict, init=False, repr=False)
+    _cut: dict[tuple[int, int], list[tuple[np.ndarray, int]]] = field(default_factory=dict, init=False, repr=False)
     _next: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,14 +142,21 @@ class NeighbourCrops(CropPolicy):
             box = self._seen[key][track][0]
             center, size = box_to_center_scale(box[None], self.aspect)
             for j, frame in enumerate((left, key, right)):
-                near = self._seen.get(frame, {}).get(track)
-                if near is not None and self._close(near[0], center, size):
-                    boxes[n, j], ids[n, j] = near
-                else:  # the aux frame at the key frame's box: a crop of its own
-                    boxes[n, j], ids[n, j] = box, self._next
+                own = self._seen.get(frame, {}).get(track)
+                cut = self._cut.setdefault((frame, track), [])
+                near = next((c for c in ([own] if own else []) + cut if self._close(c[0], center, size)), None)
+                if near is None:  # the aux frame at the key frame's box: a crop of its own
+                    near = (box, self._next)
+                    cut.append(near)
                     self._next += 1
+                boxes[n, j], ids[n, j] = near
         self._forget_before(left)
         return SharedCrops(boxes, ids)
+
+    def _forget_before(self, frame: int) -> None:
+        super()._forget_before(frame)
+        for old in [k for k in self._cut if k[0] < frame]:
+            del self._cut[old]
 
     def _close(self, box: np.ndarray, center: np.ndarray, size: np.ndarray) -> bool:
         other_center, other_size = box_to_center_scale(box[None], self.aspect)

@@ -67,11 +67,13 @@ class Pipeline:
             "interpolate"; or a ``Fallback`` with its thresholds).
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
-        reuse_features: estimate mode: compute each frame's backbone features once and share them between the
-            triplets that read them (torch, onnxruntime, openvino backends). True: ``NeighbourCrops()`` (an aux
-            frame reads its neighbour's own crop where that is within 20 % of the key frame's); or a policy,
-            e.g. ``WindowBoxes()`` (a crop box held per track over a window of frames). ``self.reuse`` says
-            what it achieved (``passes_per_person_frame``). Propagate mode runs whole triplets either way.
+        reuse_features: compute each frame's backbone features once and share them between the triplets that
+            read them (torch, onnxruntime, openvino backends). True: ``NeighbourCrops()`` (an aux frame reads a
+            crop already cut of it where that is within 20 % of the key frame's); or a policy,
+            e.g. ``WindowBoxes()`` (a crop box held per track over a window of frames; estimate mode only,
+            propagate mode then uses ``NeighbourCrops()``). ``self.reuse`` says
+            what it achieved (``passes_per_person_frame``). Propagate mode shares the labeled frames' crops (their
+            labels' boxes) between the frames that read them as aux frames.
 
     Example::
 
@@ -133,7 +135,7 @@ class Pipeline:
         self.min_box = min_box
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
         self.smooth = OneEuro() if smooth is True else smooth or None
-        self.reuse: Reuse | None = None  # the last estimate pass's feature reuse (passes per person-frame)
+        self.reuse: Reuse | None = None  # the last pass's feature reuse (passes per person-frame)
         if self.crop_policy is not None:
             self.backend.check_split()  # a clear error now, not at the first batch
         self.timer = None  # a bench.StageTimer: stage times for stdpose-bench (decode, detect, crop, model, ...)
@@ -299,7 +301,9 @@ class Pipeline:
         run.queue(key, left, right, found, ids, "estimated", shared=shared)
 
     def _propagate(self, frames: list[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):
-        run = self._batcher()
+        reuse = None if self.crop_policy is None else Reuse(self._frame_parts, self._temporal)
+        run, self.reuse = self._batcher(reuse), reuse
+        policy = None if reuse is None else self._labeled_crops(table)
         labeled = sorted(table)
         next_id = 1 + max((int(lab.track_ids.max()) for lab in table.values() if len(lab.track_ids)), default=0)
         tracker = IouTracker()  # ids of the people the labels do not have
@@ -320,13 +324,28 @@ class Pipeline:
                 h, w = frame.image.shape[:2]
                 key_boxes = check_boxes(plan.boxes, (h, w), f"frame {t} (interpolated label boxes)", min_size=1.0)
                 aux = plan.aux if self.config.uses_aux_heatmaps else None  # a single-frame model reads the key frame
-                run.queue(t, before, after, key_boxes, plan.track_ids, "propagated", aux)
+                shared = None
+                if policy is not None:  # the labeled frames' crops, shared by every frame between them
+                    policy.update(t, key_boxes, plan.track_ids)
+                    shared = policy.crops(t, before, after, plan.track_ids)
+                run.queue(t, before, after, key_boxes, plan.track_ids, "propagated", aux, shared=shared)
             if len(plan.unclaimed):  # people the labels do not have: estimated from their neighbours
                 ids = tracker.update(plan.unclaimed) + next_id
                 d = self.aux_gap
                 run.queue(t, max(t - d, 0), min(t + d, run.last_frame), plan.unclaimed, ids, "estimated")
+            run.evict_before(min(before, t - self.aux_gap))  # no later frame reads these (nor their features)
             yield from self._checked(run.step(t), table)
         yield from self._checked(run.flush(), table)
+
+    def _labeled_crops(self, table: dict[int, FrameLabels]) -> NeighbourCrops:
+        """Propagate mode's crop policy under feature reuse: the labeled frames, the aux frames of every triplet, are
+        cropped at their labels' own boxes and shared by each frame between them whose crop is within the
+        tolerance (``NeighbourCrops``; a ``WindowBoxes`` policy is for estimate mode, so its default is used)."""
+        policy = self.crop_policy if isinstance(self.crop_policy, NeighbourCrops) else NeighbourCrops()
+        policy = policy.fresh()
+        for frame in sorted(table):
+            policy.update(frame, table[frame].boxes, table[frame].track_ids)
+        return policy
 
     def _checked(self, results: Iterator[PoseResult], table: dict[int, FrameLabels]) -> Iterator[PoseResult]:
         for result in results:
