@@ -51,3 +51,19 @@ def test_build_errors(tiny_graphs, tmp_path):
         build_engine(tiny_graphs[("estimate", "fp16")], tmp_path, target="SM42")
     with pytest.raises(ValueError, match="profile"):
         build_engine(tiny_graphs[("estimate", "fp16")], tmp_path, profile=(8, 4, 64), target="SM89")
+
+
+def test_feature_reuse_engines_build_ahead_of_time(tmp_path, capsys):
+    """The model's two halves (cross-frame feature reuse) build as TensorRT-RTX engines without a GPU, from the
+    export CLI, each with its sidecar naming the half it runs."""
+    from stdpose_infer.cli.export import main
+
+    for mode in ("frame_features", "temporal"):
+        out = tmp_path / f"t-{mode}.onnx"
+        argv = ["--random-weights", "--variant", "t", "--mode", mode, "--precision", "fp16", "--out", str(out),
+                "--engine", "--target", "SM89"]  # fmt: skip
+        assert main(argv) == 0
+        engines = list(tmp_path.glob("*.engine"))
+        meta = [json.loads(e.with_suffix(".json").read_text()) for e in engines]
+        assert mode in {m["mode"] for m in meta} and all(m["target"] == "SM89" for m in meta)
+    assert len(list(tmp_path.glob("*.engine"))) == 2 and "engine:" in capsys.readouterr().out

@@ -58,9 +58,6 @@ def _export(args: argparse.Namespace) -> None:
     if args.triton_repo:
         _triton_repo(model, args)
         return
-    if args.engine and args.mode not in MODES:
-        raise InputError(f"--engine builds whole-model engines (--mode {' or '.join(MODES)}); the TensorRT backend does "
-                         "not run the model's halves yet, so feature reuse runs on torch, onnxruntime or openvino")
     start = time.perf_counter()
     info = export_onnx(model, args.out, args.mode, args.precision, args.opset)
     files = ", ".join(str(f) for f in onnx_files(info.path))

@@ -68,7 +68,7 @@ class Pipeline:
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
         reuse_features: compute each frame's backbone features once and share them between the triplets that
-            read them (torch, onnxruntime, openvino backends). True: ``NeighbourCrops()`` (an aux frame reads a
+            read them (torch, onnxruntime, openvino, tensorrt backends). True: ``NeighbourCrops()`` (an aux frame reads a
             crop already cut of it where that is within 20 % of the key frame's); or a policy,
             e.g. ``WindowBoxes()`` (a crop box held per track over a window of frames; estimate mode only,
             propagate mode then uses ``NeighbourCrops()``). ``self.reuse`` says

@@ -126,7 +126,8 @@ class Backend:
         if not self.splits_model:
             raise InputError(
                 f"the {self.info.backend} backend runs the whole triplet model only, not its two halves "
-                "(cross-frame feature reuse); use the torch, onnxruntime or openvino backend, or reuse_features=False"
+                "(cross-frame feature reuse); use the torch, onnxruntime, openvino or tensorrt backend, or "
+                "reuse_features=False"
             )
         if not self.config.temporal:
             raise InputError("this model is single-frame (no TFF/TKS/DAM/STDA): each frame is read once already, "
