@@ -79,6 +79,25 @@ def test_feature_reuse_crop_augmentations(synth):
         TripletDataset(synth, window_crops=2)
 
 
+def test_key_occlusion_erases_the_key_frame_only(synth):
+    """Propagation samples with key occlusion: part of the key frame is erased to the mean colour (0 once
+    normalised), the aux frames, the labels' heatmaps and the target are those of the plain sample."""
+    plain = TripletDataset(synth, "propagate", max_gap=2, seed=3)
+    hidden = TripletDataset(synth, "propagate", max_gap=2, seed=3, key_occlusion=1.0)
+    for i in range(3):
+        a, b = plain[i], hidden[i]
+        for name in ("target", "weight", "aux"):
+            assert torch.equal(a[name], b[name])
+        assert torch.equal(a["frames"][[0, 2]], b["frames"][[0, 2]])
+        erased = (b["frames"][1] == 0).all(0) & (a["frames"][1] != 0).any(0)
+        assert erased.float().mean() > 0.03  # at least one rectangle of 20-50 % x 20-50 % of the crop
+        assert torch.equal(b["frames"][1][:, ~erased], a["frames"][1][:, ~erased])
+    estimate = TripletDataset(synth, seed=3, key_occlusion=1.0)[0]["frames"]  # estimation samples: untouched
+    assert torch.equal(estimate, TripletDataset(synth, seed=3)[0]["frames"])
+    with pytest.raises(InputError, match="key_occlusion"):
+        TripletDataset(synth, "propagate", max_gap=2, key_occlusion=1.5)
+
+
 def test_mi_terms_are_positive_when_the_fused_side_is_better():
     target = torch.zeros(2, 17, 8, 6)
     target[:, :, 4, 3] = 1

@@ -36,7 +36,8 @@ def _fit(args: argparse.Namespace) -> None:
         annotations=args.annotations, ablate=tuple(args.ablate), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
         augment=not args.no_augment, window_crops=args.window_crops, aux_jitter=args.aux_jitter,
-        seed=args.seed, device=args.device, workers=args.workers, resume=args.resume,
+        key_occlusion=args.key_occlusion, seed=args.seed, device=args.device, workers=args.workers,
+        resume=args.resume,
         freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
         estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch,
     )  # fmt: skip
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "WindowBoxes feature reuse makes) instead of the scale augmentation")
     p.add_argument("--aux-jitter", type=float, default=0.0, help="estimate: crop each aux frame up to this "
                    "fraction of the crop apart from the key frame's (as NeighbourCrops feature reuse may)")
+    p.add_argument("--key-occlusion", type=float, default=0.0, help="propagate: probability of erasing rectangles "
+                   "of the key frame (its target kept), so that the model learns to read the labels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=0)

@@ -14,7 +14,9 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   scale draw with the crops cross-frame feature reuse makes (``pipeline/crop_policies.py``): a crop ``margin`` to
   1 / ``min_fill`` times the usual size, shifted anywhere that keeps the padded box inside it.
   ``aux_jitter`` (a tolerance) crops each aux frame of an estimation sample with its own shift and size change of
-  up to that fraction of the crop, as ``NeighbourCrops`` feature reuse may.
+  up to that fraction of the crop, as ``NeighbourCrops`` feature reuse may. ``key_occlusion`` (a probability)
+  erases one to three rectangles of a propagation sample's key frame (to the mean colour) and keeps its target: on
+  frames the single-frame network already fits, this is what makes the labels worth reading.
 - Randomness comes from (seed, epoch, index) only, so a resumed run sees exactly the same samples.
 """
 
@@ -94,6 +96,16 @@ def load_videos(root: str | Path, label_every: int = 1, annotations: str = "anno
     return videos
 
 
+def erase_rectangles(image: np.ndarray, rng: np.random.Generator) -> None:
+    """In place: one to three rectangles, each 20-50 % of the crop's sides, set to 0 (ImageNet-normalised: the mean
+    colour), as random erasing does."""
+    _, h, w = image.shape
+    for _ in range(int(rng.integers(1, 4))):
+        eh, ew = int(h * rng.uniform(0.2, 0.5)), int(w * rng.uniform(0.2, 0.5))
+        y, x = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+        image[:, y : y + eh, x : x + ew] = 0
+
+
 def window_crop(box: np.ndarray, aspect: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """A crop like feature reuse's window crops: (scale factor, centre shift in pixels) for one xyxy box."""
     windows = WindowBoxes()
@@ -124,6 +136,7 @@ class TripletDataset(Dataset):
         heatmap_wh: tuple[int, int] = HEATMAP_SIZE,
         window_crops: float = 0.0,
         aux_jitter: float = 0.0,
+        key_occlusion: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -138,7 +151,9 @@ class TripletDataset(Dataset):
             raise InputError(f"window_crops is a probability in [0, 1], got {window_crops}")
         if not 0 <= aux_jitter < 1:
             raise InputError(f"aux_jitter is a fraction of the crop size in [0, 1), got {aux_jitter}")
-        self.window_crops, self.aux_jitter = window_crops, aux_jitter
+        if not 0 <= key_occlusion <= 1:
+            raise InputError(f"key_occlusion is a probability in [0, 1], got {key_occlusion}")
+        self.window_crops, self.aux_jitter, self.key_occlusion = window_crops, aux_jitter, key_occlusion
         self.format = get_format(keypoint_format)
         self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
@@ -216,6 +231,8 @@ class TripletDataset(Dataset):
                 moved = center + rng.uniform(-1, 1, 2) * self.aux_jitter * scale
                 sized = scale * (1 + rng.uniform(-1, 1) * self.aux_jitter)
                 frames[j] = crop_triplets_cv2([images[j]], get_affine(moved, sized, self.input_wh, rotation))[0, 0]
+        if self.augment and self.mode == "propagate" and self.key_occlusion and rng.random() < self.key_occlusion:
+            erase_rectangles(frames[1], rng)
         to_heatmap = get_affine(center, scale, self.heatmap_wh, rotation)
 
         def encode(k: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

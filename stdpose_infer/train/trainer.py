@@ -56,6 +56,7 @@ class TrainConfig:
     augment: bool = True
     window_crops: float = 0.0  # probability of a feature-reuse window crop instead of the scale draw
     aux_jitter: float = 0.0  # estimate: aux frames cropped up to this fraction apart from the key crop
+    key_occlusion: float = 0.0  # propagate: probability of rectangles erased from the key frame (target kept)
     seed: int = 0
     device: str = "auto"
     workers: int = 0
@@ -108,7 +109,8 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
     data = TripletDataset(config.data, config.mode, config.label_every, config.max_gap, config.augment,
                           model.config.keypoint_format, seed=config.seed, annotations=config.annotations,
                           input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh,
-                          window_crops=config.window_crops, aux_jitter=config.aux_jitter)  # fmt: skip
+                          window_crops=config.window_crops, aux_jitter=config.aux_jitter,
+                          key_occlusion=config.key_occlusion)  # fmt: skip
     optimizer = _optimizer(model, config)
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(config.lr_steps), config.lr_gamma)
     history: dict = {"epoch": [], "loss": [], "mse": [], "mi_features": [], "mi_heatmaps": []}
