@@ -98,6 +98,28 @@ def test_key_occlusion_erases_the_key_frame_only(synth):
         TripletDataset(synth, "propagate", max_gap=2, key_occlusion=1.5)
 
 
+def test_photometric_changes_colour_alike_in_the_three_frames(synth):
+    """Photometric augmentation: the same geometry, target and weights; the frames change, all three by the same
+    change (single-frame samples, whose three frames are one, stay three equal frames); values stay in range."""
+    from stdpose_infer.crops.triplets import MEAN, STD
+
+    plain = TripletDataset(synth, max_gap=1, seed=5)
+    coloured = TripletDataset(synth, max_gap=1, seed=5, photometric=1.0)
+    for i in range(3):
+        a, b = plain[i], coloured[i]
+        for name in ("target", "weight"):
+            assert torch.equal(a[name], b[name])
+        assert not torch.allclose(a["frames"], b["frames"], atol=1e-3)
+        low, high = torch.tensor(-MEAN / STD)[:, None, None], torch.tensor((1 - MEAN) / STD)[:, None, None]
+        assert ((b["frames"] >= low - 1e-5) & (b["frames"] <= high + 1e-5)).all()
+    single = TripletDataset(synth, max_gap=0, seed=5, photometric=1.0)
+    for i in range(3):
+        frames = single[i]["frames"]
+        assert torch.equal(frames[0], frames[1]) and torch.equal(frames[2], frames[1])
+    with pytest.raises(InputError, match="photometric"):
+        TripletDataset(synth, photometric=2.0)
+
+
 def test_mi_terms_are_positive_when_the_fused_side_is_better():
     target = torch.zeros(2, 17, 8, 6)
     target[:, :, 4, 3] = 1
@@ -128,6 +150,28 @@ def test_steps_lower_the_loss_and_resume_is_exact(synth, tmp_path):
     assert (tmp_path / "a" / "loss.png").stat().st_size > 1000
     with pytest.raises(CheckpointError, match="max_gap"):
         train(TrainConfig(out=str(tmp_path / "b"), epochs=5, resume=True, **{**common, "max_gap": 1}), progress=False)
+
+
+def test_bf16_training_runs_its_forward_in_bf16_and_learns(synth, tmp_path, monkeypatch):
+    """precision="bf16": the forward's matmuls run in BF16 (autocast), the weights stay FP32, the loss falls."""
+    seen = set()
+    original = torch.nn.Linear.forward
+
+    def spy(self, x):
+        out = original(self, x)
+        seen.add(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", spy)
+    config = TrainConfig(data=str(synth), out=str(tmp_path / "bf16"), variant="t", mode="propagate", max_gap=2,
+                         batch_size=4, lr=2e-3, augment=False, seed=0, device="cpu", epochs=4, precision="bf16")  # fmt: skip
+    mse = train(config, progress=False)["mse"]
+    assert seen == {torch.bfloat16}
+    assert mse[-1] < 0.9 * mse[0], mse
+    model = load_model(tmp_path / "bf16" / "last.safetensors")
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    with pytest.raises(InputError, match="precision"):
+        train(TrainConfig(data=str(synth), out=str(tmp_path / "x"), precision="fp16"), progress=False)
 
 
 def test_pseudo_labels_validate_and_feed_training(synth, tmp_path):

@@ -36,10 +36,10 @@ def _fit(args: argparse.Namespace) -> None:
         annotations=args.annotations, ablate=tuple(args.ablate), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
         augment=not args.no_augment, window_crops=args.window_crops, aux_jitter=args.aux_jitter,
-        key_occlusion=args.key_occlusion, seed=args.seed, device=args.device, workers=args.workers,
+        key_occlusion=args.key_occlusion, photometric=args.photometric, seed=args.seed, device=args.device, workers=args.workers,
         resume=args.resume,
         freeze=tuple(args.freeze), freeze_blocks=args.freeze_blocks, backbone_lr=args.backbone_lr,
-        estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch,
+        estimate_every=args.estimate_every, steps_per_epoch=args.steps_per_epoch, precision=args.precision,
     )  # fmt: skip
     history = train(config)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: rank 0 reports (and wrote the files)
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=resolution, default=(384, 288), help="WxH")
     p.add_argument("--people", type=int, default=3)
     p.add_argument("--occluders", type=int, default=2)
+    p.add_argument("--photometric", type=float, default=0.0, help="probability of a colour/blur change of a "
+                   "sample (brightness, contrast, saturation x0.6-1.4, grey, blur), the same for its three frames")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 
@@ -120,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="propagate mode: every N-th batch without the aux heatmaps, so one model learns both tasks",
     )
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: autocast forward, FP32 "
+                   "weights; faster on CPUs with AMX or AVX512-BF16 units (`lscpu`), slower where emulated")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=_fit)
 

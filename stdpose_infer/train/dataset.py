@@ -16,7 +16,10 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
   ``aux_jitter`` (a tolerance) crops each aux frame of an estimation sample with its own shift and size change of
   up to that fraction of the crop, as ``NeighbourCrops`` feature reuse may. ``key_occlusion`` (a probability)
   erases one to three rectangles of a propagation sample's key frame (to the mean colour) and keeps its target: on
-  frames the single-frame network already fits, this is what makes the labels worth reading.
+  frames the single-frame network already fits, this is what makes the labels worth reading. ``photometric`` (a
+  probability) changes brightness, contrast and saturation (each x0.6-1.4), sometimes to grey (p 0.2) or blurred
+  (p 0.3), the same for all three frames: with few scenes to learn from, colour and sharpness are what a network
+  memorises first.
 - Randomness comes from (seed, epoch, index) only, so a resumed run sees exactly the same samples.
 """
 
@@ -106,6 +109,23 @@ def erase_rectangles(image: np.ndarray, rng: np.random.Generator) -> None:
         image[:, y : y + eh, x : x + ew] = 0
 
 
+def photometric(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(F, 3, h, w) ImageNet-normalised RGB frames with one random colour/sharpness change applied to all of them."""
+    from ..crops.triplets import MEAN, STD
+
+    mean, std = MEAN[None, :, None, None], STD[None, :, None, None]
+    rgb = frames * std + mean
+    rgb = rgb * rng.uniform(0.6, 1.4)  # brightness
+    grey = rgb.mean(axis=(1, 2, 3), keepdims=True)
+    rgb = grey + (rgb - grey) * rng.uniform(0.6, 1.4)  # contrast
+    luma = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2])[:, None]
+    rgb = luma + (rgb - luma) * (0.0 if rng.random() < 0.2 else rng.uniform(0.6, 1.4))  # saturation / grey
+    if rng.random() < 0.3:
+        sigma = rng.uniform(0.5, 1.5)
+        rgb = np.stack([[cv2.GaussianBlur(c, (0, 0), sigma) for c in frame] for frame in rgb])
+    return ((np.clip(rgb, 0.0, 1.0) - mean) / std).astype(np.float32)
+
+
 def window_crop(box: np.ndarray, aspect: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
     """A crop like feature reuse's window crops: (scale factor, centre shift in pixels) for one xyxy box."""
     windows = WindowBoxes()
@@ -137,6 +157,7 @@ class TripletDataset(Dataset):
         window_crops: float = 0.0,
         aux_jitter: float = 0.0,
         key_occlusion: float = 0.0,
+        photometric: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -153,7 +174,10 @@ class TripletDataset(Dataset):
             raise InputError(f"aux_jitter is a fraction of the crop size in [0, 1), got {aux_jitter}")
         if not 0 <= key_occlusion <= 1:
             raise InputError(f"key_occlusion is a probability in [0, 1], got {key_occlusion}")
+        if not 0 <= photometric <= 1:
+            raise InputError(f"photometric is a probability in [0, 1], got {photometric}")
         self.window_crops, self.aux_jitter, self.key_occlusion = window_crops, aux_jitter, key_occlusion
+        self.photometric = photometric
         self.format = get_format(keypoint_format)
         self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
@@ -231,6 +255,8 @@ class TripletDataset(Dataset):
                 moved = center + rng.uniform(-1, 1, 2) * self.aux_jitter * scale
                 sized = scale * (1 + rng.uniform(-1, 1) * self.aux_jitter)
                 frames[j] = crop_triplets_cv2([images[j]], get_affine(moved, sized, self.input_wh, rotation))[0, 0]
+        if self.augment and self.photometric and rng.random() < self.photometric:
+            frames = photometric(frames, rng)
         if self.augment and self.mode == "propagate" and self.key_occlusion and rng.random() < self.key_occlusion:
             erase_rectangles(frames[1], rng)
         to_heatmap = get_affine(center, scale, self.heatmap_wh, rotation)
