@@ -7,6 +7,10 @@
     python benchmarks/starter_model.py evaluate --work W --data DATA --out benchmarks/results/DATE_starter_model
     python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
 
+Experiments (not shipped; results in benchmarks/results/*_starter_*): flexi, refine, temporal_long,
+temporal_occluded, single_frozen, single_photometric, single_unfrozen. `--precision bf16` trains under BF16 autocast
+(for CPUs with AMX or AVX512-BF16 units); `temporal --single STAGE` starts stage B from another stage-A run.
+
 DATA is the test-data folder (models/, real_videos/, opencv_samples/, posetrack18_sample/); W holds the frames,
 labels and checkpoints (outside git). Every stage resumes where it stopped (checkpoints live in --work, outside git). Teachers: MoveNet MultiPose
 (boxes) and MoveNet SinglePose Thunder (a pose per box), both Apache-2.0, from DATA/models. YOLO11n-pose
@@ -212,6 +216,16 @@ def single_photometric(work: Path) -> None:
     fit(work, "single_photometric", init_checkpoint(work), SINGLE_PHOTOMETRIC)
 
 
+# Experiment (session 13): the frozen backbone collapsed more pairs (the fine-tuned blocks are where left and right
+# are learned), so the other direction: every block fine-tunes, at twice stage A's backbone rate.
+SINGLE_UNFROZEN = {**SINGLE, "freeze_blocks": 0, "backbone_lr": 1e-4}
+
+
+def single_unfrozen(work: Path) -> None:
+    torch.set_num_threads(2)
+    fit(work, "single_unfrozen", init_checkpoint(work), SINGLE_UNFROZEN)
+
+
 def flexi(work: Path) -> None:
     """Experiment: stage A's first epoch (same schedule, seed and data) on the 16-px FlexiViT resize of the same
     backbone, to compare with stage A's epoch-1 checkpoint (single_e1.safetensors)."""
@@ -219,9 +233,14 @@ def flexi(work: Path) -> None:
     fit(work, "flexi", init_checkpoint(work, "s16_init", **FLEXI), {**SINGLE, "epochs": 1})
 
 
+SINGLE_STAGE = "single"  # --single: the stage-A run the temporal stage starts from; set by main()
+
+
 def temporal(work: Path) -> None:
+    """Stage B on SINGLE_STAGE's network; written to temporal/ (or temporal_<stage>/ for another stage A)."""
     torch.set_num_threads(2)
-    fit(work, "temporal", work / "single" / "last.safetensors", TEMPORAL)
+    out = "temporal" if SINGLE_STAGE == "single" else f"temporal_{SINGLE_STAGE}"
+    fit(work, out, work / SINGLE_STAGE / "last.safetensors", TEMPORAL)
 
 
 # Experiment, not part of the shipped model: does the temporal stage stop short? The starter's propagation (labels
@@ -427,7 +446,7 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     stages = ["data", "single", "refine", "flexi", "temporal", "temporal_long", "temporal_occluded", "single_frozen",
-              "single_photometric", "evaluate", "ship"]
+              "single_photometric", "single_unfrozen", "evaluate", "ship"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
@@ -440,15 +459,18 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="evaluate/ship: the checkpoint (default: the temporal stage's)")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="training stages: bf16 "
                         "autocast (faster with AMX or AVX512-BF16 units: check `lscpu`)")  # fmt: skip
+    parser.add_argument("--single", default="single", help="temporal: the stage-A run to start from (its folder "
+                        "under --work; default single)")  # fmt: skip
     args = parser.parse_args()
-    global DATA, PRECISION
-    DATA, PRECISION = args.data, args.precision
+    global DATA, PRECISION, SINGLE_STAGE
+    DATA, PRECISION, SINGLE_STAGE = args.data, args.precision, args.single
     if not (DATA / "models").is_dir():
         sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
     if args.stage in stages[:-2]:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
                "temporal_long": temporal_long, "temporal_occluded": temporal_occluded,
-               "single_frozen": single_frozen, "single_photometric": single_photometric}  # fmt: skip
+               "single_frozen": single_frozen, "single_photometric": single_photometric,
+               "single_unfrozen": single_unfrozen}  # fmt: skip
         run[args.stage](args.work)
         return
     weights = args.weights or args.work / "temporal" / "last.safetensors"
