@@ -191,7 +191,7 @@ def test_pseudo_labels_validate_and_feed_training(synth, tmp_path):
     origins = {a["origin"] for a in doc["annotations"]}
     assert origins == {"given", "propagated"}
     assert main(["fit", "--out", str(tmp_path / "est"), "--annotations", "annotations_pseudo", "--epochs", "1",
-                 *common]) == 0  # fmt: skip
+                 "--photometric", "0.5", "--precision", "bf16", *common]) == 0  # fmt: skip
 
 
 def test_bad_training_setups(synth, tmp_path):

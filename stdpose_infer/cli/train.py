@@ -66,8 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=resolution, default=(384, 288), help="WxH")
     p.add_argument("--people", type=int, default=3)
     p.add_argument("--occluders", type=int, default=2)
-    p.add_argument("--photometric", type=float, default=0.0, help="probability of a colour/blur change of a "
-                   "sample (brightness, contrast, saturation x0.6-1.4, grey, blur), the same for its three frames")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 
@@ -105,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "fraction of the crop apart from the key frame's (as NeighbourCrops feature reuse may)")
     p.add_argument("--key-occlusion", type=float, default=0.0, help="propagate: probability of erasing rectangles "
                    "of the key frame (its target kept), so that the model learns to read the labels")
+    p.add_argument("--photometric", type=float, default=0.0, help="probability of a colour/blur change of a "
+                   "sample (brightness, contrast, saturation x0.6-1.4, grey, blur), the same for its three frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=0)
