@@ -8,7 +8,7 @@
     python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
 
 Experiments (not shipped; results in benchmarks/results/*_starter_*): flexi, refine, temporal_long,
-temporal_occluded, single_frozen, single_photometric, single_unfrozen. `--precision bf16` trains under BF16 autocast
+temporal_occluded, single_frozen, single_photometric, single_unfrozen(_slow). `--precision bf16` trains under BF16 autocast
 (for CPUs with AMX or AVX512-BF16 units); `temporal --single STAGE` starts stage B from another stage-A run.
 
 DATA is the test-data folder (models/, real_videos/, opencv_samples/, posetrack18_sample/); W holds the frames,
@@ -224,6 +224,15 @@ SINGLE_UNFROZEN = {**SINGLE, "freeze_blocks": 0, "backbone_lr": 1e-4}
 def single_unfrozen(work: Path) -> None:
     torch.set_num_threads(2)
     fit(work, "single_unfrozen", init_checkpoint(work), SINGLE_UNFROZEN)
+
+
+# The same with stage A's backbone rate (5e-5): which of the two changes above costs the accuracy?
+SINGLE_UNFROZEN_SLOW = {**SINGLE, "freeze_blocks": 0}
+
+
+def single_unfrozen_slow(work: Path) -> None:
+    torch.set_num_threads(2)
+    fit(work, "single_unfrozen_slow", init_checkpoint(work), SINGLE_UNFROZEN_SLOW)
 
 
 def flexi(work: Path) -> None:
@@ -446,7 +455,7 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     stages = ["data", "single", "refine", "flexi", "temporal", "temporal_long", "temporal_occluded", "single_frozen",
-              "single_photometric", "single_unfrozen", "evaluate", "ship"]
+              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "evaluate", "ship"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
@@ -470,7 +479,7 @@ def main() -> None:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
                "temporal_long": temporal_long, "temporal_occluded": temporal_occluded,
                "single_frozen": single_frozen, "single_photometric": single_photometric,
-               "single_unfrozen": single_unfrozen}  # fmt: skip
+               "single_unfrozen": single_unfrozen, "single_unfrozen_slow": single_unfrozen_slow}  # fmt: skip
         run[args.stage](args.work)
         return
     weights = args.weights or args.work / "temporal" / "last.safetensors"
