@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from functools import partial
 from datetime import date
 from pathlib import Path
 
@@ -194,45 +195,20 @@ def refine(work: Path) -> None:
     fit(work, "refine", work / "single" / "last.safetensors", REFINE)
 
 
-# Experiment (session 13): the shipped model swaps left and right on unseen frames (PoseTrack sample: 18 % of
-# paired joints closer to the other side's label, MoveNet 7 %; held-out clip 14 % crossed + 15 % collapsed pairs)
-# but not on its training frames (1 % crossed, 87 mAP): it memorises the 4 scenes. Does a backbone left as DINOv2
-# made it (only the final norm and the head train) generalise better?
-SINGLE_FROZEN = {**SINGLE, "freeze_blocks": 12}
+# Stage-A experiments (session 13), each SINGLE with one change, from the same DINOv2 initialisation. The shipped
+# model swaps left and right on unseen frames (PoseTrack sample: 18 % of paired joints closer to the other side's
+# label, MoveNet 7 %) but not on its training frames (1 % crossed, 87 mAP): it memorises the 4 scenes.
+SINGLE_EXPERIMENTS = {
+    "single_frozen": {**SINGLE, "freeze_blocks": 12},  # the backbone as DINOv2 made it: does it generalise better?
+    "single_photometric": {**SINGLE, "photometric": 0.8},  # colour/sharpness changes against memorising scenes
+    "single_unfrozen": {**SINGLE, "freeze_blocks": 0, "backbone_lr": 1e-4},  # the other direction: every block, 2x
+    "single_unfrozen_slow": {**SINGLE, "freeze_blocks": 0},  # every block at stage A's rate: which change costs?
+}
 
 
-def single_frozen(work: Path) -> None:
+def single_experiment(work: Path, stage: str) -> None:
     torch.set_num_threads(2)
-    fit(work, "single_frozen", init_checkpoint(work), SINGLE_FROZEN)
-
-
-# Experiment (session 13): stage A with colour and sharpness changes on 80 % of the samples, the other way to keep
-# a network from memorising few scenes.
-SINGLE_PHOTOMETRIC = {**SINGLE, "photometric": 0.8}
-
-
-def single_photometric(work: Path) -> None:
-    torch.set_num_threads(2)
-    fit(work, "single_photometric", init_checkpoint(work), SINGLE_PHOTOMETRIC)
-
-
-# Experiment (session 13): the frozen backbone collapsed more pairs (the fine-tuned blocks are where left and right
-# are learned), so the other direction: every block fine-tunes, at twice stage A's backbone rate.
-SINGLE_UNFROZEN = {**SINGLE, "freeze_blocks": 0, "backbone_lr": 1e-4}
-
-
-def single_unfrozen(work: Path) -> None:
-    torch.set_num_threads(2)
-    fit(work, "single_unfrozen", init_checkpoint(work), SINGLE_UNFROZEN)
-
-
-# The same with stage A's backbone rate (5e-5): which of the two changes above costs the accuracy?
-SINGLE_UNFROZEN_SLOW = {**SINGLE, "freeze_blocks": 0}
-
-
-def single_unfrozen_slow(work: Path) -> None:
-    torch.set_num_threads(2)
-    fit(work, "single_unfrozen_slow", init_checkpoint(work), SINGLE_UNFROZEN_SLOW)
+    fit(work, stage, init_checkpoint(work), SINGLE_EXPERIMENTS[stage])
 
 
 def flexi(work: Path) -> None:
@@ -478,8 +454,7 @@ def main() -> None:
     if args.stage in stages[:-2]:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
                "temporal_long": temporal_long, "temporal_occluded": temporal_occluded,
-               "single_frozen": single_frozen, "single_photometric": single_photometric,
-               "single_unfrozen": single_unfrozen, "single_unfrozen_slow": single_unfrozen_slow}  # fmt: skip
+               **{name: partial(single_experiment, stage=name) for name in SINGLE_EXPERIMENTS}}  # fmt: skip
         run[args.stage](args.work)
         return
     weights = args.weights or args.work / "temporal" / "last.safetensors"
