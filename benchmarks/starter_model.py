@@ -8,7 +8,7 @@
     python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
 
 Experiments (not shipped; results in benchmarks/results/*_starter_*): flexi, refine, temporal_long,
-temporal_occluded, single_frozen, single_photometric, single_unfrozen(_slow). `--precision bf16` trains under BF16 autocast
+temporal_occluded, single_frozen, single_photometric, single_unfrozen(_slow), single_more. `--precision bf16` trains under BF16 autocast
 (for CPUs with AMX or AVX512-BF16 units); `temporal --single STAGE` starts stage B from another stage-A run.
 
 DATA is the test-data folder (models/, real_videos/, opencv_samples/, posetrack18_sample/); W holds the frames,
@@ -90,14 +90,14 @@ def extract(video: Path, first, last, folder: Path) -> int:
     return len(images)
 
 
-def label_clip(root: Path, name: str, side: int, pose: MoveNetPose) -> dict:
+def label_clip(root: Path, name: str, side: int, pose: MoveNetPose, annotations: str = "annotations") -> dict:
     folder = root / "images" / name
     detector = MoveNetDetector(DATA / "models" / "movenet_multipose.onnx", input_side=side)
     results = list(auto_label(folder, detector, pose))
     doc = add_head_boxes(posetrack_json(results, min_score=MIN_SCORE))
     for image in doc["images"]:
         image["file_name"] = f"images/{name}/{Path(image['file_name']).name}"
-    write_json(doc, root / "annotations" / f"{name}.json")
+    write_json(doc, root / annotations / f"{name}.json")
     return {"frames": len(results), "people": sum(len(r) for r in results)}
 
 
@@ -209,6 +209,33 @@ SINGLE_EXPERIMENTS = {
 def single_experiment(work: Path, stage: str) -> None:
     torch.set_num_threads(2)
     fit(work, stage, init_checkpoint(work), SINGLE_EXPERIMENTS[stage])
+
+
+# Experiment (session 14): more views of people. Pose2Sim's single-person demo, in the same PyPI wheel as the
+# multi-person demo but not in DATA: 4 views x 100 frames of the same lab and man, other movements (arms raised,
+# turning), back views, and a bystander. `pip download --no-deps pose2sim==0.10.49 -d W/extra`, then unzip the wheel
+# into W/extra/pose2sim (BSD-3-Clause). Labelled by the same teachers into train/annotations_more (with every
+# clip of train/annotations), so the shipped recipe's data stays as it was.
+def extra_clips(work: Path) -> list:
+    videos = work / "extra/pose2sim/Pose2Sim/Demo_SinglePerson/videos"
+    if not videos.is_dir():
+        sys.exit(f"unzip pose2sim-0.10.49-py3-none-any.whl into {work / 'extra/pose2sim'} first")
+    return [(f"pose2sim_single_cam0{i}", videos / f"cam0{i}.mp4", 0, 100, 512) for i in range(1, 5)]
+
+
+def single_more(work: Path) -> None:
+    """Stage A (SINGLE's settings) on train/annotations plus the extra clips."""
+    root, folder = work / "train", "annotations_more"
+    (root / folder).mkdir(exist_ok=True)
+    for path in (root / "annotations").glob("*.json"):
+        (root / folder / path.name).write_text(path.read_text())
+    pose = MoveNetPose(DATA / "models" / "movenet_thunder.onnx")
+    for name, video, first, last, side in extra_clips(work):
+        if not (root / folder / f"{name}.json").is_file():
+            extract(video, first, last, root / "images" / name)
+            print(name, label_clip(root, name, side, pose, folder), flush=True)
+    torch.set_num_threads(2)
+    fit(work, "single_more", init_checkpoint(work), {**SINGLE, "annotations": folder})
 
 
 def flexi(work: Path) -> None:
@@ -431,7 +458,7 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     stages = ["data", "single", "refine", "flexi", "temporal", "temporal_long", "temporal_occluded", "single_frozen",
-              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "evaluate", "ship"]
+              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "single_more", "evaluate", "ship"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
@@ -453,7 +480,7 @@ def main() -> None:
         sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
     if args.stage in stages[:-2]:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
-               "temporal_long": temporal_long, "temporal_occluded": temporal_occluded,
+               "temporal_long": temporal_long, "temporal_occluded": temporal_occluded, "single_more": single_more,
                **{name: partial(single_experiment, stage=name) for name in SINGLE_EXPERIMENTS}}  # fmt: skip
         run[args.stage](args.work)
         return

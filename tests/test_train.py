@@ -15,7 +15,7 @@ from stdpose_infer.decode import decode_heatmaps
 from stdpose_infer.errors import CheckpointError, InputError
 from stdpose_infer.evaluation.posetrack_json import load_video
 from stdpose_infer.train import TrainConfig, TripletDataset, heatmap_mse, mi_terms, train
-from stdpose_infer.train.trainer import make_model
+from stdpose_infer.train.trainer import STEP_LOG, make_model
 from stdpose_infer.weights import load_model
 
 CLIP = dict(width=192, height=160, frames=6, people=2, occluders=1)
@@ -148,6 +148,13 @@ def test_steps_lower_the_loss_and_resume_is_exact(synth, tmp_path):
         assert torch.allclose(pa, pb, atol=1e-6), name
     assert "stdpose-train" in a.provenance["source"] and "untrained" not in a.provenance["training_data"]
     assert (tmp_path / "a" / "loss.png").stat().st_size > 1000
+    steps = json.loads((tmp_path / "a" / "losses.json").read_text())["steps"]
+    per_epoch = len(TripletDataset(synth, "propagate", max_gap=2)) // 4
+    ends = [e * per_epoch for e in range(1, 5)]
+    expected = sorted({*ends, *(e - per_epoch + k for e in ends for k in range(STEP_LOG, per_epoch, STEP_LOG))})
+    assert [s for s, _ in steps] == expected
+    assert [s for s, _ in resumed["steps"]] == expected  # the log continues across a resume
+    assert [v for _, v in resumed["steps"]] == pytest.approx([v for _, v in steps], rel=1e-5)
     with pytest.raises(CheckpointError, match="max_gap"):
         train(TrainConfig(out=str(tmp_path / "b"), epochs=5, resume=True, **{**common, "max_gap": 1}), progress=False)
 

@@ -2,7 +2,8 @@
 
 Outputs in ``config.out``: ``last.safetensors`` (the model, with provenance saying what it was
 trained on), ``train_state.pt`` (optimizer, LR schedule, step, RNG: tensors only, read back with
-``weights_only=True``), ``losses.json`` and ``loss.png``. ``resume=True`` continues from them and
+``weights_only=True``), ``losses.json`` (per-epoch means, and ``steps``: [step, mean loss] every
+``STEP_LOG`` batches of the main process and at each epoch's end) and ``loss.png``. ``resume=True`` continues from them and
 gives the same weights as an uninterrupted run (samples depend only on seed, epoch and index).
 """
 
@@ -31,6 +32,7 @@ from .distributed import EpochSampler, Run
 from .losses import training_loss
 
 log = logging.getLogger(__name__)
+STEP_LOG = 10  # losses.json "steps": one running mean of the total loss per this many batches
 ABLATIONS = ("tff", "tks", "dam", "mi")
 
 
@@ -122,6 +124,7 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
     start_epoch = 0
     if config.resume:
         start_epoch, history = _resume(model, optimizer, schedule, out, config)
+    history.setdefault("steps", [])  # absent from states saved before the per-step log
     use_mi = "mi" not in config.ablate
     frozen = frozen_prefixes(config)
     step_fn = run.wrap(_TrainStep(model, config.alpha, config.beta, use_mi))
@@ -135,6 +138,8 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
         loader = DataLoader(data, batch_size=config.batch_size, sampler=sampler, generator=sampler.generator(),
                             num_workers=config.workers, drop_last=len(sampler) > config.batch_size)  # fmt: skip
         sums: dict[str, float] = {}
+        per_epoch = min(len(loader), config.steps_per_epoch or len(loader))
+        window: list[float] = []
         batches = _progress(loader, progress, f"epoch {epoch + 1}/{config.epochs}")
         for step, batch in enumerate(batches):
             if config.steps_per_epoch and step >= config.steps_per_epoch:
@@ -149,10 +154,16 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
             optimizer.step()
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
+            window.append(float(losses["loss"].detach()))
+            if len(window) == STEP_LOG:
+                history["steps"].append([epoch * per_epoch + step + 1, sum(window) / STEP_LOG])
+                window = []
             if hasattr(batches, "set_postfix"):
                 batches.set_postfix(loss=f"{float(losses['loss'].detach()):.5f}")
+        if window:  # an epoch's last, shorter window
+            history["steps"].append([(epoch + 1) * per_epoch, sum(window) / len(window)])
         schedule.step()
-        n = max(min(len(loader), config.steps_per_epoch or len(loader)), 1)
+        n = max(per_epoch, 1)
         sums = run.mean(sums)
         history["epoch"].append(epoch + 1)
         for k in ("loss", "mse", "mi_features", "mi_heatmaps"):
@@ -287,17 +298,24 @@ def _plot(history: dict, path: Path, config: TrainConfig) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax[0].plot(history["epoch"], history["mse"], "o-", label="heatmap MSE")
-    ax[0].plot(history["epoch"], history["loss"], "s--", label="total (MSE + L_MI)")
-    ax[0].set_yscale("log")
-    for key, label in (("mi_features", "I(y; F~ | F)"), ("mi_heatmaps", "I(y; H~ | H)")):
-        ax[1].plot(history["epoch"], history[key], "o-", label=label)
-    ax[1].axhline(0, color="grey", lw=0.8)
-    for a, title in zip(ax, ("loss", "MI estimates (MSE units; > 0: temporal context adds label information)")):
-        a.set_xlabel("epoch")
-        a.set_title(title, fontsize=9)
-        a.legend(fontsize=8)
+    has_mi = any(not math.isnan(v) for k in ("mi_features", "mi_heatmaps") for v in history[k])
+    fig, ax = plt.subplots(1, 3 if has_mi else 2, figsize=(14 if has_mi else 10, 3.6))
+    if history.get("steps"):
+        step, loss = zip(*history["steps"])
+        ax[0].plot(step, loss, lw=0.8, label=f"total, mean of {STEP_LOG} batches")
+    ax[0].set(xlabel="step", yscale="log", title="loss per step")
+    ax[1].plot(history["epoch"], history["mse"], "o-", label="heatmap MSE")
+    ax[1].plot(history["epoch"], history["loss"], "s--", label="total (MSE + L_MI)")
+    ax[1].set(xlabel="epoch", yscale="log", title="epoch means")
+    if has_mi:
+        for key, label in (("mi_features", "I(y; F~ | F)"), ("mi_heatmaps", "I(y; H~ | H)")):
+            ax[2].plot(history["epoch"], history[key], "o-", label=label)
+        ax[2].axhline(0, color="grey", lw=0.8)
+        ax[2].set(xlabel="epoch", title="MI estimates (MSE units; > 0: temporal context adds label information)")
+    for a in ax:
+        a.title.set_fontsize(9)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=8)
         a.grid(alpha=0.3)
     fig.suptitle(f"stdpose-train {config.mode}, {config.variant}, seed {config.seed}, ablate {list(config.ablate)}",
                  fontsize=9)  # fmt: skip
