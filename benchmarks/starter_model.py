@@ -43,6 +43,7 @@ from stdpose_infer.keypoints import posetrack_from_coco
 from stdpose_infer.label import MoveNetPose, add_head_boxes, auto_label
 from stdpose_infer.results import posetrack_json, write_json
 from stdpose_infer.train import TrainConfig, train
+from stdpose_infer.weights import average_checkpoints
 from stdpose_infer.weights.dinov2_onnx import load_dinov2_onnx
 
 # The test-data folder (--data): models/ (the MoveNet and YOLO ONNX files), real_videos/, opencv_samples/,
@@ -50,6 +51,7 @@ from stdpose_infer.weights.dinov2_onnx import load_dinov2_onnx
 DATA = Path("data")
 MAX_SIDE = 1024  # frames are stored with their longer side at most this (faster decoding in training)
 MIN_SCORE = 0.3  # teacher joints scored lower are left unlabeled
+SHIPPED = Path(__file__).resolve().parents[1] / "stdpose_infer" / "assets" / "stdpose-s14-starter.safetensors"
 
 
 def train_clips() -> list:
@@ -223,8 +225,8 @@ def extra_clips(work: Path) -> list:
     return [(f"pose2sim_single_cam0{i}", videos / f"cam0{i}.mp4", 0, 100, 512) for i in range(1, 5)]
 
 
-def single_more(work: Path) -> None:
-    """Stage A (SINGLE's settings) on train/annotations plus the extra clips."""
+def label_extra(work: Path) -> None:
+    """train/annotations_more: train/annotations plus the extra clips (frames extracted, teacher-labelled)."""
     root, folder = work / "train", "annotations_more"
     (root / folder).mkdir(exist_ok=True)
     for path in (root / "annotations").glob("*.json"):
@@ -234,8 +236,50 @@ def single_more(work: Path) -> None:
         if not (root / folder / f"{name}.json").is_file():
             extract(video, first, last, root / "images" / name)
             print(name, label_clip(root, name, side, pose, folder), flush=True)
+
+
+def single_more(work: Path) -> None:
+    """Stage A (SINGLE's settings) on train/annotations plus the extra clips."""
+    label_extra(work)
     torch.set_num_threads(2)
-    fit(work, "single_more", init_checkpoint(work), {**SINGLE, "annotations": folder})
+    fit(work, "single_more", init_checkpoint(work), {**SINGLE, "annotations": "annotations_more"})
+
+
+# Stage A's soup (session 14): the mean of the weights of three stage-A runs from the same DINOv2 initialisation
+# and the same frozen blocks (single, single_photometric, single_more). Averaged fine-tuned weights generalise better
+# than each run (model soups, Wortsman et al. 2022), which is this model's weakness: held-out clip 66.7 vs 57.8-60.0.
+SOUP = ("single", "single_photometric", "single_more")
+
+
+def soup(work: Path) -> None:
+    model = average_checkpoints([work / stage / "last.safetensors" for stage in SOUP])
+    (work / "soup").mkdir(exist_ok=True)
+    save_weights(model, work / "soup" / "last.safetensors")
+
+
+def curves(work: Path, out: Path) -> None:
+    """OUT_curves.png: the training loss of the soup's stage-A runs (epoch means) and of stage B on the soup
+    (every 10 steps), from their losses.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    for stage in SOUP:
+        history = json.loads((work / stage / "losses.json").read_text())
+        ax[0].plot(history["epoch"], history["loss"], "o-", label=stage)
+    ax[0].set(xlabel="epoch", ylabel="heatmap MSE", yscale="log", title="stage A runs (averaged into the soup)")
+    steps = json.loads((work / "temporal_soup" / "losses.json").read_text())["steps"]
+    ax[1].plot(*zip(*steps), lw=0.8)
+    ax[1].set(xlabel="step (batch 8)", yscale="log", title="stage B on the soup (mean of 10 steps)")
+    for a in ax:
+        a.grid(alpha=0.3)
+        a.title.set_fontsize(9)
+    ax[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out.parent / f"{out.name}_curves.png", dpi=110)
+    plt.close(fig)
 
 
 def flexi(work: Path) -> None:
@@ -339,7 +383,10 @@ def evaluate(work: Path, out: Path, weights: Path) -> dict:
     for T in (3, 7, 15):
         interpolate_labels(held, work / f"eval/interp_T{T}", T)
         results["real_video_propagation"][T] = {
-            "starter (propagate)": score_dataset(weights, held, work / f"eval/prop_T{T}", "propagate", T).groups,
+            "starter (propagate, model only)": score_dataset(weights, held, work / f"eval/prop_T{T}", "propagate", T,
+                                                             fallback="none").groups,
+            "starter (propagate, default fallback)": score_dataset(weights, held, work / f"eval/prop_fb_T{T}",
+                                                                   "propagate", T).groups,
             "labels interpolated": score_predictions(held, work / f"eval/interp_T{T}", "propagate", T).groups,
         }
     synth = work / "synth_test"
@@ -347,7 +394,10 @@ def evaluate(work: Path, out: Path, weights: Path) -> dict:
         write_benchmark(synth, videos=4, frames=29, width=384, height=288, people=3, seed=200)  # Table 4's test set
     interpolate_labels(synth, work / "eval/synth_interp", 7)
     results["synthetic"] = {
-        "starter, propagate T=7": score_dataset(weights, synth, work / "eval/synth_prop", "propagate", 7).groups,
+        "starter, propagate T=7 (model only)": score_dataset(weights, synth, work / "eval/synth_prop", "propagate", 7,
+                                                             fallback="none").groups,
+        "starter, propagate T=7 (default fallback)": score_dataset(weights, synth, work / "eval/synth_prop_fb",
+                                                                   "propagate", 7).groups,
         "starter, estimate": score_dataset(weights, synth, work / "eval/synth_est", "estimate").groups,
         "labels interpolated T=7": score_predictions(synth, work / "eval/synth_interp", "propagate", 7).groups,
     }
@@ -417,7 +467,9 @@ def report(results: dict, command: str) -> str:
         "## Held-out real clip: sports2d frames 120-229, labels every T-th frame, propagated frames only", "",
         "Pseudo ground truth: the teacher (MoveNet MultiPose boxes + Thunder) on every frame, joints under 0.3 left "
         "unlabelled; head size from its head joints. The clip's scene and people also appear in training frames "
-        "0-109.", "",
+        "0-109. Model only: the network's own propagation (`fallback=\"none\"`); default fallback: what `Pipeline` "
+        "does by default (`fallback=\"joint\"`: between two labels the labels' interpolation, the model only "
+        "beyond them).", "",
     ]  # fmt: skip
     for T, rows in results["real_video_propagation"].items():
         lines += [f"T = {T}:", "", *table(rows), ""]
@@ -447,18 +499,19 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
         "not trained on PoseTrack",
         "accuracy": f"PoseTrack18 sample (14 people, ground-truth boxes): {pt:.1f} mAP (teacher MoveNet Thunder "
         f"{results['posetrack_sample']['MoveNet Thunder (GT boxes, teacher)']['Total']:.1f}); held-out real clip, "
-        f"labels every 7th frame: propagated {prop['starter (propagate)']['Total']:.1f} vs interpolated "
+        f"labels every 7th frame: propagated {prop['starter (propagate, model only)']['Total']:.1f} (model only), "
+        f"{prop['starter (propagate, default fallback)']['Total']:.1f} (default fallback) vs interpolated "
         f"{prop['labels interpolated']['Total']:.1f} mAP (pseudo ground truth: the teacher)",
     }
-    out = Path(__file__).resolve().parents[1] / "stdpose_infer" / "assets" / "stdpose-s14-starter.safetensors"
-    save_weights(model.half(), out, provenance)
-    return out
+    save_weights(model.half(), SHIPPED, provenance)
+    return SHIPPED
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     stages = ["data", "single", "refine", "flexi", "temporal", "temporal_long", "temporal_occluded", "single_frozen",
-              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "single_more", "evaluate", "ship"]
+              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "single_more", "soup", "curves", "evaluate",
+              "ship"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
@@ -478,9 +531,12 @@ def main() -> None:
     DATA, PRECISION, SINGLE_STAGE = args.data, args.precision, args.single
     if not (DATA / "models").is_dir():
         sys.exit(f"needs the teachers in {DATA / 'models'} (--data: the test-data folder)")
+    if args.stage == "curves":
+        return curves(args.work, args.out)
     if args.stage in stages[:-2]:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
                "temporal_long": temporal_long, "temporal_occluded": temporal_occluded, "single_more": single_more,
+               "soup": soup,
                **{name: partial(single_experiment, stage=name) for name in SINGLE_EXPERIMENTS}}  # fmt: skip
         run[args.stage](args.work)
         return

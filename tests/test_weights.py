@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 from stdpose_infer import CheckpointError, build_model, load_model, load_vitpose, load_weights, save_weights
 from stdpose_infer.keypoints import COCO, POSETRACK
 from lively import lively_weights as make_lively
-from stdpose_infer.weights import read_checkpoint
+from stdpose_infer.weights import average_checkpoints, read_checkpoint
 
 # --------------------------------------------------------------------------- native format
 
@@ -47,6 +47,22 @@ def test_save_refuses_missing_provenance(tmp_path):
     model.provenance = {"source": "somewhere"}
     with pytest.raises(ValueError, match=r"provenance needs \['licence', 'training_data'\]"):
         save_weights(model, tmp_path / "x.safetensors")
+
+
+def test_average_checkpoints_is_the_mean_of_the_weights(tmp_path):
+    torch.manual_seed(0)
+    paths = [save_weights(build_model("t"), tmp_path / f"{i}.safetensors") for i in range(3)]
+    states = [load_model(p).state_dict() for p in paths]
+    soup = average_checkpoints(paths)
+    for key, value in soup.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, sum(s[key] for s in states) / 3, atol=1e-7), key
+        else:
+            assert torch.equal(value, states[0][key]), key
+    assert "mean of 3 checkpoints" in soup.provenance["source"]
+    other = save_weights(build_model("t", use_dam=False), tmp_path / "other.safetensors")
+    with pytest.raises(CheckpointError, match="config differs"):
+        average_checkpoints([paths[0], other])
 
 
 @pytest.fixture(scope="module")

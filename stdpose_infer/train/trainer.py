@@ -311,7 +311,7 @@ def _plot(history: dict, path: Path, config: TrainConfig) -> None:
         for key, label in (("mi_features", "I(y; F~ | F)"), ("mi_heatmaps", "I(y; H~ | H)")):
             ax[2].plot(history["epoch"], history[key], "o-", label=label)
         ax[2].axhline(0, color="grey", lw=0.8)
-        ax[2].set(xlabel="epoch", title="MI estimates (MSE units; > 0: temporal context adds label information)")
+        ax[2].set(xlabel="epoch", title="MI estimates (MSE units; > 0: context helps)")
     for a in ax:
         a.title.set_fontsize(9)
         if a.get_legend_handles_labels()[0]:

@@ -121,3 +121,28 @@ def load_weights(model: STDPose, path: str | Path) -> STDPose:
     model.config.keypoint_format = config.keypoint_format
     model.provenance = provenance
     return model
+
+
+def average_checkpoints(paths: list[str | Path]) -> STDPose:
+    """The mean of several checkpoints' weights (a "model soup", Wortsman et al. 2022): fine-tuned runs from one
+    initialisation, averaged, often generalise better than each. The files must share one config; integer buffers
+    (batch-norm step counts) come from the first."""
+    if not paths:
+        raise InputError("average_checkpoints needs at least one checkpoint")
+    first = load_model(paths[0])
+    state = {k: v.clone() for k, v in first.state_dict().items()}
+    for path in paths[1:]:
+        config, _, tensors = read_checkpoint(path)
+        if config.to_json() != first.config.to_json():
+            raise CheckpointError(f"{path}: its config differs from {paths[0]}'s; only runs of one network average")
+        for k, v in state.items():
+            if v.is_floating_point():
+                v += tensors[k].to(v.dtype)
+    for v in state.values():
+        if v.is_floating_point():
+            v /= len(paths)
+    first.load_state_dict(state)
+    first.provenance = {**first.provenance, "source": f"mean of {len(paths)} checkpoints: "
+                        + "; ".join(str(p) for p in paths)}  # fmt: skip
+    return first
+
