@@ -169,13 +169,18 @@ REFINE = {**SINGLE, "epochs": 6, "lr_steps": (4,), "annotations": "annotations_b
 PRECISION = "fp32"  # --precision: bf16 autocast where the CPU has BF16 units (AMX, AVX512-BF16); set by main()
 
 
+def stage_config(work: Path, stage: str, init: Path, settings: dict) -> TrainConfig:
+    """A stage's training run: S14 from ``init`` with ``settings``, seed 0, on the CPU, written to W/stage."""
+    out = work / stage
+    return TrainConfig(data=str(work / "train"), out=str(out), variant="s14", init=str(init), seed=0, device="cpu",
+                       workers=1, resume=(out / "train_state.pt").is_file(), precision=PRECISION,
+                       **settings)  # fmt: skip
+
+
 def fit(work: Path, stage: str, init: Path, settings: dict) -> Path:
     out = work / stage
-    config = TrainConfig(data=str(work / "train"), out=str(out), variant="s14", init=str(init), seed=0, device="cpu",
-                         workers=1, resume=(out / "train_state.pt").is_file(), precision=PRECISION,
-                         **settings)  # fmt: skip
     t = time.time()
-    history = train(config)
+    history = train(stage_config(work, stage, init, settings))
     print(f"{stage}: epochs {history['epoch']}, loss {history['loss']}, {time.time() - t:.0f} s", flush=True)
     return out / "last.safetensors"
 
@@ -273,10 +278,8 @@ def soup(work: Path) -> None:
 def wise(work: Path) -> None:
     from stdpose_infer.train.trainer import make_model
 
-    start = work / "temporal_soup_start.safetensors"  # stage B's initialisation, as fit() builds it (seed 0)
-    config = TrainConfig(data=str(work / "train"), out=str(work / "temporal_soup"), variant="s14",
-                         init=str(work / "soup" / "last.safetensors"), seed=0)  # fmt: skip
-    save_weights(make_model(config), start)
+    start = work / "temporal_soup_start.safetensors"  # stage B's initialisation, as fit() builds it
+    save_weights(make_model(stage_config(work, "temporal_soup", work / "soup" / "last.safetensors", TEMPORAL)), start)
     model = average_checkpoints([start, work / "temporal_soup" / "last.safetensors"])
     (work / "wise").mkdir(exist_ok=True)
     save_weights(model, work / "wise" / "last.safetensors")

@@ -3,8 +3,8 @@
 Outputs in ``config.out``: ``last.safetensors`` (the model, with provenance saying what it was
 trained on), ``train_state.pt`` (optimizer, LR schedule, step, RNG: tensors only, read back with
 ``weights_only=True``), ``losses.json`` (per-epoch means, and ``steps``: [step, mean loss] every
-``STEP_LOG`` batches of the main process and at each epoch's end) and ``loss.png``. ``resume=True`` continues from them and
-gives the same weights as an uninterrupted run (samples depend only on seed, epoch and index).
+``STEP_LOG`` batches of the main process and at each epoch's end) and ``loss.png``. ``resume=True``
+continues from them and gives the same weights as an uninterrupted run (samples depend only on seed, epoch and index).
 """
 
 from __future__ import annotations
@@ -152,14 +152,15 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
             optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             optimizer.step()
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            window.append(float(losses["loss"].detach()))
+            values = {k: float(v.detach()) for k, v in losses.items()}
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+            window.append(values["loss"])
             if len(window) == STEP_LOG:
                 history["steps"].append([epoch * per_epoch + step + 1, sum(window) / STEP_LOG])
                 window = []
             if hasattr(batches, "set_postfix"):
-                batches.set_postfix(loss=f"{float(losses['loss'].detach()):.5f}")
+                batches.set_postfix(loss=f"{values['loss']:.5f}")
         if window:  # an epoch's last, shorter window
             history["steps"].append([(epoch + 1) * per_epoch, sum(window) / len(window)])
         schedule.step()

@@ -145,4 +145,3 @@ def average_checkpoints(paths: list[str | Path]) -> STDPose:
     first.provenance = {**first.provenance, "source": f"mean of {len(paths)} checkpoints: "
                         + "; ".join(str(p) for p in paths)}  # fmt: skip
     return first
-
