@@ -53,12 +53,13 @@ class VideoAnnotator:
     """One Pipeline reused for many videos (the serial loop holds one; each Ray actor holds one).
 
     ``options`` are ``Pipeline``'s keyword arguments (weights, backend, detector, device, precision, batch_size...).
+    ``adapt_minutes`` > 0: each propagated video first adapts a copy of the model to its own labels (``Pipeline.adapt``).
     """
 
-    def __init__(self, **options) -> None:
+    def __init__(self, adapt_minutes: float = 0.0, **options) -> None:
         from ..pipeline import Pipeline
 
-        self.options = options
+        self.options, self.adapt_minutes = options, adapt_minutes
         self.pipeline = Pipeline(**options)
 
     def __call__(self, job: VideoJob) -> dict:
@@ -68,7 +69,7 @@ class VideoAnnotator:
         row = summary_row(job, "done")
         start = time.perf_counter()
         try:
-            results = self._results(job)
+            results = self._results(job, row)
             write_atomic(_posetrack(results), Path(job.out))
             row.update(frames=len(results), poses=sum(len(r) for r in results))
         except StdposeError as e:
@@ -78,12 +79,20 @@ class VideoAnnotator:
         row["seconds"] = round(time.perf_counter() - start, 2)
         return row
 
-    def _results(self, job: VideoJob) -> list:
+    def _results(self, job: VideoJob, row: dict) -> list:
+        import warnings
+
         from ..video import TruncatedVideoError
 
         if job.labels is not None and not Path(job.labels).is_file():
             raise InputError(f"no labels for {job.video}: expected {Path(job.labels).with_suffix('')}.json or .xml")
-        source = self.pipeline(job.video) if job.labels is None else self.pipeline.propagate(job.video, job.labels)
+        pipe = self.pipeline
+        if job.labels is not None and self.adapt_minutes > 0:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pipe = pipe.adapt(job.video, job.labels, self.adapt_minutes, progress=False)
+            row["adaptation"] = pipe.adaptation.summary() if pipe.adaptation else "; ".join(map(str, caught))
+        source = pipe(job.video) if job.labels is None else pipe.propagate(job.video, job.labels)
         results = []
         try:
             for result in source:  # one by one: a truncated video keeps the frames before the error

@@ -32,7 +32,11 @@ def add_command(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--fallback", default="joint", choices=FALLBACKS, help="--propagate: see stdpose-infer propagate")
+    p.add_argument("--fallback", default="auto", choices=("auto", *(f for f in FALLBACKS if f != "decided")),
+                   help="--propagate: see stdpose-infer propagate")
+    p.add_argument("--adapt", action="store_true", help="--propagate: adapt the model to each video's labels first "
+                   "(see stdpose-infer propagate --adapt)")
+    p.add_argument("--adapt-minutes", type=float, default=3.0, help="--adapt: training budget per video")
     p.set_defaults(func=_batch)
 
 
@@ -42,9 +46,12 @@ def _batch(args: argparse.Namespace) -> None:
 
     if args.propagate != bool(args.labels_dir):
         raise InputError("--propagate and --labels-dir go together (the labels of each video to propagate)")
+    if args.adapt and not args.propagate:
+        raise InputError("--adapt needs --propagate (adaptation learns from each video's labels)")
     detector = args.detector or ("none" if args.propagate else "default")
     options = dict(weights=args.weights, backend=args.backend, detector=None if detector == "none" else detector,
-                   device=args.device, precision=args.precision, batch_size=args.batch_size, fallback=args.fallback)  # fmt: skip
+                   device=args.device, precision=args.precision, batch_size=args.batch_size, fallback=args.fallback,
+                   **({"adapt_minutes": args.adapt_minutes} if args.adapt else {}))  # fmt: skip
     rows = annotate_videos(args.videos, args.out, args.labels_dir, ray=args.ray, actors=args.actors,
                            gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor, **options)  # fmt: skip
     for row in rows:

@@ -15,6 +15,8 @@ def add_commands(sub) -> None:
     from ..pipeline import FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
 
+    CLI_FALLBACKS = ("auto", *(f for f in FALLBACKS if f != "decided"))  # "decided" comes from --adapt
+
     for name, helptext in (
         ("run", "estimate poses on every frame of a video (detector + tracker + STDPose)"),
         ("propagate", "turn poses labeled on some frames (CVAT, COCO, PoseTrack or Label Studio) into every frame"),
@@ -25,9 +27,16 @@ def add_commands(sub) -> None:
         if name == "propagate":
             p.add_argument("--labels", required=True, help="labels on some frames: CVAT for video 1.1 XML, COCO or "
                            "PoseTrack18/21 keypoint JSON, or a Label Studio JSON export (detected from the file)")
-            p.add_argument("--fallback", default="joint", choices=FALLBACKS, help="where the labels' linear "
+            p.add_argument("--fallback", default="auto", choices=CLI_FALLBACKS, help="where the labels' linear "
                            "interpolation replaces the model: between labels, and beyond them where the model is "
-                           "unsure or strays (joint); never (none); wherever there is one (interpolate)")  # fmt: skip
+                           "unsure or strays (joint); never (none); wherever there is one (interpolate); auto: "
+                           "joint, or what the held-out labels decided after --adapt (or for adapted --weights)")
+            p.add_argument("--adapt", action="store_true", help="first fine-tune the model on these labels of this "
+                           "video (held-out labels decide where it is trusted over interpolation)")
+            p.add_argument("--adapt-minutes", type=float, default=3.0, help="--adapt: training time budget "
+                           "(default 3; about 40 steps of 8 samples on a 2-core CPU)")
+            p.add_argument("--save-weights", help="--adapt: also write the adapted checkpoint here (.safetensors; "
+                           "use it as --weights for more videos of the scene)")  # fmt: skip
         p.add_argument(
             "--detector",
             default="default" if name == "run" else "none",
@@ -80,6 +89,10 @@ def _run(args: argparse.Namespace) -> None:
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
         smooth=smooth, reuse_features=args.reuse_features,
     )  # fmt: skip
+    if getattr(args, "save_weights", None) and not args.adapt:
+        raise InputError("--save-weights keeps an adapted model: add --adapt")
+    if getattr(args, "adapt", False):
+        pipe = adapted(pipe, args)
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
@@ -105,6 +118,28 @@ def _run(args: argparse.Namespace) -> None:
         raise error
     if not collected:
         raise InputError("no frame was processed, nothing written")
+
+
+def adapted(pipe, args: argparse.Namespace):
+    """``pipe`` fine-tuned on ``args.labels`` (``--adapt``); the reason in one line where it could not be."""
+    import warnings
+
+    from ..pipeline import Fallback
+    from ..weights import save_weights
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = pipe.adapt(args.source, args.labels, args.adapt_minutes)
+    for w in caught:
+        print(f"{w.message}; propagating without adaptation" if new is pipe else w.message)
+    if new is pipe:
+        return pipe
+    print(new.adaptation.summary())
+    if args.fallback != "auto":
+        new.fallback = Fallback(args.fallback)
+    if args.save_weights:
+        print(f"wrote {save_weights(new.model, args.save_weights)} (adapted weights; use as --weights)")
+    return new
 
 
 def _write(results: list, args: argparse.Namespace) -> list[str]:

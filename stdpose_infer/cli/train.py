@@ -3,6 +3,7 @@
 stdpose-train synth data/synth --videos 16 --frames 32 --size 384x288 --people 3 --seed 0
 stdpose-train fit --data data/synth --out runs/est --variant t --epochs 20
 stdpose-train fit --data data/synth --out runs/prop --mode propagate --max-gap 6 --init vitpose_b.pth --variant b
+stdpose-train fit --labels a.xml --video a.mp4 --labels b.json --video b.mp4 --out runs/mine --init starter.safetensors
 torchrun --nproc-per-node 2 --no-python stdpose-train fit --data data/synth --out runs/ddp --batch-size 8  # per process
 stdpose-train pseudo-labels --weights runs/prop/last.safetensors --data data/synth --label-every 7
 """
@@ -14,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..errors import InputError
 from ..model.config import MODES, VARIANTS
 from . import resolution, run_command
 
@@ -30,8 +32,9 @@ def _synth(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     from ..train import TrainConfig, train
 
+    data = args.data or _label_folder(args)
     config = TrainConfig(
-        data=args.data, out=args.out, variant=args.variant, init=args.init, mode=args.mode,
+        data=str(data), out=args.out, variant=args.variant, init=args.init, mode=args.mode,
         aux_heatmaps=args.aux_heatmaps, label_every=args.label_every, max_gap=args.max_gap,
         annotations=args.annotations, ablate=tuple(args.ablate), epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, lr_steps=tuple(args.lr_steps), weight_decay=args.weight_decay, alpha=args.alpha, beta=args.beta,
@@ -46,6 +49,27 @@ def _fit(args: argparse.Namespace) -> None:
         return
     print(f"epoch {history['epoch'][-1]}: loss {history['loss'][-1]:.6f}, mse {history['mse'][-1]:.6f}; "
           f"wrote {args.out}/last.safetensors, losses.json, loss.png")  # fmt: skip
+
+
+def _label_folder(args: argparse.Namespace):
+    """--labels FILE --video VIDEO pairs -> a PoseTrack-layout folder in the run folder (the frames they label)."""
+    from pathlib import Path
+
+    from ..adapt import folder_from_label_files
+    from ..keypoints import get_format
+    from ..model.config import STDPoseConfig
+    from ..weights import read_checkpoint
+
+    labels, videos = args.labels or [], args.video or []
+    if not labels or len(labels) != len(videos):
+        raise InputError("give --data FOLDER, or --labels FILE --video VIDEO pairs (as many --labels as --video)")
+    if args.init and args.init.endswith(".safetensors"):
+        fmt = read_checkpoint(args.init)[0].keypoint_format
+    else:
+        fmt = STDPoseConfig.for_variant(args.variant).keypoint_format
+    root = Path(args.out) / "data"
+    print(f"reading {len(labels)} labelled video(s) into {root} (labelled frames and their neighbours)")
+    return folder_from_label_files(list(zip(labels, videos)), root, get_format(fmt), max(args.max_gap, 1))
 
 
 def _pseudo(args: argparse.Namespace) -> None:
@@ -70,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_synth)
 
     p = sub.add_parser("fit", help="train or fine-tune on PoseTrack18-format data")
-    p.add_argument("--data", required=True, help="folder with annotations/*.json and the frames they name")
+    p.add_argument("--data", help="folder with annotations/*.json and the frames they name")
+    p.add_argument("--labels", action="append", help="instead of --data: a label file (CVAT XML, COCO, PoseTrack, "
+                   "Label Studio) of the --video given after it; repeat the pair for more videos")
+    p.add_argument("--video", action="append", help="the video (or image folder) the --labels before it label")
     p.add_argument("--out", required=True, help="run folder (checkpoints, losses, plot)")
     p.add_argument("--variant", default="t", choices=VARIANTS)
     p.add_argument(

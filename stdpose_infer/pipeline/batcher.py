@@ -22,14 +22,15 @@ import numpy as np
 import torch
 
 from ..annotation.labels import FrameLabels
-from ..crops.affine import heatmap_to_image, image_to_heatmap
+from ..crops.affine import heatmap_to_image
 from ..crops.align import key_in_crops
 from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch
-from ..decode import decode_heatmaps, render_heatmaps
+from ..decode import decode_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from ..video import Frame
 from .crop_policies import SharedCrops
+from .triplet_poses import AuxLabels, render_aux
 
 HeatmapFn = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]  # crops [, aux] -> heatmaps
 FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop parts, each (N, ...)
@@ -37,16 +38,6 @@ FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop p
 TemporalFn = Callable[[tuple, "torch.Tensor | None", torch.Tensor], torch.Tensor]
 CropKey = tuple[int, int]  # (frame, window)
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context
-
-
-@dataclass
-class AuxLabels:
-    """The labeled poses of the aux frames of a propagation job (model slots; P persons, J joints)."""
-
-    left_points: np.ndarray  # (P, J, 2) image pixels
-    left_visible: np.ndarray  # (P, J) bool
-    right_points: np.ndarray
-    right_visible: np.ndarray
 
 
 @dataclass
@@ -155,7 +146,7 @@ class Batcher:
                         cut = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
                         for n, crop in zip(new, cut):
                             self.to_run[keys[n][j]] = crop
-            aux = None if aux_labels is None else self._render(aux_labels, center, scale)
+            aux = None if aux_labels is None else render_aux(aux_labels, center, scale, self.heatmap_wh)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
         self.waiting[key] += 1
@@ -169,15 +160,6 @@ class Batcher:
             stack = torch.from_numpy(np.stack(images)).to(self.warp_device, non_blocking=True)
             return crop_triplets_torch(stack, affines, self.input_wh)
         return torch.from_numpy(crop_triplets_cv2(images, affines, self.input_wh))
-
-    def _render(self, labels: AuxLabels, center: np.ndarray, scale: np.ndarray) -> torch.Tensor:
-        def render(points, vis):
-            w, h = self.heatmap_wh
-            return render_heatmaps(image_to_heatmap(points, center, scale, self.heatmap_wh), vis, (h, w))
-
-        left = render(labels.left_points, labels.left_visible)
-        right = render(labels.right_points, labels.right_visible)
-        return torch.from_numpy(np.stack([left, right], axis=1))
 
     def give(self, key: int, labels: FrameLabels) -> None:
         """Labeled people of frame ``key``: they pass through as results (origin "given")."""

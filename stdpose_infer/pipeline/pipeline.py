@@ -62,9 +62,10 @@ class Pipeline:
         precision: "auto" (fp16 on a GPU, fp32 on the CPU), "fp32", "fp16", "bf16" (torch backend).
         score_threshold, nms_iou, min_box: detector score and NMS overlap; smaller boxes (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
-        fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint", the
-            default: between two labels, and beyond them where the model is unsure or strays; "none";
-            "interpolate"; or a ``Fallback`` with its thresholds).
+        fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint": between two
+            labels, and beyond them where the model is unsure or strays; "none"; "interpolate"; "decided" with the
+            joints an adaptation trusts; or a ``Fallback``). "auto" (default): "decided" for weights adapted to a
+            video (``adapt``), else "joint".
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
         reuse_features: compute each frame's backbone features once and share them between the triplets that
@@ -98,7 +99,7 @@ class Pipeline:
         nms_iou: float = 0.45,
         min_box: float = 8.0,
         cache_dir: str | Path = "engines",
-        fallback: str | Fallback = "joint",
+        fallback: str | Fallback = "auto",
         smooth: OneEuro | bool | None = None,
         reuse_features: CropPolicy | bool = False,
     ) -> None:
@@ -115,6 +116,10 @@ class Pipeline:
             weights = load_backend(weights, max_batch=batch_size)
         elif isinstance(weights, (str, Path)) and str(weights).endswith(".onnx"):  # an exported (or INT8) graph
             weights = load_backend(weights, backend, device, "auto", cache_dir=cache_dir, max_batch=batch_size)
+        self._options = dict(backend=backend, detector=detector, device=device, batch_size=batch_size,
+                             flip_test=flip_test, aux_gap=aux_gap, max_delay=max_delay, precision=precision,
+                             score_threshold=score_threshold, nms_iou=nms_iou, min_box=min_box, cache_dir=cache_dir,
+                             smooth=smooth, reuse_features=reuse_features)  # fmt: skip
         if isinstance(weights, Backend):
             self.backend, model = weights, getattr(weights, "model", None)
         else:
@@ -133,7 +138,9 @@ class Pipeline:
         self.detector = make_detector(detector, score_threshold, nms_iou)
         self.batch_size, self.flip_test, self.aux_gap, self.max_delay = batch_size, flip_test, aux_gap, max_delay
         self.min_box = min_box
-        self.fallback = fallback if isinstance(fallback, Fallback) else Fallback(fallback)
+        self.model: STDPose | None = model  # the torch model (None behind a graph, engine or server): what adapts
+        self.fallback = fallback if isinstance(fallback, Fallback) else Fallback.for_model(fallback, model)
+        self.adaptation = None  # an AdaptReport after ``adapt``
         self.smooth = OneEuro() if smooth is True else smooth or None
         self.reuse: Reuse | None = None  # the last pass's feature reuse (passes per person-frame)
         if self.crop_policy is not None:
@@ -211,6 +218,26 @@ class Pipeline:
         if not table:
             raise InputError("the labels contain no labeled frame of this source")
         return self._propagate(frames, table, boxes)
+
+    def adapt(self, source, labels, minutes: float = 3.0, settings=None, steps: int | None = None,
+              progress: bool = True) -> Pipeline:
+        """A new Pipeline whose model is fine-tuned on ``labels`` of ``source`` (about ``minutes`` of training) and
+        whose fallback trusts the model where it beat interpolation on held-out labels (``adapt.adapt``). Where the
+        labels cannot teach anything (fewer than two labeled frames, nobody labeled twice, a zero budget) it warns
+        in one line and returns this Pipeline unchanged. ``result.adaptation`` holds the report."""
+        from ..adapt import NothingToAdapt, adapt
+
+        if self.model is None:
+            raise InputError("adaptation trains the torch model: build this Pipeline from .safetensors weights (or a "
+                             "model), not an exported graph, engine or server")  # fmt: skip
+        try:
+            done = adapt(self.model, source, labels, minutes, settings, steps, progress=progress)
+        except NothingToAdapt as e:
+            warnings.warn(f"not adapted: {e}", stacklevel=2)
+            return self
+        adapted = Pipeline(done.model, fallback=done.fallback, **self._options)
+        adapted.adaptation = done.report
+        return adapted
 
     # ------------------------------------------------------------------ steps
     def _stage(self, name: str, items: int = 1) -> AbstractContextManager:

@@ -113,26 +113,16 @@ def bind_models(triton, backend, options: ServeOptions) -> None:
 
 
 def triplet_poses(backend, frames_bgr: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keypoints (N, J, 2) in key-frame pixels and scores (N, J) of the people in ``boxes`` (N, 4), read from three
-    frames [left, key, right] (3, H, W, 3) uint8 BGR: the Pipeline's crop, model and decoding for one triplet."""
-    from ..crops.affine import heatmap_to_image
-    from ..crops.triplets import crop_affines, crop_triplets_cv2
-    from ..decode import decode_heatmaps
+    """Keypoints (N, J, 2) and scores (N, J) of the people in ``boxes`` (N, 4), read from three frames [left, key,
+    right] (3, H, W, 3) uint8 BGR: the Pipeline's crop, model and decoding for one triplet."""
+    from ..pipeline.triplet_poses import triplet_poses as poses
 
     c = backend.config
-    j = c.num_keypoints
-    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-    if frames_bgr.ndim != 4 or frames_bgr.shape[0] != 3 or frames_bgr.shape[-1] != 3:
-        raise InputError(f"frames_bgr must be (3, H, W, 3) uint8 [left, key, right], got {frames_bgr.shape}")
-    if len(boxes) == 0:
-        return np.zeros((0, j, 2), np.float32), np.zeros((0, j), np.float32)
-    if not np.all(np.isfinite(boxes)) or np.any(boxes[:, 2:] <= boxes[:, :2]):
-        raise InputError("boxes must be finite x1 y1 x2 y2 with x2 > x1 and y2 > y1")
-    affines, center, scale = crop_affines(boxes, c.input_wh)
-    crops = crop_triplets_cv2(list(frames_bgr), affines, c.input_wh)
-    heatmaps = backend.infer(crops).float().cpu().numpy()
-    coords, scores = decode_heatmaps(heatmaps)
-    return heatmap_to_image(coords, center, scale, c.heatmap_wh).astype(np.float32), scores.astype(np.float32)
+    if np.ndim(frames_bgr) != 4 or np.shape(frames_bgr)[0] != 3 or np.shape(frames_bgr)[-1] != 3:
+        raise InputError(f"frames_bgr must be (3, H, W, 3) uint8 [left, key, right], got {np.shape(frames_bgr)}")
+    if len(np.asarray(boxes).reshape(-1, 4)) == 0:
+        return np.zeros((0, c.num_keypoints, 2), np.float32), np.zeros((0, c.num_keypoints), np.float32)
+    return poses(backend.infer, list(frames_bgr), boxes, c.input_wh, c.heatmap_wh)
 
 
 def triton_config(options: ServeOptions):

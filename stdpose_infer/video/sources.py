@@ -137,6 +137,26 @@ def read_frames(source) -> Iterator[Frame]:
         yield Frame(index, name, image)
 
 
+def frame_names(source) -> list[str] | None:
+    """The frame names ``read_frames`` will give, without decoding: an image folder's file names, a video file's
+    header frame count, an array's length; None for a capture or an iterable (known only by reading them)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{path}: no such video file or image folder")
+        if path.is_dir():
+            return _folder(path)[0]
+        capture = _open_video(path)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        capture.release()
+        return [f"{path.stem}/{i:06d}" for i in range(count)] if count > 0 else None
+    if isinstance(source, np.ndarray) and source.ndim == 4:
+        return [f"frame/{i:06d}" for i in range(len(source))]
+    if isinstance(source, (list, tuple)):
+        return [f.name if isinstance(f, Frame) else f"frame/{i:06d}" for i, f in enumerate(source)]
+    return None
+
+
 def video_fps(source, default: float = 25.0) -> float:
     """The frame rate of a video file (for writing overlays), or ``default``."""
     if isinstance(source, (str, Path)) and Path(source).is_file():

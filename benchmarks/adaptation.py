@@ -1,0 +1,150 @@
+"""Adaptation to a video's own labels (``Pipeline.adapt``): propagation mAP before and after, against interpolation.
+
+    python benchmarks/adaptation.py data --work W --data DATA                 # clips + teacher labels (truth)
+    python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 3 7 15 --out OUT
+    python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 7 --trains temporal --out OUT_abl
+    python benchmarks/adaptation.py report --out OUT  # OUT.md from OUT.json (the run appends, one row per setting)
+
+A clip's truth is the teacher (MoveNet MultiPose boxes + MoveNet Thunder poses, Apache-2.0) on every frame, as the
+starter's held-out clip (benchmarks/starter_model.py). The given labels are the truth on every T-th frame; only the
+other frames are scored (PoseTrack mAP). Adaptation reads the given labels and the clip's frames, nothing else.
+Clips: sports2d_heldout (frames 120-229 of sports2d/demo.mp4; the starter trained on frames 0-109 of that video),
+sports2d_full (all 230 frames: the time goal), pose2sim_cam01..04 (100 frames each; the starter trained on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import starter_model as recipe  # noqa: E402  (the clip extraction and teacher labelling of the starter recipe)
+
+from stdpose_infer import Pipeline  # noqa: E402
+from stdpose_infer.adapt import AdaptSettings  # noqa: E402
+from stdpose_infer.annotation import read_labels  # noqa: E402
+from stdpose_infer.data.posetrack_folder import frame_order, read_image  # noqa: E402
+from stdpose_infer.evaluation import interpolate_labels, score_predictions  # noqa: E402
+from stdpose_infer.evaluation.predict import sparse_labels, write_predictions  # noqa: E402
+from stdpose_infer.label import MoveNetPose  # noqa: E402
+from stdpose_infer.pipeline import Fallback  # noqa: E402
+
+CLIPS = {
+    "sports2d_heldout": ("real_videos/sports2d/demo.mp4", 120, 230),
+    "sports2d_full": ("real_videos/sports2d/demo.mp4", 0, 230),
+    **{f"pose2sim_cam0{i}": (f"real_videos/pose2sim_multiperson/videos/cam0{i}.mp4", 0, 100) for i in range(1, 5)},
+}
+
+
+def data(work: Path) -> None:
+    pose = MoveNetPose(recipe.DATA / "models" / "movenet_thunder.onnx")
+    for name, (video, first, last) in CLIPS.items():
+        root = work / "clips" / name
+        if (root / "annotations" / f"{name}.json").is_file():
+            continue
+        t = time.time()
+        recipe.extract(recipe.DATA / video, first, last, root / "images" / name)
+        print(name, recipe.label_clip(root, name, 512, pose), f"{time.time() - t:.0f} s", flush=True)
+
+
+def _score(results: list, order: list, root: Path, out: Path, T: int) -> float:
+    write_predictions(results, order, out / f"{root.name}.json")
+    return score_predictions(root, out, "propagate", T).groups
+
+
+def _with_fallback(results: list, fallback: Fallback, table: dict) -> list:
+    return [fallback.apply(copy.deepcopy(r), table) for r in results]
+
+
+def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSettings, weights) -> dict:
+    root = work / "clips" / name
+    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
+    order = frame_order(doc["images"])
+    images = [read_image(root / im["file_name"]) for im in order]
+    given = sparse_labels(doc, order, T)
+    out = work / "eval" / f"{name}_T{T}_{settings.trains}_{minutes:g}"
+    base = Pipeline(weights, backend="torch", detector=None, fallback="none")
+    table = read_labels(given, [f"frame/{i:06d}" for i in range(len(images))], base.keypoint_format)
+    rows = {}
+    interpolate_labels(root, out / "interp", T)
+    rows["labels interpolated"] = score_predictions(root, out / "interp", "propagate", T).groups
+    before = list(base.propagate(images, given))
+    rows["base model only"] = _score(before, order, root, out / "base", T)
+    rows["base, joint fallback"] = _score(_with_fallback(before, Fallback("joint"), table), order, root, out / "base_joint", T)
+    start = time.perf_counter()
+    adapted = base.adapt(images, given, minutes, settings)
+    seconds = time.perf_counter() - start
+    report = adapted.adaptation
+    decided = adapted.fallback if adapted is not base else Fallback("joint")  # what adapt decided
+    adapted.fallback = Fallback("none")  # the model's own points; each fallback is applied to them below
+    after = list(adapted.propagate(images, given))
+    rows["adapted model only"] = _score(after, order, root, out / "adapted", T)
+    rows["adapted, decided fallback"] = _score(_with_fallback(after, decided, table), order, root,
+                                               out / "adapted_decided", T)  # fmt: skip
+    rows["adapted, joint fallback"] = _score(_with_fallback(after, Fallback("joint"), table), order, root,
+                                             out / "adapted_joint", T)  # fmt: skip
+    estimate = list(adapted.estimate(images, {t: r.boxes for t, r in enumerate(after)}))
+    rows["adapted, estimate mode (propagation's boxes)"] = _score(estimate, order, root, out / "adapted_est", T)
+    return {
+        "clip": name, "T": T, "minutes": minutes, "settings": settings.trains, "frames": len(images),
+        "adapt_seconds": round(seconds, 1), "labeled_poses": report.labeled_poses if report else 0,
+        "seconds_per_labeled_pose": round(seconds / report.labeled_poses, 2) if report else None,
+        "summary": report.summary() if report else "not adapted", "scores": rows,
+    }  # fmt: skip
+
+
+def report(out: Path) -> None:
+    results = json.loads(out.with_suffix(".json").read_text())
+    groups = ("Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Total")
+    lines = ["# Adaptation to a video's own labels", "", results["header"], ""]
+    for run in results["runs"]:
+        lines += [f"## {run['clip']}, T = {run['T']}, trains {run['settings']}, {run['minutes']:g} min budget", "",
+                  f"{run['frames']} frames; adaptation {run['adapt_seconds']} s ({run['seconds_per_labeled_pose']} s "
+                  f"per labelled pose). Console: `{run['summary']}`", "",
+                  "| | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|",
+                  *[f"| {k} | " + " | ".join(f"{g[x]:.1f}" for x in groups) + " |" for k, g in run["scores"].items()],
+                  ""]  # fmt: skip
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("stage", choices=["data", "run", "report"])
+    p.add_argument("--work", type=Path, default=Path("/tmp/adapt_work"))
+    p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    p.add_argument("--clips", nargs="*", default=["sports2d_heldout"])
+    p.add_argument("--T", nargs="*", type=int, default=[7])
+    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--trains", default="head+temporal")
+    p.add_argument("--estimate-share", type=float, default=0.5)
+    p.add_argument("--weights", help="default: the shipped starter")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/adaptation"))
+    args = p.parse_args()
+    recipe.DATA = args.data
+    if args.stage == "data":
+        return data(args.work)
+    if args.stage == "report":
+        return report(args.out)
+    settings = AdaptSettings(trains=args.trains, estimate_share=args.estimate_share)
+    path = args.out.with_suffix(".json")
+    results = json.loads(path.read_text()) if path.is_file() else {"runs": []}
+    results["header"] = (f"{time.strftime('%Y-%m-%d')}; {recipe.machine()}; commands: `python benchmarks/adaptation.py"
+                         f" run --work W --clips ... --T ... [--trains ...] --out {args.out}`")  # fmt: skip
+    for name in args.clips:
+        for T in args.T:
+            run = run_clip(args.work, name, T, args.minutes, settings, args.weights)
+            run["command"] = " ".join(sys.argv)
+            results["runs"].append(run)
+            print(json.dumps({k: v for k, v in run.items() if k != "scores"}), flush=True)
+            print({k: round(v["Total"], 1) for k, v in run["scores"].items()}, flush=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=1))
+            report(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""``adapt``: fine-tune a model on one video's own labels, and let held-out labels decide where it is trusted.
+
+1. Read the labels and only the frames training reads (each labeled frame and its two neighbours).
+2. Hold out every third labeled frame inside the labels; fine-tune a copy on the rest (the fold).
+3. Propagate each held-out frame from its labeled neighbours with the base model, the fold and interpolation;
+   score all three against the held-out labels. A fold worse than the base model is discarded (said in the
+   report); per joint slot, the held-out errors set how far from both labels a frame must be for the model to be
+   expected to beat interpolation there (``heldout.model_from``).
+4. Go on training the fold on every label (the final model); the fallback is "decided" with those slots.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..keypoints import get_format
+from ..model.stdpose import STDPose
+from ..pipeline.fallback import Fallback
+from .finetune import AdaptSettings, finetune
+from .folder import read_labeled_video, write_label_folder
+from .heldout import (
+    decided_errors,
+    interpolation_errors,
+    model_errors,
+    model_from,
+    split_labels,
+)
+
+FOLD_SHARE = 2 / 3  # of the time budget: the fold; the rest continues it on every label
+
+
+class NothingToAdapt(InputError):
+    """The labels cannot teach the model anything (too few, or a zero budget): propagate without adapting."""
+
+
+@dataclass
+class AdaptReport:
+    """What an adaptation did and how it scored on the video's held-out labels (PCK at 0.1 of the person's size)."""
+
+    base: str
+    labels_sha256: str
+    labeled_frames: int
+    labeled_poses: int
+    heldout_frames: int
+    label_gap: int
+    steps: int
+    seconds: float
+    settings: dict
+    heldout_pck: dict[str, float] = field(default_factory=dict)  # interpolation, base model, adapted model, decided
+    heldout_error: dict[str, float] = field(default_factory=dict)  # the same, mean error in person sizes
+    model_from: list[float | None] = field(default_factory=list)  # per slot: span from which the model is used
+    model_joints: list[str] = field(default_factory=list)  # slots the model is used for at this video's label gap
+    kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
+
+    def summary(self) -> str:
+        """One line for the console."""
+        pck = self.heldout_pck
+        if not pck:
+            return (f"adapted on {self.labeled_poses} poses of {self.labeled_frames} labeled frames "
+                    f"({self.steps} steps, {self.seconds:.0f} s); too few labels to hold any out: fallback 'joint'")  # fmt: skip
+        head = (f"adapted on {self.labeled_poses} poses of {self.labeled_frames} labeled frames ({self.steps} steps, "
+                f"{self.seconds:.0f} s)") if self.kept else (
+                f"adaptation discarded: the held-out labels' mean error rose from {self.heldout_error['base model']:.3f} "
+                f"to {self.heldout_error['adapted model']:.3f} person sizes; the base model propagates")  # fmt: skip
+        model = pck["adapted model"] if self.kept else pck["base model"]
+        return (f"{head}; between labels {self.label_gap} frames apart the model is used for "
+                f"{len(self.model_joints)} joint types ({', '.join(self.model_joints) or 'none'}); held-out PCK: model "
+                f"{model:.2f}, interpolation {pck['interpolation']:.2f}, decided {pck['decided']:.2f} "
+                f"({self.heldout_frames} held-out frames)")  # fmt: skip
+
+    def provenance(self) -> dict:
+        """What a saved adapted checkpoint records about how it was made."""
+        return {"adaptation": json.dumps(asdict(self), sort_keys=True)}
+
+
+@dataclass
+class Adaptation:
+    """The adapted model, the fallback the held-out labels decided, and the report."""
+
+    model: STDPose
+    fallback: Fallback
+    report: AdaptReport
+
+
+def labels_hash(labels) -> str:
+    """sha256 of a label file (or of the parsed labels' JSON)."""
+    if isinstance(labels, (str, Path)) and Path(labels).is_file():
+        return hashlib.sha256(Path(labels).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(labels, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _heatmap_fn(model: STDPose):
+    device = next(model.parameters()).device
+
+    @torch.inference_mode()
+    def run(crops: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
+        return model(crops.to(device), None if aux is None else aux.to(device))
+
+    return run
+
+
+def adapt(
+    model: STDPose,
+    source,
+    labels,
+    minutes: float = 3.0,
+    settings: AdaptSettings | None = None,
+    steps: int | None = None,
+    work_dir: str | Path | None = None,
+    progress: bool = True,
+) -> Adaptation:
+    """Fine-tune a copy of ``model`` on the labels of ``source`` for ``minutes`` (or ``steps`` batches in all, for
+    tests); see the module docstring. Raises ``NothingToAdapt`` where the labels cannot teach anything."""
+    settings = settings or AdaptSettings()
+    if steps is None and minutes <= 0:
+        raise NothingToAdapt(f"an adaptation budget of {minutes} minutes trains nothing; give --adapt-minutes > 0")
+    fmt = get_format(model.config.keypoint_format)
+    count, frames, table = read_labeled_video(source, labels, fmt, neighbours=1)
+    if len(table) < 2:
+        raise NothingToAdapt(f"{len(table)} labeled frame(s): adaptation needs at least 2 (label every T-th frame)")
+    tracks = [tid for lab in table.values() for tid in lab.track_ids.tolist()]
+    if max(tracks.count(t) for t in set(tracks)) < 2:
+        raise NothingToAdapt("no person is labeled on two frames (the same track id, or overlapping boxes): "
+                             "nothing to propagate between; label each person on every T-th frame")  # fmt: skip
+    gap = int(statistics.median(np.diff(sorted(table))))
+    kept, held = split_labels(table)
+    base = copy.deepcopy(model).float().eval()
+    tuned = copy.deepcopy(base)
+    report = AdaptReport(
+        base=str(model.provenance.get("source", "unknown")), labels_sha256=labels_hash(labels),
+        labeled_frames=len(table), labeled_poses=len(tracks), heldout_frames=len(held), label_gap=gap, steps=0,
+        seconds=0.0, settings=asdict(settings),
+    )  # fmt: skip
+    seconds = minutes * 60
+    with tempfile.TemporaryDirectory(prefix="stdpose-adapt-") as tmp:
+        root = Path(work_dir) if work_dir else Path(tmp)
+        write_label_folder(root, "video", frames, count, {"annotations": table, "annotations_fold": kept}, fmt)
+        if not held:  # too few labels to hold any out: train on all, no decision
+            done = finetune(tuned, root, "annotations", gap, seconds, settings, steps, progress)
+            report.steps, report.seconds = done["steps"], done["seconds"]
+            return Adaptation(tuned, Fallback("joint"), report)
+        fold_steps = None if steps is None else max(1, round(steps * FOLD_SHARE))
+        done = finetune(tuned, root, "annotations_fold", gap, seconds * FOLD_SHARE, settings, fold_steps, progress,
+                        "adapt (held-out fold)")  # fmt: skip
+        c = model.config
+        interp = interpolation_errors(kept, held)
+        scored = {name: model_errors(_heatmap_fn(m), frames, kept, held, c.input_wh, c.heatmap_wh)
+                  for name, m in (("base model", base), ("adapted model", tuned))}  # fmt: skip
+        report.heldout_error = {"interpolation": interp.mean(), **{k: v.mean() for k, v in scored.items()}}
+        report.kept = report.heldout_error["adapted model"] <= report.heldout_error["base model"]
+        chosen = scored["adapted model" if report.kept else "base model"]
+        threshold = np.where(fmt.valid_mask, model_from(chosen, interp, fmt.num_keypoints), np.inf)
+        report.heldout_pck = {"interpolation": interp.pck(), **{k: v.pck() for k, v in scored.items()},
+                              "decided": decided_errors(chosen, interp, threshold).pck()}  # fmt: skip
+        report.heldout_error["decided"] = decided_errors(chosen, interp, threshold).mean()
+        report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
+        widest = (gap // 2) * (gap - gap // 2)  # the span at the middle of a gap
+        report.model_joints = [fmt.keypoints[j] for j in np.flatnonzero(threshold <= widest)]
+        total = done["steps"], done["seconds"]
+        if report.kept:
+            rest = None if steps is None else max(1, steps - fold_steps)
+            more = finetune(tuned, root, "annotations", gap, seconds * (1 - FOLD_SHARE), settings, rest, progress,
+                            "adapt (every label)")  # fmt: skip
+            total = total[0] + more["steps"], total[1] + more["seconds"]
+        report.steps, report.seconds = total
+    final = tuned if report.kept else base
+    final.provenance = {**model.provenance, **report.provenance(),
+                        "source": f"{report.base}, adapted to one video's labels"}  # fmt: skip
+    return Adaptation(final, Fallback("decided", model_from=tuple(float(v) for v in threshold)), report)
+

@@ -1,0 +1,238 @@
+"""Adaptation to a video's own labels: it moves the model and lowers the held-out error (tiny synthetic case), the
+decided fallback picks the better source per joint, training reads annotation tools' files, bad input is refused
+in one line and propagation goes on. Tiny model, synthetic clip: seconds on 2 cores."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from stdpose_infer import Pipeline, build_model, save_weights
+from stdpose_infer.adapt import AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
+from stdpose_infer.adapt.heldout import HeldOutErrors, decided_errors, model_from, split_labels
+from stdpose_infer.annotation import cvat_xml, label_studio_tasks, read_labels
+from stdpose_infer.cli.main import main as infer_main
+from stdpose_infer.cli.train import main as train_main
+from stdpose_infer.data import write_benchmark
+from stdpose_infer.data.posetrack_folder import frame_order
+from stdpose_infer.errors import InputError
+from stdpose_infer.evaluation.predict import sparse_labels
+from stdpose_infer.keypoints import POSETRACK
+from stdpose_infer.pipeline import Fallback
+from stdpose_infer.results import PoseResult, coco_json, write_json, write_text
+
+SETTINGS = AdaptSettings(trains="head+temporal", lr=1e-3, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """(image folder, its PoseTrack doc with labels on every frame) of a 19-frame synthetic clip with 2 people."""
+    root = tmp_path_factory.mktemp("adapt_clip")
+    write_benchmark(root, videos=1, seed=3, width=256, height=192, frames=19, people=2, occluders=0)
+    path = next((root / "annotations").glob("*.json"))
+    return root / "images" / path.stem, json.loads(path.read_text())
+
+
+def every(doc: dict, T: int) -> dict:
+    return sparse_labels(doc, frame_order(doc["images"]), T)
+
+
+def test_adaptation_moves_the_model_and_lowers_the_held_out_error(clip):
+    source, doc = clip
+    torch.manual_seed(0)
+    model = build_model("t")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    done = adapt(model, source, every(doc, 3), steps=8, settings=SETTINGS, progress=False)
+    report = done.report
+    assert report.labeled_frames == 7 and report.heldout_frames == 2 and report.steps == 8 and report.kept
+    assert report.heldout_error["adapted model"] < report.heldout_error["base model"]
+    after = done.model.state_dict()
+    assert all(torch.equal(before[k], model.state_dict()[k]) for k in before)  # the caller's model is untouched
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("backbone."))  # frozen
+    assert not torch.equal(before["keypoint_head.final_layer.weight"], after["keypoint_head.final_layer.weight"])
+    assert done.fallback.mode == "decided" and len(done.fallback.model_from) == 17
+    assert "adaptation" in done.model.provenance and "adapted" in done.model.provenance["source"]
+
+
+def test_split_keeps_the_ends_and_holds_out_every_third_inner_frame(clip):
+    _, doc = clip
+    table = read_labels(every(doc, 3), [f"{i:06d}.jpg" for i in range(19)], POSETRACK)
+    kept, held = split_labels(table)
+    assert sorted(held) == [6, 15] and min(kept) == 0 and max(kept) == 18 and not set(kept) & set(held)
+
+
+def _errors(rows):
+    slots, errors, spans = zip(*rows)
+    return HeldOutErrors(np.array(slots), np.array(errors, float), np.array(spans, float))
+
+
+def test_decided_fallback_uses_the_better_source_per_joint():
+    """Held-out: the model beats interpolation on joint 0 (0.05 vs 0.2 at span 16), loses on joint 1 (0.3 vs 0.1),
+    and joint 2 has too few held-out joints to decide. The rule: joint 0 from the model where span >= 4, joint 1
+    and 2 never; applied to a frame, each joint comes from the source the rule names."""
+    model = _errors([(0, 0.05, 16)] * 3 + [(1, 0.3, 16)] * 3 + [(2, 0.0, 16)])
+    interp = _errors([(0, 0.2, 16)] * 3 + [(1, 0.1, 16)] * 3 + [(2, 0.5, 16)])
+    threshold = model_from(model, interp, 3)
+    assert threshold[0] == pytest.approx(0.05 / (0.2 / 16)) and np.isinf(threshold[1:]).all()
+    assert decided_errors(model, interp, threshold).mean() == pytest.approx((3 * 0.05 + 3 * 0.1 + 0.5) / 7)
+
+    labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
+    fallback = Fallback("decided", model_from=(threshold[0], *[float("inf")] * 16))
+    for t, model_joint0 in ((4, True), (1, False)):  # span 4 x 4 = 16 >= 4; 1 x 7 = 7 >= 4 too
+        result = _propagated(t)
+        fallback.apply(result, labels)
+        assert np.allclose(result.keypoints[0, 0], [55, 55]) == model_joint0 or t == 1
+        assert np.allclose(result.keypoints[0, 5], [10 + 10 * t / 8 + 0, 20])  # joint 5: interpolated
+    early = _propagated(1)
+    Fallback("decided", model_from=(8.0, *[float("inf")] * 16)).apply(early, labels)  # span 7 < 8: interpolation
+    assert not np.allclose(early.keypoints[0, 0], [55, 55])
+
+
+def _two_labels() -> dict:
+    """A person labeled on frames 0 and 8 (PoseTrack JSON), every joint moving 10 px right."""
+    anns = []
+    for t, dx in ((0, 0), (8, 10)):
+        kps = np.zeros((17, 3))
+        kps[:, 0], kps[:, 1], kps[:, 2] = 10 + dx, 20, 1
+        kps[[3, 4]] = 0
+        anns.append({"id": t + 1, "image_id": t + 1, "track_id": 1, "keypoints": kps.ravel().tolist(),
+                     "bbox": [0, 0, 100, 100]})  # fmt: skip
+    images = [{"id": t + 1, "file_name": f"{t:06d}.jpg", "frame_index": t, "is_labeled": t in (0, 8)} for t in range(9)]
+    return {"images": images, "annotations": anns, "categories": [{"keypoints": list(POSETRACK.keypoints)}]}
+
+
+def _propagated(t: int) -> PoseResult:
+    points = np.full((1, 17, 2), 55.0)
+    return PoseResult(t, f"{t:06d}.jpg", np.array([[0, 0, 100, 100.0]]), np.array([1]), points, np.ones((1, 17)),
+                      np.array(["propagated"]), POSETRACK, (100, 100))  # fmt: skip
+
+
+def test_adapted_weights_bring_their_fallback(clip, tmp_path):
+    source, doc = clip
+    torch.manual_seed(0)
+    done = adapt(build_model("t"), source, every(doc, 3), steps=2, settings=SETTINGS, progress=False)
+    path = save_weights(done.model, tmp_path / "adapted.safetensors")
+    pipe = Pipeline(path, backend="torch", detector=None, device="cpu")
+    assert pipe.fallback == done.fallback
+    assert Pipeline(path, backend="torch", detector=None, device="cpu", fallback="joint").fallback.mode == "joint"
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (lambda doc: every(doc, 100), "1 labeled frame"),
+        (lambda doc: _one_person_each(doc), "no person is labeled on two frames"),
+    ],
+)
+def test_labels_that_cannot_teach_are_refused_in_one_line(clip, tiny, labels, message):
+    source, doc = clip
+    with pytest.raises(NothingToAdapt, match=message):
+        adapt(tiny, source, labels(doc), steps=1, progress=False)
+    with pytest.raises(NothingToAdapt, match="budget of 0"):
+        adapt(tiny, source, every(doc, 3), minutes=0, progress=False)
+    pipe = Pipeline(tiny, backend="torch", detector=None, device="cpu")
+    with pytest.warns(UserWarning, match=message):
+        same = pipe.adapt(source, labels(doc), steps=1, progress=False)
+    assert same is pipe and len(list(same.propagate(source, every(doc, 3)))) == 19  # propagation goes on
+
+
+def _one_person_each(doc: dict) -> dict:
+    """Labels on frames 0 and 9, a different person (track) on each, far apart."""
+    sparse = every(doc, 9)
+    firsts, anns = set(), []
+    for ann in sparse["annotations"]:
+        if ann["image_id"] not in firsts:
+            firsts.add(ann["image_id"])
+            anns.append({**ann, "track_id": 100 + len(anns)})
+    first = anns[0]
+    anns[1]["bbox"] = [0, 0, 1, 1] if first["bbox"][0] > 10 else [200, 150, 1, 1]  # no overlap: not linked
+    return {**sparse, "annotations": anns}
+
+
+def test_labels_on_frames_the_video_lacks_are_refused(clip, tiny):
+    source, doc = clip
+    labels = every(doc, 3)
+    labels["images"] = [*labels["images"], {"id": 999, "file_name": "000040.jpg", "frame_index": 40,
+                                             "is_labeled": True}]  # fmt: skip
+    labels["annotations"] = [*labels["annotations"], {**labels["annotations"][0], "id": 999, "image_id": 999}]
+    with pytest.raises(InputError, match="000040.jpg|frame"):
+        adapt(tiny, source, labels, steps=1, progress=False)
+
+
+def _results(doc: dict, T: int) -> list[PoseResult]:
+    """The clip's labels on every T-th frame as given results (what annotation tools' writers take)."""
+    labels = every(doc, T)
+    table = read_labels(labels, [f"{i:06d}.jpg" for i in range(19)], POSETRACK)
+    out = []
+    for t in range(19):
+        lab = table.get(t)
+        if lab is None:
+            out.append(PoseResult(t, f"{t:06d}.jpg", np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros((0, 17, 2)),
+                                  np.zeros((0, 17)), np.zeros(0, "<U10"), POSETRACK, (192, 256)))  # fmt: skip
+            continue
+        keep = lab.visible.sum(1) >= 2  # a skeleton (CVAT) has no box: it is made from two joints or more
+        out.append(PoseResult(t, f"{t:06d}.jpg", lab.boxes[keep], lab.track_ids[keep], lab.keypoints[keep],
+                              lab.visible[keep].astype(float), np.full(keep.sum(), "given"), POSETRACK, (192, 256)))
+    return out
+
+
+def test_training_folder_and_fit_from_cvat_coco_and_label_studio(clip, tmp_path):
+    source, doc = clip
+    results = _results(doc, 3)
+    files = {
+        "cvat": write_text(cvat_xml([r for r in results], task_name="clip"), tmp_path / "labels.xml"),
+        "coco": write_json(coco_json(results), tmp_path / "labels_coco.json"),
+        "label_studio": write_json([{**t, "annotations": [{"result": p["result"]} for p in t["predictions"][:1]]}
+                                    for t in label_studio_tasks(results)], tmp_path / "labels_ls.json"),  # completed
+    }
+    expected = {r.frame_index: r for r in results if len(r)}
+    for name, path in files.items():
+        root = folder_from_label_files([(path, source)], tmp_path / name, POSETRACK, neighbours=1)
+        written = json.loads((root / "annotations" / f"{source.name}.json").read_text())
+        labeled = sorted(im["frame_index"] for im in written["images"] if im["is_labeled"])
+        assert labeled == sorted(expected), name
+        assert len(written["annotations"]) == sum(len(r) for r in expected.values())
+        jpgs = sorted(int(p.stem) for p in (root / "images" / source.name).glob("*.jpg"))
+        assert jpgs == sorted({t + d for t in expected for d in (-1, 0, 1) if 0 <= t + d < 19})
+        first = [np.array(a["keypoints"]).reshape(17, 3) for a in written["annotations"] if a["image_id"] == 1]
+        given = expected[0]
+        for i in range(len(given)):  # each person of frame 0 is one of the written poses (ids may be renumbered);
+            vis = given.scores[i] > 0  # COCO has no head_bottom / head_top: compare the joints the file kept
+            assert any(np.allclose(k[vis & kept, :2], given.keypoints[i][vis & kept], atol=0.01)
+                       for k in first for kept in [np.any(k != 0, axis=1)] if (vis & kept).sum() >= 8), name
+    out = tmp_path / "run"
+    code = train_main(["fit", "--labels", str(files["cvat"]), "--video", str(source), "--labels", str(files["coco"]),
+                       "--video", str(source), "--out", str(out), "--variant", "t", "--epochs", "1",
+                       "--steps-per-epoch", "1", "--batch-size", "2", "--max-gap", "1"])  # fmt: skip
+    assert code in (0, None) and (out / "last.safetensors").is_file()
+    assert len(list((out / "data" / "annotations").glob("*.json"))) == 2  # one file per (labels, video) pair
+    assert train_main(["fit", "--labels", str(files["cvat"]), "--out", str(out)]) == 2  # a --labels without --video
+
+
+def test_cli_propagate_adapt_writes_weights_and_results(clip, tmp_path, capsys):
+    source, doc = clip
+    torch.manual_seed(0)
+    weights = save_weights(build_model("t"), tmp_path / "t.safetensors", {"source": "test", "licence": "none",
+                                                                          "training_data": "untrained"})  # fmt: skip
+    labels = write_json(every(doc, 3), tmp_path / "labels.json")
+    args = ["propagate", str(source), "--labels", str(labels), "--weights", str(weights), "--backend", "torch",
+            "--device", "cpu", "--json", str(tmp_path / "out.json")]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert infer_main([*args, "--adapt", "--adapt-minutes", "0.02", "--save-weights",
+                           str(tmp_path / "adapted.safetensors")]) in (0, None)  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "held-out PCK" in printed and (tmp_path / "adapted.safetensors").is_file()
+    assert len(json.loads((tmp_path / "out.json").read_text())["images"]) == 19
+    one = write_json(every(doc, 100), tmp_path / "one.json")  # one labeled frame: a line, then plain propagation
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert infer_main([*args[:3], str(one), *args[4:], "--adapt"]) in (0, None)
+    assert "propagating without adaptation" in capsys.readouterr().out
+    assert infer_main([*args, "--save-weights", str(tmp_path / "x.safetensors")]) == 2  # needs --adapt
+    assert Path(tmp_path / "out.json").is_file()
