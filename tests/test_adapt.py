@@ -14,7 +14,7 @@ import torch
 
 from stdpose_infer import Pipeline, build_model, save_weights
 from stdpose_infer.adapt import AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
-from stdpose_infer.adapt.heldout import HeldOutErrors, decided_errors, model_from, split_labels
+from stdpose_infer.adapt.heldout import SPAN_EXPONENT, HeldOutErrors, decided_errors, model_from, split_labels
 from stdpose_infer.annotation import cvat_xml, label_studio_tasks, read_labels
 from stdpose_infer.cli.main import main as infer_main
 from stdpose_infer.cli.train import main as train_main
@@ -73,24 +73,23 @@ def _errors(rows):
 
 def test_decided_fallback_uses_the_better_source_per_joint():
     """Held-out: the model beats interpolation on joint 0 (0.05 vs 0.2 at span 16), loses on joint 1 (0.3 vs 0.1),
-    and joint 2 has too few held-out joints to decide. The rule: joint 0 from the model where span >= 4, joint 1
-    and 2 never; applied to a frame, each joint comes from the source the rule names."""
+    and joint 2 has too few held-out joints to decide. The rule: joint 0 from the model where the span reaches
+    16 x (0.05 / 0.2) ** (1 / 0.6) = 1.6, joints 1 and 2 never; applied to a frame, each joint comes from the source
+    the rule names."""
     model = _errors([(0, 0.05, 16)] * 3 + [(1, 0.3, 16)] * 3 + [(2, 0.0, 16)])
     interp = _errors([(0, 0.2, 16)] * 3 + [(1, 0.1, 16)] * 3 + [(2, 0.5, 16)])
     threshold = model_from(model, interp, 3)
-    assert threshold[0] == pytest.approx(0.05 / (0.2 / 16)) and np.isinf(threshold[1:]).all()
+    assert threshold[0] == pytest.approx(16 * (0.05 / 0.2) ** (1 / SPAN_EXPONENT)) and np.isinf(threshold[1:]).all()
     assert decided_errors(model, interp, threshold).mean() == pytest.approx((3 * 0.05 + 3 * 0.1 + 0.5) / 7)
+    lucky = _errors([(0, 0.0, 16), (0, 0.0, 16), (0, 0.15, 16)])  # mean 0.05, but 0.13 at the top of its interval
+    assert np.isinf(model_from(lucky, _errors([(0, 0.1, 16)] * 3), 1)).all()
 
     labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
-    fallback = Fallback("decided", model_from=(threshold[0], *[float("inf")] * 16))
-    for t, model_joint0 in ((4, True), (1, False)):  # span 4 x 4 = 16 >= 4; 1 x 7 = 7 >= 4 too
-        result = _propagated(t)
-        fallback.apply(result, labels)
-        assert np.allclose(result.keypoints[0, 0], [55, 55]) == model_joint0 or t == 1
-        assert np.allclose(result.keypoints[0, 5], [10 + 10 * t / 8 + 0, 20])  # joint 5: interpolated
-    early = _propagated(1)
-    Fallback("decided", model_from=(8.0, *[float("inf")] * 16)).apply(early, labels)  # span 7 < 8: interpolation
-    assert not np.allclose(early.keypoints[0, 0], [55, 55])
+    result = Fallback("decided", model_from=(threshold[0], *[float("inf")] * 16)).apply(_propagated(4), labels)
+    assert np.allclose(result.keypoints[0, 0], [55, 55])  # span 4 x 4 = 16 >= 1.6: the model's point
+    assert np.allclose(result.keypoints[0, 5], [15, 20])  # joint 5 (never trusted): interpolated
+    early = Fallback("decided", model_from=(20.0, *[float("inf")] * 16)).apply(_propagated(4), labels)
+    assert np.allclose(early.keypoints[0, 0], [15, 20])  # span 16 < 20: interpolation
 
 
 def _two_labels() -> dict:

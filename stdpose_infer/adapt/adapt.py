@@ -29,9 +29,11 @@ from ..pipeline.fallback import Fallback
 from .finetune import AdaptSettings, finetune
 from .folder import read_labeled_video, write_label_folder
 from .heldout import (
+    SPAN_EXPONENT,
     decided_errors,
     interpolation_errors,
     model_errors,
+    interpolation_rate,
     model_from,
     split_labels,
 )
@@ -60,6 +62,18 @@ class AdaptReport:
     heldout_error: dict[str, float] = field(default_factory=dict)  # the same, mean error in person sizes
     model_from: list[float | None] = field(default_factory=list)  # per slot: span from which the model is used
     model_joints: list[str] = field(default_factory=list)  # slots the model is used for at this video's label gap
+    slot_model_error: list[float | None] = field(default_factory=list)  # per slot, held-out mean (person sizes)
+    slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot, error per unit span
+
+    def expected_error(self, slot: int, span: int) -> float | None:
+        """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
+        (after - t), from the source the decided fallback uses there; None where the held-out labels say nothing."""
+        if not self.model_from:
+            return None
+        threshold = self.model_from[slot]
+        use_model = threshold is not None and span >= threshold
+        rate = self.slot_model_error[slot] if use_model else self.slot_interpolation_rate[slot]
+        return None if rate is None else (rate if use_model else rate * span)
     kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
 
     def summary(self) -> str:
@@ -97,6 +111,10 @@ def labels_hash(labels) -> str:
     if isinstance(labels, (str, Path)) and Path(labels).is_file():
         return hashlib.sha256(Path(labels).read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(labels, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _listed(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
 
 
 def _heatmap_fn(model: STDPose):
@@ -164,6 +182,8 @@ def adapt(
                               "decided": decided_errors(chosen, interp, threshold).pck()}  # fmt: skip
         report.heldout_error["decided"] = decided_errors(chosen, interp, threshold).mean()
         report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
+        report.slot_model_error = _listed(chosen.per_slot(fmt.num_keypoints)[0])
+        report.slot_interpolation_rate = _listed(interpolation_rate(interp, fmt.num_keypoints))
         widest = (gap // 2) * (gap - gap // 2)  # the span at the middle of a gap
         report.model_joints = [fmt.keypoints[j] for j in np.flatnonzero(threshold <= widest)]
         total = done["steps"], done["seconds"]

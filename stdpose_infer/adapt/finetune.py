@@ -95,6 +95,7 @@ def finetune(
     steps: int | None = None,
     progress: bool = True,
     desc: str = "adapt",
+    after_step=None,
 ) -> dict:
     """Train ``model`` in place on the labels in ``folder/ANNOTATIONS`` for ``seconds`` (or exactly ``steps``
     batches); returns {"steps", "seconds", "losses"}."""
@@ -129,6 +130,8 @@ def finetune(
         optimizer.step()
         losses.append(float(loss.detach()))
         done += 1
+        if after_step is not None:
+            after_step(done)
         if bar is not None:
             bar.update(1 if steps is not None else min(time.perf_counter() - start, seconds) - bar.n)
             bar.set_postfix(step=done, loss=f"{losses[-1]:.5f}")

@@ -19,6 +19,11 @@ from ..pipeline.triplet_poses import HeatmapFn, triplet_poses
 
 PCK_RADIUS = 0.1  # of the person's size
 MIN_JOINTS = 3  # a slot is trusted to the model only with at least this many held-out joints scored
+Z = 1.645  # one-sided 95 % confidence bounds on the held-out means (``model_from``)
+# Interpolation's error grows as span ** SPAN_EXPONENT (span = (t - before) x (after - t)). 1 would be a smooth path
+# (error = |acceleration| / 2 x span); measured 0.60 on real labels: teacher poses on frames 0-109 of sports2d's demo
+# (not a benchmark clip), labels every 3-30 frames (benchmarks/results/2026-12-03_interpolation_law.md).
+SPAN_EXPONENT = 0.6
 
 
 def split_labels(table: dict[int, FrameLabels], every: int = 3) -> tuple[dict, dict]:
@@ -111,16 +116,40 @@ def model_errors(
     return _errors(rows)
 
 
-def model_from(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int) -> np.ndarray:
-    """(J,) per slot, the span (t - before) x (after - t) from which the model is expected to beat interpolation:
-    the model's mean held-out error over interpolation's error per unit of span (the error of linear interpolation of
-    a smooth path is |acceleration| / 2 x span). inf where a slot has under ``MIN_JOINTS`` held-out joints, or where
-    the model lost to interpolation at every held-out span (no extrapolation beyond what was measured)."""
-    m, count = model.per_slot(joints)
-    per_span = np.bincount(interpolation.slots, np.nan_to_num(interpolation.errors, nan=1.0), minlength=joints)
-    per_span = per_span / np.maximum(np.bincount(interpolation.slots, interpolation.spans, minlength=joints), 1e-9)
+def _rates(interpolation: HeldOutErrors) -> np.ndarray:
+    return np.nan_to_num(interpolation.errors, nan=1.0) / np.maximum(interpolation.spans, 1.0) ** SPAN_EXPONENT
+
+
+def interpolation_rate(interpolation: HeldOutErrors, joints: int) -> np.ndarray:
+    """(J,) interpolation's held-out error per span ** ``SPAN_EXPONENT`` (NaN where a slot has none): its expected
+    error at a frame is this x ((t - before) x (after - t)) ** ``SPAN_EXPONENT``."""
+    rate, _, count = _mean_and_se(_rates(interpolation), interpolation.slots, joints)
+    return np.where(count > 0, rate, np.nan)
+
+
+def _mean_and_se(values: np.ndarray, slots: np.ndarray, joints: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per slot: mean, standard error of the mean (inf under 2 values) and count."""
+    count = np.bincount(slots, minlength=joints)
+    mean = np.bincount(slots, values, minlength=joints) / np.maximum(count, 1)
+    square = np.bincount(slots, (values - mean[slots]) ** 2, minlength=joints)
     with np.errstate(divide="ignore", invalid="ignore"):
-        threshold = np.where(per_span > 0, m / per_span, np.inf)
+        se = np.where(count >= 2, np.sqrt(square / np.maximum(count - 1, 1) / np.maximum(count, 1)), np.inf)
+    return mean, se, count
+
+
+def model_from(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int) -> np.ndarray:
+    """(J,) per slot, the span (t - before) x (after - t) from which the model is expected to beat interpolation.
+
+    Interpolation's error grows with the span (as span ** ``SPAN_EXPONENT``); the model's does not. The threshold
+    is where the model's held-out error, taken at the top of its confidence interval, meets interpolation's error
+    at that span, its rate taken at the bottom of its own interval (one-sided 95 %, ``Z``): a few lucky held-out
+    joints do not let the model in. inf where a slot has under ``MIN_JOINTS`` held-out joints, or where the
+    threshold lies beyond every held-out span (no extrapolation beyond what was measured)."""
+    m, m_se, count = _mean_and_se(np.nan_to_num(model.errors, nan=1.0), model.slots, joints)
+    c, c_se, _ = _mean_and_se(_rates(interpolation), interpolation.slots, joints)
+    low = c - Z * c_se
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        threshold = np.where(low > 0, ((m + Z * m_se) / low) ** (1 / SPAN_EXPONENT), np.inf)
     widest = np.zeros(joints)
     np.maximum.at(widest, interpolation.slots, interpolation.spans)
     return np.where((count >= MIN_JOINTS) & (threshold <= widest), threshold, np.inf)

@@ -13,7 +13,7 @@ from .interpolation import interpolated_pose, nearest_labeled
 from .labels import FrameLabels
 
 COLUMNS = ("priority", "frame", "frame_name", "track_id", "origin", "mean_score", "min_score", "weakest_joint",
-           "shift_from_interpolation", "label_motion")  # fmt: skip
+           "shift_from_interpolation", "label_motion", "heldout_expected_error")  # fmt: skip
 LOW_SCORE = 0.3  # a pose whose mean joint score is under this is listed as unsure in the summary
 
 
@@ -27,11 +27,14 @@ def given_labels(results: Iterable[PoseResult]) -> dict[int, FrameLabels]:
     return table
 
 
-def review_rows(results: Iterable[PoseResult]) -> list[dict]:
+def review_rows(results: Iterable[PoseResult], adaptation=None) -> list[dict]:
     """One row per pose that was not given, worst first. ``priority`` adds three signs of trouble, each in units
     of the person's size (the square root of its box area) or of score: 1 - the mean joint score; the mean
     distance of the joints from the labels' interpolation (``shift_from_interpolation``); and how far the
-    labelled joints move per frame between the labeled frames around it (``label_motion``, fast motion)."""
+    labelled joints move per frame between the labeled frames around it (``label_motion``, fast motion). After an
+    adaptation (its ``AdaptReport``), a fourth: the error this video's held-out labels expect of each propagated joint
+    from the source used for it at that distance from the labels (``heldout_expected_error``), so the next labels
+    go where the model and interpolation are weakest."""
     results = list(results)
     labels = given_labels(results)
     rows = []
@@ -41,18 +44,30 @@ def review_rows(results: Iterable[PoseResult]) -> list[dict]:
             x1, y1, x2, y2 = r.boxes[i]
             size = float(np.sqrt(max((x2 - x1) * (y2 - y1), 1.0)))
             scores = r.scores[i][valid]
-            shift = motion = 0.0
+            shift = motion = expected = 0.0
             if labels and r.origin[i] == "propagated":
                 shift, motion = _against_labels(r, i, labels, size)
+                expected = _expected(r.frame_index, labels, adaptation, np.flatnonzero(valid))
             weakest = int(np.flatnonzero(valid)[np.argmin(scores)])
             rows.append({
-                "priority": round(float(1 - scores.mean()) + shift + motion, 4),
+                "priority": round(float(1 - scores.mean()) + shift + motion + expected, 4),
                 "frame": r.frame_index, "frame_name": r.frame_name, "track_id": int(r.track_ids[i]),
                 "origin": str(r.origin[i]), "mean_score": round(float(scores.mean()), 4),
                 "min_score": round(float(scores.min()), 4), "weakest_joint": r.keypoint_format.keypoints[weakest],
                 "shift_from_interpolation": round(shift, 4), "label_motion": round(motion, 4),
+                "heldout_expected_error": round(expected, 4),
             })  # fmt: skip
     return sorted(rows, key=lambda row: -row["priority"])
+
+
+def _expected(t: int, labels: dict[int, FrameLabels], adaptation, slots: np.ndarray) -> float:
+    """The mean held-out expected error of a propagated pose's joints at frame ``t`` (0 without an adaptation)."""
+    if adaptation is None:
+        return 0.0
+    before, after = nearest_labeled(sorted(labels), t)
+    values = [adaptation.expected_error(int(j), (t - before) * (after - t)) for j in slots]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else 0.0
 
 
 def _against_labels(r: PoseResult, i: int, labels: dict[int, FrameLabels], size: float) -> tuple[float, float]:

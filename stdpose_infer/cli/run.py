@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace) -> None:
     finally:
         if overlay:
             overlay.close()
-        written = _write(collected, args) if collected else []
+        written = _write(collected, args, pipe.adaptation) if collected else []
     people = sum(len(r) for r in collected)
     print(f"{len(collected)} frames, {people} poses; wrote " + (", ".join(written) or "nothing"))
     if pipe.reuse is not None and pipe.reuse.triplets_run:
@@ -142,7 +142,7 @@ def adapted(pipe, args: argparse.Namespace):
     return new
 
 
-def _write(results: list, args: argparse.Namespace) -> list[str]:
+def _write(results: list, args: argparse.Namespace, adaptation=None) -> list[str]:
     from ..annotation import (
         cvat_xml,
         label_studio_tasks,
@@ -164,7 +164,7 @@ def _write(results: list, args: argparse.Namespace) -> list[str]:
         path = Path(args.label_studio)
         written.append(str(write_json(label_studio_tasks(results, args.image_url), path)))
         written.append(str(write_text(labeling_config(results[0].keypoint_format), path.with_suffix(".config.xml"))))
-    rows = review_rows(results)
+    rows = review_rows(results, adaptation)
     if args.review:
         written.append(str(write_review_csv(rows, args.review)))
     if args.command == "propagate" or args.review:

@@ -30,8 +30,8 @@ class Fallback:
     interpolation wherever there is one (the model still fills joints and people the labels lack). "decided": as
     "joint", but between two labels the model is also kept for joint slot j on frames far enough from both labels:
     where (t - before) x (after - t) >= ``model_from[j]`` (one value per slot; inf: never). Linear interpolation's
-    error grows with that product (for a smooth path it is |acceleration| / 2 times it), the model's does not; the
-    threshold is where the two cross on this video's held-out labels (``Pipeline.adapt``).
+    error grows with that product, the model's does not; the threshold is where the two cross on this video's
+    held-out labels (``Pipeline.adapt``, ``adapt/heldout.py``).
     """
 
     mode: str = "joint"
