@@ -4,6 +4,8 @@
     python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 3 7 15 --out OUT
     python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 7 --trains temporal --out OUT_abl
     python benchmarks/adaptation.py report --out OUT  # OUT.md from OUT.json (the run appends, one row per setting)
+    python benchmarks/adaptation.py curve --work W --clips sports2d_heldout --T 7 --trains temporal --steps 60
+        # held-out error of the fold every --every steps (what trains, for how long: the ablation's learning curves)
 
 A clip's truth is the teacher (MoveNet MultiPose boxes + MoveNet Thunder poses, Apache-2.0) on every frame, as the
 starter's held-out clip (benchmarks/starter_model.py). The given labels are the truth on every T-th frame; only the
@@ -19,6 +21,9 @@ import copy
 import json
 import sys
 import time
+
+import numpy as np
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -90,11 +95,63 @@ def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSetti
     estimate = list(adapted.estimate(images, {t: r.boxes for t, r in enumerate(after)}))
     rows["adapted, estimate mode (propagation's boxes)"] = _score(estimate, order, root, out / "adapted_est", T)
     return {
-        "clip": name, "T": T, "minutes": minutes, "settings": settings.trains, "frames": len(images),
+        "clip": name, "T": T, "minutes": minutes, "frames": len(images),
+        "settings": f"{settings.trains}, lr {settings.lr:g}" + (", augmented" if settings.augment else "")
+        + ("" if settings.estimate_share == 0.5 else f", estimate share {settings.estimate_share}"),
         "adapt_seconds": round(seconds, 1), "labeled_poses": report.labeled_poses if report else 0,
         "seconds_per_labeled_pose": round(seconds / report.labeled_poses, 2) if report else None,
-        "summary": report.summary() if report else "not adapted", "scores": rows,
+        "steps": report.steps if report else 0, "summary": report.summary() if report else "not adapted",
+        "heldout_pck": report.heldout_pck if report else {}, "scores": rows,
     }  # fmt: skip
+
+
+def curve(work: Path, name: str, T: int, settings: AdaptSettings, steps: int, every: int, weights) -> dict:
+    """The held-out fold's learning curve: held-out mean error (person sizes) and PCK every ``every`` steps."""
+    from stdpose_infer import load_model
+    from stdpose_infer.adapt.adapt import _heatmap_fn
+    from stdpose_infer.adapt.finetune import finetune
+    from stdpose_infer.adapt.folder import read_labeled_video, write_label_folder
+    from stdpose_infer.adapt.heldout import interpolation_errors, model_errors, split_labels
+    from stdpose_infer.defaults import default_weights
+    from stdpose_infer.keypoints import get_format
+
+    root = work / "clips" / name
+    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
+    order = frame_order(doc["images"])
+    images = [read_image(root / im["file_name"]) for im in order]
+    model = load_model(weights or default_weights()).eval()
+    fmt, c = get_format(model.config.keypoint_format), model.config
+    count, frames, table = read_labeled_video(images, sparse_labels(doc, order, T), fmt)
+    kept, held = split_labels(table)
+    folder = work / "curves" / f"{name}_T{T}"
+    write_label_folder(folder, "video", frames, count, {"annotations_fold": kept}, fmt)
+
+    inner = sorted(kept)[1:-1]
+
+    def score(m) -> list:
+        """held-out error and PCK, then the error on the training labels (each inner kept frame propagated from
+        its kept neighbours, as a propagation sample at gap 2T reads them)"""
+        e = model_errors(_heatmap_fn(m), frames, kept, held, c.input_wh, c.heatmap_wh)
+        fit = [model_errors(_heatmap_fn(m), frames, {t: v for t, v in kept.items() if t != k}, {k: kept[k]},
+                            c.input_wh, c.heatmap_wh).mean() for k in inner]  # fmt: skip
+        return [round(e.mean(), 4), round(e.pck(), 3), round(float(np.mean(fit)), 4)]
+
+    interp = interpolation_errors(kept, held)
+    out = {"clip": name, "T": T, "settings": asdict(settings), "interpolation": [round(interp.mean(), 4),
+           round(interp.pck(), 3)], "curve": [[0, *score(model)]]}  # fmt: skip
+    tuned, start = copy.deepcopy(model), time.perf_counter()
+
+    def after_step(n: int) -> None:
+        if n % every == 0:
+            modes = [m.training for m in tuned.modules()]
+            tuned.eval()
+            out["curve"].append([n, *score(tuned), round(time.perf_counter() - start)])
+            for m, mode in zip(tuned.modules(), modes):
+                m.training = mode
+            print(out["curve"][-1], flush=True)
+
+    finetune(tuned, folder, "annotations_fold", T, 0, settings, steps=steps, progress=False, after_step=after_step)
+    return out
 
 
 def report(out: Path) -> None:
@@ -103,24 +160,53 @@ def report(out: Path) -> None:
     lines = ["# Adaptation to a video's own labels", "", results["header"], ""]
     for run in results["runs"]:
         lines += [f"## {run['clip']}, T = {run['T']}, trains {run['settings']}, {run['minutes']:g} min budget", "",
-                  f"{run['frames']} frames; adaptation {run['adapt_seconds']} s ({run['seconds_per_labeled_pose']} s "
-                  f"per labelled pose). Console: `{run['summary']}`", "",
+                  f"{run['frames']} frames; adaptation {run['adapt_seconds']} s, {run.get('steps', '?')} steps "
+                  f"({run['seconds_per_labeled_pose']} s per labelled pose). Console: `{run['summary']}`", "",
                   "| | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|",
                   *[f"| {k} | " + " | ".join(f"{g[x]:.1f}" for x in groups) + " |" for k, g in run["scores"].items()],
                   ""]  # fmt: skip
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    plot(results["runs"], out.with_suffix(".png"))
+
+
+def plot(runs: list, path: Path) -> None:
+    """Total mAP per run: interpolation, the model alone before and after adaptation, and the decided fallback."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = ("labels interpolated", "base model only", "adapted model only", "adapted, decided fallback")
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(runs)), 3.6))
+    width = 0.8 / len(bars)
+    for k, name in enumerate(bars):
+        values = [run["scores"][name]["Total"] for run in runs]
+        ax.bar([i + k * width for i in range(len(runs))], values, width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(runs))])
+    ax.set_xticklabels([f"{r['clip'].replace('sports2d_', 's2d ').replace('pose2sim_', 'p2s ')}\nT={r['T']}"
+                        for r in runs], fontsize=8)  # fmt: skip
+    ax.set_ylabel("PoseTrack mAP, propagated frames")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("stage", choices=["data", "run", "report"])
+    p.add_argument("stage", choices=["data", "run", "report", "curve"])
+    p.add_argument("--steps", type=int, default=60, help="curve: steps")
+    p.add_argument("--every", type=int, default=20, help="curve: score every N steps")
     p.add_argument("--work", type=Path, default=Path("/tmp/adapt_work"))
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     p.add_argument("--clips", nargs="*", default=["sports2d_heldout"])
     p.add_argument("--T", nargs="*", type=int, default=[7])
-    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--minutes", type=float, default=4.0)
     p.add_argument("--trains", default="head+temporal")
     p.add_argument("--estimate-share", type=float, default=0.5)
+    p.add_argument("--lr", type=float, default=AdaptSettings.lr)
+    p.add_argument("--augment", action="store_true", help="the trainer's augmentation (off by default)")
     p.add_argument("--weights", help="default: the shipped starter")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/adaptation"))
     args = p.parse_args()
@@ -129,7 +215,14 @@ def main() -> None:
         return data(args.work)
     if args.stage == "report":
         return report(args.out)
-    settings = AdaptSettings(trains=args.trains, estimate_share=args.estimate_share)
+    settings = AdaptSettings(trains=args.trains, estimate_share=args.estimate_share, lr=args.lr,
+                             augment=args.augment)
+    if args.stage == "curve":
+        result = curve(args.work, args.clips[0], args.T[0], settings, args.steps, args.every, args.weights)
+        path = args.out.with_suffix(".json")
+        runs = json.loads(path.read_text()) if path.is_file() else []
+        path.write_text(json.dumps([*runs, result], indent=1))
+        return None
     path = args.out.with_suffix(".json")
     results = json.loads(path.read_text()) if path.is_file() else {"runs": []}
     results["header"] = (f"{time.strftime('%Y-%m-%d')}; {recipe.machine()}; commands: `python benchmarks/adaptation.py"

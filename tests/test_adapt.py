@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from stdpose_infer import Pipeline, build_model, save_weights
-from stdpose_infer.adapt import AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
+from stdpose_infer.adapt import AdaptReport, AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
 from stdpose_infer.adapt.heldout import SPAN_EXPONENT, HeldOutErrors, decided_errors, model_from, split_labels
-from stdpose_infer.annotation import cvat_xml, label_studio_tasks, read_labels
+from stdpose_infer.annotation import cvat_xml, label_studio_tasks, read_labels, review_rows
 from stdpose_infer.cli.main import main as infer_main
 from stdpose_infer.cli.train import main as train_main
 from stdpose_infer.data import write_benchmark
@@ -90,6 +90,28 @@ def test_decided_fallback_uses_the_better_source_per_joint():
     assert np.allclose(result.keypoints[0, 5], [15, 20])  # joint 5 (never trusted): interpolated
     early = Fallback("decided", model_from=(20.0, *[float("inf")] * 16)).apply(_propagated(4), labels)
     assert np.allclose(early.keypoints[0, 0], [15, 20])  # span 16 < 20: interpolation
+
+
+def test_review_ranks_by_the_held_out_expected_error():
+    """After an adaptation, the review list adds the error the held-out labels expect at each propagated frame: in
+    the middle of a gap (span 16) interpolation is expected to be worse than next to a label (span 7)."""
+    labels = _two_labels()
+    given = read_labels(labels, [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
+    results = []
+    for t in range(9):
+        if t in given:
+            lab = given[t]
+            results.append(PoseResult(t, f"{t:06d}.jpg", lab.boxes, lab.track_ids, lab.keypoints,
+                                      lab.visible.astype(float), np.array(["given"]), POSETRACK, (100, 100)))  # fmt: skip
+        else:
+            results.append(Fallback("interpolate").apply(_propagated(t), given))
+    report = AdaptReport("base", "", 2, 2, 0, 8, 0, 0.0, {}, model_from=[None] * 17, slot_model_error=[None] * 17,
+                         slot_interpolation_rate=[0.01] * 17)  # fmt: skip
+    plain = {row["frame"]: row for row in review_rows(results)}
+    rows = {row["frame"]: row for row in review_rows(results, report)}
+    assert rows[4]["heldout_expected_error"] == pytest.approx(0.01 * 16**SPAN_EXPONENT, abs=1e-4)  # rounded
+    assert rows[1]["heldout_expected_error"] == pytest.approx(0.01 * 7**SPAN_EXPONENT, abs=1e-4)
+    assert rows[4]["priority"] - plain[4]["priority"] > rows[1]["priority"] - plain[1]["priority"] > 0
 
 
 def _two_labels() -> dict:

@@ -63,7 +63,8 @@ class AdaptReport:
     model_from: list[float | None] = field(default_factory=list)  # per slot: span from which the model is used
     model_joints: list[str] = field(default_factory=list)  # slots the model is used for at this video's label gap
     slot_model_error: list[float | None] = field(default_factory=list)  # per slot, held-out mean (person sizes)
-    slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot, error per unit span
+    slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot, error / span ** exponent
+    kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
 
     def expected_error(self, slot: int, span: int) -> float | None:
         """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
@@ -73,8 +74,7 @@ class AdaptReport:
         threshold = self.model_from[slot]
         use_model = threshold is not None and span >= threshold
         rate = self.slot_model_error[slot] if use_model else self.slot_interpolation_rate[slot]
-        return None if rate is None else (rate if use_model else rate * span)
-    kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
+        return None if rate is None else (rate if use_model else rate * max(span, 1) ** SPAN_EXPONENT)
 
     def summary(self) -> str:
         """One line for the console."""
@@ -131,7 +131,7 @@ def adapt(
     model: STDPose,
     source,
     labels,
-    minutes: float = 3.0,
+    minutes: float = 4.0,
     settings: AdaptSettings | None = None,
     steps: int | None = None,
     work_dir: str | Path | None = None,

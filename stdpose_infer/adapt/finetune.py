@@ -38,11 +38,14 @@ class AdaptSettings:
     """How the model is fine-tuned on a video's labels (defaults measured; README, "Adaptation")."""
 
     trains: str = "head+temporal"
-    lr: float = 3e-4
+    lr: float = 1e-3
     batch_size: int = 8
     estimate_share: float = 0.5  # the share of estimation batches (the rest: propagation)
     photometric: float = 0.5
     key_occlusion: float = 0.3
+    # the trainer's augmentation (scale 0.65-1.35, rotation +-45, flip, half body, colour, key occlusion): off by
+    # default, measured: a video's own frames need no invariance to other cameras, and within minutes it slowed the fit
+    augment: bool = False
     precision: str = "fp32"  # "bf16" where the CPU has BF16 units (AMX, AVX512-BF16) or on a GPU
     seed: int = 0
 
@@ -74,8 +77,8 @@ def _batches(data: TripletDataset, settings: AdaptSettings) -> Iterator[dict]:
 def datasets(folder: Path, annotations: str, gap: int, model: STDPose, settings: AdaptSettings) -> dict:
     """{"estimate": ..., "propagate": ...} sample sets of a label folder (a mode without samples is left out)."""
     out = {}
-    common = dict(keypoint_format=model.config.keypoint_format, seed=settings.seed, annotations=annotations,
-                  input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh,
+    common = dict(augment=settings.augment, keypoint_format=model.config.keypoint_format, seed=settings.seed,
+                  annotations=annotations, input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh,
                   photometric=settings.photometric)  # fmt: skip
     for mode, max_gap, extra in (("estimate", 1, {}), ("propagate", 2 * gap, {"key_occlusion": settings.key_occlusion})):
         try:

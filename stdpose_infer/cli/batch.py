@@ -36,7 +36,7 @@ def add_command(sub) -> None:
                    help="--propagate: see stdpose-infer propagate")
     p.add_argument("--adapt", action="store_true", help="--propagate: adapt the model to each video's labels first "
                    "(see stdpose-infer propagate --adapt)")
-    p.add_argument("--adapt-minutes", type=float, default=3.0, help="--adapt: training budget per video")
+    p.add_argument("--adapt-minutes", type=float, default=4.0, help="--adapt: training budget per video")
     p.set_defaults(func=_batch)
 
 

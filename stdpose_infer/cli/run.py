@@ -4,6 +4,7 @@ and an overlay video."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from ..errors import InputError
@@ -33,8 +34,8 @@ def add_commands(sub) -> None:
                            "joint, or what the held-out labels decided after --adapt (or for adapted --weights)")
             p.add_argument("--adapt", action="store_true", help="first fine-tune the model on these labels of this "
                            "video (held-out labels decide where it is trusted over interpolation)")
-            p.add_argument("--adapt-minutes", type=float, default=3.0, help="--adapt: training time budget "
-                           "(default 3; about 40 steps of 8 samples on a 2-core CPU)")
+            p.add_argument("--adapt-minutes", type=float, default=4.0, help="--adapt: training time budget "
+                           "(default 4: about 65 steps of 8 samples on a 2-core AVX2 CPU)")
             p.add_argument("--save-weights", help="--adapt: also write the adapted checkpoint here (.safetensors; "
                            "use it as --weights for more videos of the scene)")  # fmt: skip
         p.add_argument(
@@ -77,6 +78,7 @@ def _run(args: argparse.Namespace) -> None:
     from ..pipeline import Pipeline
     from ..track import OneEuro
     from ..video import TruncatedVideoError, VideoWriter, read_frames, video_fps
+    from ..video.sources import frame_names
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
@@ -95,12 +97,14 @@ def _run(args: argparse.Namespace) -> None:
         pipe = adapted(pipe, args)
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
+    names = frame_names(args.source)  # the progress bar's total (and ETA) where the source says its length
+    start = time.perf_counter()
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
     collected, error = [], None
     overlay = VideoWriter(args.video_out, video_fps(args.source)) if args.video_out else None
     frames = read_frames(args.source) if overlay else None
     try:
-        for result in tqdm(results, desc=args.command, unit="frame"):
+        for result in tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None):
             collected.append(result)
             if overlay:
                 overlay.write(result.plot(next(frames).image))
@@ -111,13 +115,27 @@ def _run(args: argparse.Namespace) -> None:
             overlay.close()
         written = _write(collected, args, pipe.adaptation) if collected else []
     people = sum(len(r) for r in collected)
-    print(f"{len(collected)} frames, {people} poses; wrote " + (", ".join(written) or "nothing"))
+    rate = len(collected) / max(time.perf_counter() - start, 1e-9)
+    print(f"{len(collected)} frames, {people} poses, {rate:.1f} frames/s{peak_memory()}; wrote "
+          + (", ".join(written) or "nothing"))  # fmt: skip
     if pipe.reuse is not None and pipe.reuse.triplets_run:
         print(f"feature reuse: {pipe.reuse.passes_per_person_frame:.2f} backbone passes per person-frame (3 without)")
     if error:
         raise error
     if not collected:
         raise InputError("no frame was processed, nothing written")
+
+
+def peak_memory() -> str:
+    """", peak memory N MiB" of this process (Linux and macOS), else ""."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return ""
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    return f", peak memory {peak:.0f} MiB"
 
 
 def adapted(pipe, args: argparse.Namespace):

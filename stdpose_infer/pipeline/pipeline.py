@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -35,6 +36,7 @@ from ..runtime import Backend, load_backend
 from ..runtime.triton_backend import SCHEME as TRITON_SCHEME
 from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError, read_frames
+from ..video.sources import frame_names
 from ..weights.native import load_model
 from .batcher import Batcher, Reuse
 from .crop_policies import CropPolicy, NeighbourCrops
@@ -210,16 +212,22 @@ class Pipeline:
                 "estimated at the interpolated label boxes (the propagation baseline)",
                 stacklevel=2,
             )
-        frames = list(self._frames(source)) if not isinstance(source, list) else source
-        if not frames:
+        names = frame_names(source)  # the labels are read first: they say which frames the gaps need
+        if names is None:  # a capture or an iterable: only reading it tells its frames
+            source = list(self._frames(source))
+            names = [f.name for f in source]
+        if not names:
             raise InputError("the source has no frames")
-        frames = [f if isinstance(f, Frame) else Frame(i, f"frame/{i:06d}", f) for i, f in enumerate(frames)]
-        table = read_labels(labels, [f.name for f in frames], self.keypoint_format)
+        table = read_labels(labels, names, self.keypoint_format)
         if not table:
             raise InputError("the labels contain no labeled frame of this source")
+        if isinstance(source, list):
+            frames = (f if isinstance(f, Frame) else Frame(i, f"frame/{i:06d}", f) for i, f in enumerate(source))
+        else:
+            frames = self._frames(source)
         return self._propagate(frames, table, boxes)
 
-    def adapt(self, source, labels, minutes: float = 3.0, settings=None, steps: int | None = None,
+    def adapt(self, source, labels, minutes: float = 4.0, settings=None, steps: int | None = None,
               progress: bool = True) -> Pipeline:
         """A new Pipeline whose model is fine-tuned on ``labels`` of ``source`` (about ``minutes`` of training) and
         whose fallback trusts the model where it beat interpolation on held-out labels (``adapt.adapt``). Where the
@@ -327,21 +335,27 @@ class Pipeline:
         shared = None if policy is None else policy.crops(key, left, right, ids)
         run.queue(key, left, right, found, ids, "estimated", shared=shared)
 
-    def _propagate(self, frames: list[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):
+    def _propagate(self, frames: Iterator[Frame], table: dict[int, FrameLabels], boxes: Boxes | None):
+        """Frames stream in; each waits until the labeled frame after it (its right aux frame) and its estimate-mode
+        neighbour have been decoded, so memory holds one gap between labels, not the video."""
         reuse = None if self.crop_policy is None else Reuse(self._frame_parts, self._temporal)
         run, self.reuse = self._batcher(reuse), reuse
         policy = None if reuse is None else self._labeled_crops(table)
         labeled = sorted(table)
         next_id = 1 + max((int(lab.track_ids.max()) for lab in table.values() if len(lab.track_ids)), default=0)
         tracker = IouTracker()  # ids of the people the labels do not have
-        for frame in frames:
-            run.add_frame(frame)
-        for frame in frames:
+        waiting: deque[Frame] = deque()  # decoded, not yet queued
+
+        def ready(t: int, newest: int) -> bool:
+            return t in table or newest >= max(nearest_labeled(labeled, t)[1], t + self.aux_gap)
+
+        def process(frame: Frame) -> Iterator[PoseResult]:
             t = frame.index
             if t in table:
                 run.give(t, table[t])
+                run.evict_before(t + 1 - self.aux_gap)  # earlier frames are queued (their crops cut) by now
                 yield from self._checked(run.step(t), table)
-                continue
+                return
             before, after = nearest_labeled(labeled, t)
             found = np.zeros((0, 4))
             if boxes is not None or self.detector is not None:
@@ -362,7 +376,23 @@ class Pipeline:
                 run.queue(t, max(t - d, 0), min(t + d, run.last_frame), plan.unclaimed, ids, "estimated")
             run.evict_before(min(before, t - self.aux_gap))  # no later frame reads these (nor their features)
             yield from self._checked(run.step(t), table)
+
+        truncated = None
+        try:
+            for frame in frames:
+                run.add_frame(frame)
+                waiting.append(frame)
+                while waiting and ready(waiting[0].index, frame.index):
+                    yield from process(waiting.popleft())
+        except TruncatedVideoError as e:  # labels past the last decoded frame cannot be read: drop them
+            truncated = e
+            table = {t: lab for t, lab in table.items() if t <= run.last_frame}
+            labeled[:] = sorted(table)
+        while waiting and labeled:
+            yield from process(waiting.popleft())
         yield from self._checked(run.flush(), table)
+        if truncated is not None:
+            raise truncated
 
     def _labeled_crops(self, table: dict[int, FrameLabels]) -> NeighbourCrops:
         """Propagate mode's crop policy under feature reuse: the labeled frames, the aux frames of every triplet, are
