@@ -136,7 +136,7 @@ def finetune(
         if after_step is not None:
             after_step(done)
         if bar is not None:
-            bar.update(1 if steps is not None else min(time.perf_counter() - start, seconds) - bar.n)
+            bar.update(1 if steps is not None else min(time.perf_counter() - start, bar.total) - bar.n)
             bar.set_postfix(step=done, loss=f"{losses[-1]:.5f}")
     if bar is not None:
         bar.close()
