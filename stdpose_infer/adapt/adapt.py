@@ -178,9 +178,10 @@ def adapt(
         report.kept = report.heldout_error["adapted model"] <= report.heldout_error["base model"]
         chosen = scored["adapted model" if report.kept else "base model"]
         threshold = np.where(fmt.valid_mask, model_from(chosen, interp, fmt.num_keypoints), np.inf)
+        decided = decided_errors(chosen, interp, threshold)
         report.heldout_pck = {"interpolation": interp.pck(), **{k: v.pck() for k, v in scored.items()},
-                              "decided": decided_errors(chosen, interp, threshold).pck()}  # fmt: skip
-        report.heldout_error["decided"] = decided_errors(chosen, interp, threshold).mean()
+                              "decided": decided.pck()}  # fmt: skip
+        report.heldout_error["decided"] = decided.mean()
         report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
         report.slot_model_error = _listed(chosen.per_slot(fmt.num_keypoints)[0])
         report.slot_interpolation_rate = _listed(interpolation_rate(interp, fmt.num_keypoints))

@@ -8,7 +8,7 @@ from ..errors import InputError
 
 
 def add_command(sub) -> None:
-    from ..pipeline import FALLBACKS
+    from ..pipeline import NAMED_FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
 
     p = sub.add_parser("batch", help="estimate (or propagate) many videos: OUT/<video>.json each, a summary, reruns "
@@ -32,7 +32,7 @@ def add_command(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--fallback", default="auto", choices=("auto", *(f for f in FALLBACKS if f != "decided")),
+    p.add_argument("--fallback", default="auto", choices=NAMED_FALLBACKS,
                    help="--propagate: see stdpose-infer propagate")
     p.add_argument("--adapt", action="store_true", help="--propagate: adapt the model to each video's labels first "
                    "(see stdpose-infer propagate --adapt)")

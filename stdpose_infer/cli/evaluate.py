@@ -15,7 +15,7 @@ from . import run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..pipeline import FALLBACKS
+    from ..pipeline import NAMED_FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
 
     parser = argparse.ArgumentParser(prog="stdpose-eval", description=__doc__.split("\n")[0])
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--batch-size", type=int, default=32)
     run.add_argument("--backend", default="auto", choices=BACKENDS)
     run.add_argument("--precision", default="auto", choices=PRECISIONS)
-    run.add_argument("--fallback", default="joint", choices=FALLBACKS, help="propagate: where the labels' "
+    run.add_argument("--fallback", default="joint", choices=NAMED_FALLBACKS, help="propagate: where the labels' "
                      "interpolation replaces the model (see Pipeline)")
     run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     run.add_argument("--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's")

@@ -13,10 +13,8 @@ OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out
 
 
 def add_commands(sub) -> None:
-    from ..pipeline import FALLBACKS
+    from ..pipeline import NAMED_FALLBACKS
     from ..runtime.loader import BACKENDS, PRECISIONS
-
-    CLI_FALLBACKS = ("auto", *(f for f in FALLBACKS if f != "decided"))  # "decided" comes from --adapt
 
     for name, helptext in (
         ("run", "estimate poses on every frame of a video (detector + tracker + STDPose)"),
@@ -28,7 +26,7 @@ def add_commands(sub) -> None:
         if name == "propagate":
             p.add_argument("--labels", required=True, help="labels on some frames: CVAT for video 1.1 XML, COCO or "
                            "PoseTrack18/21 keypoint JSON, or a Label Studio JSON export (detected from the file)")
-            p.add_argument("--fallback", default="auto", choices=CLI_FALLBACKS, help="where the labels' linear "
+            p.add_argument("--fallback", default="auto", choices=NAMED_FALLBACKS, help="where the labels' linear "
                            "interpolation replaces the model: between labels, and beyond them where the model is "
                            "unsure or strays (joint); never (none); wherever there is one (interpolate); auto: "
                            "joint, or what the held-out labels decided after --adapt (or for adapted --weights)")

@@ -13,6 +13,8 @@ from ..errors import InputError
 from ..results import PoseResult
 
 FALLBACKS = ("joint", "none", "interpolate", "decided")
+# what a user can name on a command line: "decided" needs the thresholds an adaptation measured; "auto" picks it
+NAMED_FALLBACKS = ("auto", "joint", "none", "interpolate")
 
 
 @dataclass(frozen=True)
