@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out")
+OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out", "contact_sheet")
 
 
 def add_commands(sub) -> None:
@@ -67,6 +67,8 @@ def add_commands(sub) -> None:
                          "for videos), {index} its number")  # fmt: skip
         out.add_argument("--review", help="CSV of the poses most worth a human look, worst first")
         out.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
+        out.add_argument("--contact-sheet", help="PNG of six overlay frames spread over the video, to see the "
+                         "result at a glance")  # fmt: skip
         p.set_defaults(func=_run)
 
 
@@ -75,13 +77,14 @@ def _run(args: argparse.Namespace) -> None:
 
     from ..pipeline import Pipeline
     from ..track import OneEuro
-    from ..video import TruncatedVideoError, VideoWriter, read_frames, video_fps
+    from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
     from ..video.sources import frame_names
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
-                         "--review, --video-out")  # fmt: skip
+                         "--review, --video-out, --contact-sheet")  # fmt: skip
 
+    sheet = ContactSheet(args.contact_sheet) if args.contact_sheet else None  # a bad name fails now, not at the end
     detector = None if args.detector == "none" else args.detector
     smooth = OneEuro(fps=video_fps(args.source)) if getattr(args, "smooth", False) else None
     pipe = Pipeline(
@@ -100,18 +103,24 @@ def _run(args: argparse.Namespace) -> None:
     results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
     collected, error = [], None
     overlay = VideoWriter(args.video_out, video_fps(args.source)) if args.video_out else None
-    frames = read_frames(args.source) if overlay else None
+    frames = read_frames(args.source) if overlay or sheet else None
     try:
         for result in tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None):
             collected.append(result)
-            if overlay:
-                overlay.write(result.plot(next(frames).image))
+            if frames is not None:
+                drawn = result.plot(next(frames).image)
+                if overlay:
+                    overlay.write(drawn)
+                if sheet:
+                    sheet.offer(result.frame_index, drawn)
     except TruncatedVideoError as e:  # write what was decoded, then report
         error = e
     finally:
         if overlay:
             overlay.close()
         written = _write(collected, args, pipe.adaptation) if collected else []
+        if sheet and sheet.close():
+            written.append(args.contact_sheet)
     people = sum(len(r) for r in collected)
     rate = len(collected) / max(time.perf_counter() - start, 1e-9)
     print(f"{len(collected)} frames, {people} poses, {rate:.1f} frames/s{peak_memory()}; wrote "

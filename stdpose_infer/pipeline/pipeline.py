@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import warnings
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -62,7 +62,9 @@ class Pipeline:
         aux_gap: estimate mode reads frames t - aux_gap and t + aux_gap as aux frames.
         max_delay: a frame waits for at most this many later frames before its persons are inferred.
         precision: "auto" (fp16 on a GPU, fp32 on the CPU), "fp32", "fp16", "bf16" (torch backend).
-        score_threshold, nms_iou, min_box: detector score and NMS overlap; smaller boxes (px) are dropped.
+        score_threshold: the detector's score threshold (None: the detector's own default).
+        nms_iou: the detector's non-maximum suppression overlap.
+        min_box: detected boxes smaller than this (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
         fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint": between two
             labels, and beyond them where the model is unsure or strays; "none"; "interpolate"; "decided" with the
@@ -90,7 +92,7 @@ class Pipeline:
         self,
         weights: str | Path | STDPose | Backend | None = None,
         backend: str = "auto",
-        detector="default",
+        detector: str | Callable[[np.ndarray], Detections] | None = "default",
         device: str = "auto",
         batch_size: int = 32,
         flip_test: bool = False,
