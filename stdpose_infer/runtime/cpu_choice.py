@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import MissingDependencyError
+from .registry import BACKEND_CLASSES
 
 if TYPE_CHECKING:
     from .base import Backend
@@ -56,8 +57,6 @@ def cpu_name() -> str:
 
 def installed_cpu_backends(precision: str, graphs_only: bool) -> list[str]:
     """The CPU backends whose runtime is installed and that run ``precision``; graph files exclude torch."""
-    from .loader import BACKEND_CLASSES
-
     names = []
     for name in CPU_BACKENDS:
         if precision not in BACKEND_CLASSES[name].precisions or (graphs_only and name == "torch"):
@@ -104,8 +103,6 @@ def choose_cpu_backend(source: BackendSource, precision: str, max_batch: int, ca
 def measure(source: BackendSource, precision: str, names: list[str], max_batch: int) -> dict:
     """Time each backend in ``names`` on random triplets of the model's shape (one warm-up call, then the fastest
     of ``CALLS``); a backend that cannot be built here is left out with its reason."""
-    from .loader import BACKEND_CLASSES
-
     log.warning(
         "backend 'auto': timing the CPU backends %s once for this machine and model (saved; later runs skip this)",
         ", ".join(names),

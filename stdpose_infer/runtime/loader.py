@@ -10,9 +10,7 @@ engines and that measurement are cached under ``cache_dir`` (default ``engines/`
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,24 +20,12 @@ from ..errors import InputError, MissingDependencyError
 from ..model.stdpose import STDPose
 from .base import Backend
 from .cpu_choice import choose_cpu_backend
+from .registry import BACKEND_CLASSES, BACKENDS, PRECISIONS
 from .source import BackendSource, model_digest
 from .tensorrt_engine import import_tensorrt
 from .triton_backend import SCHEME
 
 log = logging.getLogger(__name__)
-
-
-def _discover() -> dict[str, type[Backend]]:
-    """Import every runtime/*_backend.py: each registers its Backend subclass by name."""
-    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if module.name.endswith("_backend"):
-            importlib.import_module(f"{__package__}.{module.name}")
-    return dict(sorted(Backend.registry.items()))
-
-
-BACKEND_CLASSES = _discover()
-BACKENDS = ("auto", *BACKEND_CLASSES)
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 __all__ = ["BACKENDS", "BACKEND_CLASSES", "PRECISIONS", "load_backend", "model_digest", "resolve_device"]
 
 
