@@ -241,12 +241,12 @@ def test_pipeline_reuse_and_flip_halves_match_the_whole_flip(tiny, frames, aux):
         warnings.simplefilter("ignore")
         pipe = Pipeline(tiny, backend="torch", device="cpu", detector=None, flip_test=True, reuse_features=True)
     for given in (None, aux):
-        parts = pipe._frame_parts(frames.flatten(0, 1))
+        parts = pipe.calls.frame_parts(frames.flatten(0, 1))
         assert len(parts) == 4  # features and heatmaps of the crops and of their mirror images
         stacked = tuple(p.unflatten(0, (4, 3)) for p in parts)
         same_box = key_in_crops(np.tile([[[10.0, 20.0, 60.0, 120.0]]], (4, 3, 1)), tiny.config.input_wh)
         torch.testing.assert_close(
-            pipe._temporal(stacked, given, same_box), pipe._heatmaps(frames, given), atol=1e-4, rtol=1e-4
+            pipe.calls.temporal(stacked, given, same_box), pipe.calls.heatmaps(frames, given), atol=1e-4, rtol=1e-4
         )
     moved = same_box.clone()
     moved[:, 0, :, 2] = 0.1  # the left aux crop lies off the key crop: its maps are aligned before the temporal half
@@ -257,8 +257,8 @@ def test_pipeline_reuse_and_flip_halves_match_the_whole_flip(tiny, frames, aux):
     expected = flip_off.backend.temporal(
         align_to_key(features, moved, "features"), align_to_key(heatmaps, moved, "heatmaps")
     )
-    torch.testing.assert_close(flip_off._temporal(stacked[:2], None, moved), expected)
-    assert not torch.allclose(flip_off._temporal(stacked[:2], None, same_box), expected)
+    torch.testing.assert_close(flip_off.calls.temporal(stacked[:2], None, moved), expected)
+    assert not torch.allclose(flip_off.calls.temporal(stacked[:2], None, same_box), expected)
 
 
 def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):

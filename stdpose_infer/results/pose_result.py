@@ -39,6 +39,27 @@ class PoseResult:
             self.scores[keep], self.origin[keep], self.keypoint_format, self.image_size,
         )  # fmt: skip
 
+    def to_record(self) -> dict:
+        """Every field, lossless, as JSON-ready values (``from_record`` reads it back exactly)."""
+        return {"frame_index": self.frame_index, "frame_name": self.frame_name, "boxes": self.boxes.tolist(),
+                "track_ids": self.track_ids.tolist(), "keypoints": self.keypoints.tolist(),
+                "scores": self.scores.tolist(), "origin": [str(o) for o in self.origin],
+                "keypoint_format": self.keypoint_format.name, "image_size": list(self.image_size),
+                "dtypes": [str(self.boxes.dtype), str(self.keypoints.dtype), str(self.scores.dtype)]}  # fmt: skip
+
+    @classmethod
+    def from_record(cls, record: dict) -> PoseResult:
+        """The result ``to_record`` wrote."""
+        box, kp, sc = record["dtypes"]
+        n, fmt = len(record["boxes"]), get_format(record["keypoint_format"])
+        return cls(
+            record["frame_index"], record["frame_name"], np.asarray(record["boxes"], box).reshape(n, 4),
+            np.asarray(record["track_ids"], np.int64).reshape(n),
+            np.asarray(record["keypoints"], kp).reshape(n, fmt.num_keypoints, 2),
+            np.asarray(record["scores"], sc).reshape(n, fmt.num_keypoints), np.asarray(record["origin"], "<U10").reshape(n),
+            fmt, tuple(record["image_size"]),
+        )  # fmt: skip
+
     def in_format(self, target: str | KeypointFormat) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints and scores moved to another layout's slots; slots it lacks are left empty (0)."""
         return convert_keypoints(self.keypoints, self.scores, self.keypoint_format, target)

@@ -75,3 +75,15 @@ class IouTracker:
             self.next_id += 1
         self.tracks = [t for t in self.tracks if t.missed <= self.max_age]
         return ids
+
+    def state(self) -> dict:
+        """What the next ``update`` depends on, as JSON-ready lists (an interrupted run resumes from it)."""
+        return {"next_id": self.next_id, "tracks": [[t.id, t.box.tolist(), t.velocity.tolist(), t.missed]
+                                                    for t in self.tracks]}  # fmt: skip
+
+    def restore(self, state: dict) -> IouTracker:
+        """This tracker, set to a ``state()`` taken earlier."""
+        self.next_id = int(state["next_id"])
+        self.tracks = [_Track(int(i), np.asarray(b, np.float64), np.asarray(v, np.float64), int(m))
+                       for i, b, v, m in state["tracks"]]  # fmt: skip
+        return self

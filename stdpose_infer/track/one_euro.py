@@ -37,6 +37,16 @@ class OneEuro:
         if min(self.min_cutoff, self.fps, self.d_cutoff) <= 0 or self.beta < 0:
             raise InputError("OneEuro needs min_cutoff, fps, d_cutoff > 0 and beta >= 0")
 
+    def state(self) -> dict:
+        """The filter state per track, as JSON-ready lists (an interrupted run resumes from it)."""
+        return {str(k): [t, x.tolist(), dx.tolist()] for k, (t, x, dx) in self._state.items()}
+
+    def restore(self, state: dict) -> OneEuro:
+        """This filter, set to a ``state()`` taken earlier."""
+        self._state = {int(k): (int(t), np.asarray(x, np.float64), np.asarray(dx, np.float64))
+                       for k, (t, x, dx) in state.items()}  # fmt: skip
+        return self
+
     @staticmethod
     def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
         tau = 1.0 / (2 * math.pi * np.asarray(cutoff))
