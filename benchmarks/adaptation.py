@@ -27,7 +27,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import starter_model as recipe  # noqa: E402  (the clip extraction and teacher labelling of the starter recipe)
+import starter_data as recipe  # noqa: E402  (the clip extraction and teacher labelling of the starter recipe)
+from common import machine  # noqa: E402
 
 from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.adapt import AdaptSettings  # noqa: E402
@@ -225,7 +226,7 @@ def main() -> None:
         return None
     path = args.out.with_suffix(".json")
     results = json.loads(path.read_text()) if path.is_file() else {"runs": []}
-    results["header"] = (f"{time.strftime('%Y-%m-%d')}; {recipe.machine()}; commands: `python benchmarks/adaptation.py"
+    results["header"] = (f"{time.strftime('%Y-%m-%d')}; {machine()}; commands: `python benchmarks/adaptation.py"
                          f" run --work W --clips ... --T ... [--trains ...] --out {args.out}`")  # fmt: skip
     for name in args.clips:
         for T in args.T:

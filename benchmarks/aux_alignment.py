@@ -29,7 +29,7 @@ from stdpose_infer.decode import decode_heatmaps
 from stdpose_infer.defaults import default_weights
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine
+from common import machine
 
 
 def pairs(folder: Path, tolerance: float):

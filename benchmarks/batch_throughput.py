@@ -21,7 +21,7 @@ import cv2
 from stdpose_infer.batch import annotate_videos
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine, save_results
+from common import machine, save_results
 
 
 def clips(data: Path, frames: int, folder: Path) -> list[Path]:

@@ -29,7 +29,7 @@ from stdpose_infer import NeighbourCrops, Pipeline, WindowBoxes
 from stdpose_infer.evaluation.predict import _videos, predict_video, score_predictions, write_predictions
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine
+from common import machine
 
 
 def policy(spec: str):

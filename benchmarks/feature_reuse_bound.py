@@ -23,7 +23,7 @@ from stdpose_infer import build_model
 from stdpose_infer.bench import time_calls
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine
+from common import machine
 
 
 def measure(variant: str, batch: int) -> dict:

@@ -28,7 +28,7 @@ from stdpose_infer.runtime import load_backend
 from stdpose_infer.weights import load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine, save_results
+from common import machine, save_results
 
 
 def _ms(backend, x, repeats: int = 3) -> float:

@@ -27,7 +27,7 @@ from stdpose_infer.evaluation.predict import _videos, predict_video, write_predi
 from stdpose_infer.track import OneEuro
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine, save_results
+from common import machine, save_results
 
 GRID = [(c, b) for c in (0.5, 1.0, 2.0, 4.0) for b in (1.0, 4.0, 16.0)]
 

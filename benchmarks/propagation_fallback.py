@@ -31,7 +31,7 @@ from stdpose_infer.evaluation.predict import _videos, predict_video, sparse_labe
 from stdpose_infer.pipeline import Fallback
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine, save_results
+from common import machine, save_results
 
 RULES = {"none (model only)": Fallback("none"), "interpolate": Fallback("interpolate"), "default": Fallback()} | {
     f"joint {'gap>=' + str(g) if g else 'beyond labels only'} score>={s} shift<={d}/frame": Fallback("joint", g, s, d)

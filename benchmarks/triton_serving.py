@@ -27,7 +27,7 @@ from stdpose_infer.serve import ServeOptions, start
 from stdpose_infer.weights import load_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from starter_model import machine, save_results
+from common import machine, save_results
 
 
 def _port() -> int:

@@ -29,6 +29,12 @@ class EngineError(StdposeError, RuntimeError):
     TensorRT version), the fused DAM kernel."""
 
 
+class Interrupted(StdposeError, KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM after keeping what was done; the message says how to resume."""
+
+    exit_code = 130  # the shell's code for a run ended by Ctrl-C
+
+
 def require(module: str, extra: str, feature: str):
     """Import an optional module, or raise MissingDependencyError naming the pip extra to install."""
     import importlib

@@ -257,3 +257,34 @@ def test_cli_propagate_adapt_writes_weights_and_results(clip, tmp_path, capsys):
     assert "propagating without adaptation" in capsys.readouterr().out
     assert infer_main([*args, "--save-weights", str(tmp_path / "x.safetensors")]) == 2  # needs --adapt
     assert Path(tmp_path / "out.json").is_file()
+
+
+def test_cli_adapt_interrupted_resumes_with_the_same_adapted_model(clip, tmp_path, monkeypatch, capsys):
+    import signal
+
+    import tqdm
+
+    from test_streaming import _SignalAfter
+
+    source, doc = clip
+    torch.manual_seed(0)
+    weights = save_weights(build_model("t"), tmp_path / "t.safetensors")
+    labels = write_json(every(doc, 3), tmp_path / "labels.json")
+    args = ["propagate", str(source), "--labels", str(labels), "--weights", str(weights), "--backend", "torch",
+            "--device", "cpu", "--json", str(tmp_path / "out.json"), "--adapt", "--adapt-minutes", "0.02",
+            "--review", str(tmp_path / "review.csv")]  # fmt: skip
+    monkeypatch.setattr(tqdm, "tqdm", _SignalAfter(signal.SIGINT, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert infer_main(args) == 130
+    kept = tmp_path / "out.incomplete.safetensors"
+    assert kept.is_file() and "after 6 frames" in capsys.readouterr().err
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert infer_main([*args, "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming at frame 6" in printed and "held-out PCK" not in printed  # not adapted a second time
+    assert "adapted" in printed.split("model: ")[1].splitlines()[0]  # the kept adapted model propagates
+    assert "heldout_expected_error" in (tmp_path / "review.csv").read_text()  # its report came with it
+    assert len(json.loads((tmp_path / "out.json").read_text())["images"]) == 19 and not kept.exists()

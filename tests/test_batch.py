@@ -90,3 +90,29 @@ def test_cli_batch_needs_labels_to_propagate_and_names_failures(videos, tmp_path
     captured = capsys.readouterr()
     assert "failed: " in captured.out and "broken.avi" in captured.out and "1 done" in captured.out
     assert "1 video(s) failed" in captured.err
+
+
+def test_cli_batch_stopped_by_sigterm_keeps_finished_videos(videos, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from stdpose_infer.batch import jobs
+
+    root, paths, weights = videos
+    calls, run = [], jobs.VideoAnnotator.__call__
+
+    def stopped_at_second(self, job):
+        calls.append(job)
+        if len(calls) == 2:  # a scheduler stops the run while the second video is at work
+            os.kill(os.getpid(), signal.SIGTERM)
+        return run(self, job)
+
+    monkeypatch.setattr(jobs.VideoAnnotator, "__call__", stopped_at_second)
+    args = ["batch", *map(str, paths[:3]), "--out", str(tmp_path), "--weights", str(weights), "--backend", "torch",
+            "--device", "cpu", "--detector", "hog"]  # fmt: skip
+    assert cli(args) == 130
+    assert "rerun the same command" in capsys.readouterr().err
+    assert [p.stem for p in tmp_path.glob("0*.json")] == [paths[0].stem]  # the finished video, whole
+    monkeypatch.undo()
+    assert cli(args) == 0
+    assert "1 skipped" in capsys.readouterr().out and len(list(tmp_path.glob("0*.json"))) == 3

@@ -5,9 +5,12 @@ gives the poses of one uninterrupted pass (both modes). Tiny model, synthetic cl
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
+from tqdm import tqdm as REAL_TQDM
 
 from stdpose_infer import Pipeline
 from stdpose_infer.data import write_benchmark
@@ -138,3 +141,77 @@ def _boxes(files) -> dict:
         boxes[order[a["image_id"]]].append([x, y, x + w, y + h])
     # listed in another order on odd frames: ids must come from the tracker's state, not from the order
     return {t: np.asarray(b[:: -1 if t % 2 else 1], np.float64).reshape(-1, 4) for t, b in boxes.items()}
+
+
+class _SignalAfter:
+    """A tqdm stand-in that sends this process ``signum`` once ``after`` items have passed (a user's Ctrl-C)."""
+
+    def __init__(self, signum, after):
+        self.signum, self.after = signum, after
+
+    def __call__(self, iterable=None, **kw):
+        if iterable is None:  # a bar driven by hand (adaptation's time bar)
+            return REAL_TQDM(**kw)
+        bar = REAL_TQDM(iterable, **{**kw, "disable": True})
+        outer = self
+
+        class Bar:
+            def __iter__(self):
+                for n, item in enumerate(bar, 1):
+                    if n == outer.after:
+                        os.kill(os.getpid(), outer.signum)
+                    yield item
+
+            def close(self):
+                bar.close()
+
+        return Bar()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_cli_interrupted_then_resumed(clip, tiny, tmp_path, monkeypatch, capsys, signum):
+    import tqdm
+
+    from stdpose_infer.cli.main import main
+    from stdpose_infer.weights import save_weights
+
+    folder, labels, _ = clip
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    weights = save_weights(tiny, tmp_path / "t.safetensors")
+    args = ["propagate", str(folder), "--labels", str(tmp_path / "labels.json"), "--weights", str(weights),
+            "--backend", "torch", "--batch-size", "4"]  # fmt: skip
+    assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
+    out = tmp_path / "out.json"
+    monkeypatch.setattr(tqdm, "tqdm", _SignalAfter(signum, 11))
+    assert main([*args, "--json", str(out), "--contact-sheet", str(tmp_path / "s.png")]) == 130
+    err = capsys.readouterr().err
+    assert "after 11 frames" in err and "--resume" in err and not out.exists()  # kept aside, not half-written
+    kept = json.loads((tmp_path / "out.incomplete.json").read_text())
+    assert len(kept["images"]) == 11  # the done frames, readable as PoseTrack18
+    monkeypatch.undo()
+    assert main([*args, "--json", str(out), "--contact-sheet", str(tmp_path / "s.png"), "--resume"]) == 0
+    assert "resuming at frame 11" in capsys.readouterr().out
+    assert not (tmp_path / "out.incomplete.json").exists() and (tmp_path / "s.png").is_file()
+    whole, resumed = json.loads((tmp_path / "whole.json").read_text()), json.loads(out.read_text())
+    assert [im["file_name"] for im in resumed["images"]] == [im["file_name"] for im in whole["images"]]
+    assert len(resumed["annotations"]) == len(whole["annotations"])
+    for a, b in zip(whole["annotations"], resumed["annotations"]):
+        assert (a["image_id"], a["track_id"]) == (b["image_id"], b["track_id"])
+        np.testing.assert_allclose(a["keypoints"], b["keypoints"], atol=0.01)
+
+
+def test_cli_resume_refusals(clip, tiny, tmp_path, capsys):
+    from stdpose_infer.cli.main import main
+    from stdpose_infer.weights import save_weights
+
+    folder, labels, _ = clip
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    weights = save_weights(tiny, tmp_path / "t.safetensors")
+    args = ["propagate", str(folder), "--labels", str(tmp_path / "labels.json"), "--weights", str(weights),
+            "--json", str(tmp_path / "out.json"), "--resume"]  # fmt: skip
+    assert main(args) == 2
+    assert "no " + str(tmp_path / "out.incomplete.json") in capsys.readouterr().err
+    (tmp_path / "out.incomplete.json").write_text(json.dumps({"images": [], "stdpose_resume": {
+        "fingerprint": {"command": "run"}, "point": {}, "results": []}}))  # fmt: skip
+    assert main(args) == 2
+    assert "made by another run (command" in capsys.readouterr().err

@@ -96,6 +96,12 @@ class AdaptReport:
         """What a saved adapted checkpoint records about how it was made."""
         return {"adaptation": json.dumps(asdict(self), sort_keys=True)}
 
+    @classmethod
+    def from_provenance(cls, provenance: dict) -> AdaptReport | None:
+        """The report an adapted checkpoint's provenance holds (None for other checkpoints)."""
+        record = provenance.get("adaptation")
+        return cls(**json.loads(record)) if record else None
+
 
 @dataclass
 class Adaptation:

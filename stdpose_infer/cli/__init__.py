@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from ..errors import StdposeError
+from ..errors import Interrupted, StdposeError
 
 
 def resolution(text: str) -> tuple[int, int]:
@@ -19,10 +19,14 @@ def resolution(text: str) -> tuple[int, int]:
 
 
 def run_command(prog: str, command: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
-    """Run one command; errors the package raises on purpose print as one line (exit 2), not a traceback."""
+    """Run one command; errors the package raises on purpose print as one line (exit 2), not a traceback; Ctrl-C
+    prints one line (exit 130)."""
     try:
         command(args)
     except StdposeError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
+        print(f"{prog}: {'stopped' if isinstance(e, Interrupted) else 'error'}: {e}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    except KeyboardInterrupt:  # before anything was done that could be kept
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
 
 
 def add_command(sub) -> None:
@@ -43,6 +43,7 @@ def add_command(sub) -> None:
 def _batch(args: argparse.Namespace) -> None:
     from ..batch import annotate_videos
     from ..batch.annotate import summary_line
+    from .interruption import TermAsInterrupt
 
     if args.propagate != bool(args.labels_dir):
         raise InputError("--propagate and --labels-dir go together (the labels of each video to propagate)")
@@ -52,8 +53,13 @@ def _batch(args: argparse.Namespace) -> None:
     options = dict(weights=args.weights, backend=args.backend, detector=None if detector == "none" else detector,
                    device=args.device, precision=args.precision, batch_size=args.batch_size, fallback=args.fallback,
                    **({"adapt_minutes": args.adapt_minutes} if args.adapt else {}))  # fmt: skip
-    rows = annotate_videos(args.videos, args.out, args.labels_dir, ray=args.ray, actors=args.actors,
-                           gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor, **options)  # fmt: skip
+    try:
+        with TermAsInterrupt():
+            rows = annotate_videos(args.videos, args.out, args.labels_dir, ray=args.ray, actors=args.actors,
+                                   gpus_per_actor=args.gpus_per_actor, cpus_per_actor=args.cpus_per_actor, **options)  # fmt: skip
+    except KeyboardInterrupt:  # each finished video was written whole (atomically); the one at hand is redone
+        raise Interrupted(f"the videos finished so far are in {args.out}; rerun the same command to go on: finished "
+                          "videos are skipped") from None  # fmt: skip
     for row in rows:
         if row["status"] == "failed":
             print(f"failed: {row['video']}: {row['error']}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
 from ..label import MoveNetPose, add_head_boxes, auto_label
 from ..results import posetrack_json, write_json
+from .interruption import TermAsInterrupt
 
 
 def add_command(sub) -> None:
@@ -30,7 +32,18 @@ def _label(args: argparse.Namespace) -> None:
         if kind != "movenet" or not path:
             raise InputError(f"--pose must be movenet:PATH.onnx (MoveNet SinglePose Thunder), got {args.pose!r}")
         pose = MoveNetPose(path)
-    results = list(tqdm(auto_label(args.source, args.detector, pose, args.min_box), desc="label", unit="frame"))
+    results = []
+    try:
+        with TermAsInterrupt():
+            for result in tqdm(auto_label(args.source, args.detector, pose, args.min_box), desc="label", unit="frame"):
+                results.append(result)  # noqa: PERF402 — one by one: an interruption keeps the frames done
+    except KeyboardInterrupt:
+        if not results:
+            raise
+        kept = Path(args.json).with_suffix(".incomplete.json")
+        write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), kept)
+        raise Interrupted(f"after {len(results)} frames: they are in {kept} (label has no --resume: rerun it to "
+                          "label the whole video)") from None  # fmt: skip
     if not results:
         raise InputError(f"{args.source}: no frames")
     write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), args.json)

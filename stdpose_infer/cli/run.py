@@ -7,7 +7,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, Interrupted
+from . import interruption
 
 OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out", "contact_sheet")
 
@@ -53,6 +54,9 @@ def add_commands(sub) -> None:
                            "filter at the video's frame rate; no look-ahead)")  # fmt: skip
         p.add_argument("--reuse-features", action="store_true", help="compute each frame's backbone pass once "
                        "and share it between the triplets that read it (faster; see the README)")
+        p.add_argument("--resume", action="store_true", help="go on from where an interrupted run of the same "
+                       "command stopped (Ctrl-C or SIGTERM keep the done frames in NAME.incomplete.json, NAME: the "
+                       "first output)")  # fmt: skip
         p.add_argument("--batch-size", type=int, default=32)
         p.add_argument("--flip-test", action="store_true")
         out = p.add_argument_group("outputs (at least one)")
@@ -79,6 +83,7 @@ def _run(args: argparse.Namespace) -> None:
     from ..track import OneEuro
     from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
     from ..video.sources import frame_names
+    from ..weights import save_weights
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
@@ -94,35 +99,73 @@ def _run(args: argparse.Namespace) -> None:
     )  # fmt: skip
     if getattr(args, "save_weights", None) and not args.adapt:
         raise InputError("--save-weights keeps an adapted model: add --adapt")
-    if getattr(args, "adapt", False):
+    keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
+    done, point = [], None
+    if args.resume:
+        done, point, kept_weights = interruption.load(keep, print_)
+        if kept_weights:  # the interrupted run's adapted model, not a new adaptation
+            pipe = resumed_adaptation(kept_weights, pipe, args)
+        print(f"resuming at frame {point.next_frame} ({len(done)} frames done, kept in {keep})")
+    elif getattr(args, "adapt", False):
         pipe = adapted(pipe, args)
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
     names = frame_names(args.source)  # the progress bar's total (and ETA) where the source says its length
     start = time.perf_counter()
-    results = pipe(args.source) if args.command == "run" else pipe.propagate(args.source, args.labels)
-    collected, error = [], None
+    if args.command == "run":
+        results = pipe.estimate(args.source, resume=point)
+    else:
+        results = pipe.propagate(args.source, args.labels, resume=point)
+    collected, error, stopped = list(done), None, False
     overlay = VideoWriter(args.video_out, video_fps(args.source)) if args.video_out else None
     frames = read_frames(args.source) if overlay or sheet else None
+
+    def draw(result) -> None:
+        if frames is not None:
+            drawn = result.plot(next(frames).image)
+            if overlay:
+                overlay.write(drawn)
+            if sheet:
+                sheet.offer(result.frame_index, drawn)
+
+    for result in done:  # the overlay and the sheet are drawn again from the kept results
+        draw(result)
+    bar = tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None, initial=len(done))
     try:
-        for result in tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None):
-            collected.append(result)
-            if frames is not None:
-                drawn = result.plot(next(frames).image)
-                if overlay:
-                    overlay.write(drawn)
-                if sheet:
-                    sheet.offer(result.frame_index, drawn)
+        with interruption.StopOnSignal() as stop:
+            for result in bar:
+                collected.append(result)
+                point = pipe.resume_point
+                draw(result)
+                if stop.requested:
+                    raise KeyboardInterrupt
     except TruncatedVideoError as e:  # write what was decoded, then report
         error = e
+    except KeyboardInterrupt:
+        stopped = True
     finally:
+        bar.close()
         if overlay:
             overlay.close()
-        written = _write(collected, args, pipe.adaptation) if collected else []
-        if sheet and sheet.close():
-            written.append(args.contact_sheet)
+        written = []
+        if not stopped:  # an error: write what was done; an interruption keeps it for --resume instead
+            written = _write(collected, args, pipe.adaptation) if collected else []
+            if sheet and sheet.close():
+                written.append(args.contact_sheet)
+    if stopped:
+        weights = keep.with_suffix(".safetensors") if pipe.adaptation is not None else None
+        if weights is not None and not (args.resume and weights.is_file()):
+            save_weights(pipe.model, weights)  # the resumed run propagates with this same adapted model
+        kept = interruption.save(keep, collected, point, print_, weights and str(weights))
+        if not kept:
+            raise Interrupted("interrupted before the first frame was done; nothing to keep")
+        raise Interrupted(f"after {kept} frames: they are in {keep}; the same command with --resume goes on from "
+                          f"frame {kept}")  # fmt: skip
+    for path in (keep, keep.with_suffix(".safetensors")):  # a finished resumed run needs them no more
+        if args.resume and path.is_file():
+            path.unlink()
     people = sum(len(r) for r in collected)
-    rate = len(collected) / max(time.perf_counter() - start, 1e-9)
+    rate = (len(collected) - len(done)) / max(time.perf_counter() - start, 1e-9)
     print(f"{len(collected)} frames, {people} poses, {rate:.1f} frames/s{peak_memory()}; wrote "
           + (", ".join(written) or "nothing"))  # fmt: skip
     if pipe.reuse is not None and pipe.reuse.triplets_run:
@@ -164,6 +207,19 @@ def adapted(pipe, args: argparse.Namespace):
         new.fallback = Fallback(args.fallback)
     if args.save_weights:
         print(f"wrote {save_weights(new.model, args.save_weights)} (adapted weights; use as --weights)")
+    return new
+
+
+def resumed_adaptation(weights: str, pipe, args: argparse.Namespace):
+    """The adapted model an interrupted ``--adapt`` run kept, with its decided fallback and report."""
+    from ..adapt import AdaptReport
+    from ..pipeline import Fallback, Pipeline
+
+    if not Path(weights).is_file():
+        raise InputError(f"--resume: the interrupted run's adapted weights {weights} are gone; start afresh")
+    new = Pipeline(weights, fallback="auto" if args.fallback == "auto" else Fallback(args.fallback),
+                   **pipe._options)  # fmt: skip
+    new.adaptation = AdaptReport.from_provenance(new.model.provenance)
     return new
 
 

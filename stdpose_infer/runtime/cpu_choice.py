@@ -110,15 +110,19 @@ def measure(source: BackendSource, precision: str, names: list[str], max_batch: 
     cpu, batch = torch.device("cpu"), max(1, min(BATCH, max_batch))
     if source.model is not None:  # time the estimate graph only: no graph is exported that may never run
         source = dataclasses.replace(source, modes=("estimate",))
-    ms, skipped = {}, {}
-    for name in names:
+    ms, skipped, began = {}, {}, time.perf_counter()
+    for k, name in enumerate(names, 1):
+        start = time.perf_counter()
         try:
             backend = BACKEND_CLASSES[name].from_source(source, cpu, precision, batch)
         except Exception as e:  # noqa: BLE001 - a backend that cannot run this input here is not a candidate
             skipped[name] = f"{type(e).__name__}: {e}"
+            log.warning("backend 'auto' [%d/%d]: %s cannot run here (%s)", k, len(names), name, skipped[name])
             continue
         ms[name] = _time_triplets(backend, batch, source) * 1e3 / batch
-        log.info("backend 'auto': %s %.1f ms per triplet", name, ms[name])
+        log.warning("backend 'auto' [%d/%d]: %s %.0f ms per triplet (%.0f s with its set-up: graph export, build)",
+                    k, len(names), name, ms[name], time.perf_counter() - start)  # fmt: skip
+    log.warning("backend 'auto': the timing took %.0f s, once", time.perf_counter() - began)
     if not ms:
         raise MissingDependencyError(f"no CPU backend could run this model: {skipped}")
     best = min(ms.values())

@@ -26,7 +26,7 @@ as PoseTrack and ``stdpose_infer.data.write_benchmark`` lay them out.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -135,6 +135,17 @@ def window_crop(box: np.ndarray, aspect: float, rng: np.random.Generator) -> tup
     return factor, rng.uniform(-slack, slack)
 
 
+@dataclass
+class _Augment:
+    """One sample's draw of the geometric augmentation (the identity when augmentation is off)."""
+
+    box: np.ndarray
+    factor: float = 1.0
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    rotation: float = 0.0
+    flip: bool = False
+
+
 class TripletDataset(Dataset):
     """``dataset[i]`` -> dict(frames (3, 3, H, W), target (J, h, w), weight (J,), [aux (2, J, h, w)]).
 
@@ -212,44 +223,69 @@ class TripletDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         v, t, tid = self.items[i]
         video = self.videos[v]
-        rng = np.random.default_rng((self.seed, self.epoch, i))
+        rng = np.random.default_rng((self.seed, self.epoch, i))  # every draw below, in this order, from it
         person = video.labels[t][tid]
-        n = len(video.frames)
-        if self.mode == "estimate":
-            g = int(rng.integers(1, self.max_gap + 1)) if self.max_gap else 0
-            left, right = max(t - g, 0), min(t + g, n - 1)
-        else:
-            before, after = self._aux_frames(video, t, tid)
-            left = int(rng.choice(before)) if before else None
-            right = int(rng.choice(after)) if after else None
-            left, right = left if left is not None else right, right if right is not None else left
-
-        kps = person.keypoints
-        given = annotated(kps)
-        box = person.box
-        rotation, factor, flip, shift = 0.0, 1.0, False, np.zeros(2)
-        if self.augment:
-            if rng.random() < 0.3 and given.sum() >= 8:  # half body: upper or lower joints only
-                upper = np.array([POSETRACK.keypoints[j] in UPPER for j in range(17)])
-                part = given & (upper if rng.random() < 0.5 else ~upper)
-                if part.sum() >= 3:
-                    lo, hi = kps[part, :2].min(0), kps[part, :2].max(0)
-                    box = np.concatenate([lo, hi])
-            factor = rng.uniform(0.65, 1.35)
-            if self.window_crops and rng.random() < self.window_crops:
-                factor, shift = window_crop(box, self.input_wh[0] / self.input_wh[1], rng)
-            rotation = rng.uniform(-45, 45) if rng.random() < 0.6 else 0.0
-            flip = rng.random() < 0.5
-        center, scale = box_to_center_scale(box[None], self.input_wh[0] / self.input_wh[1])
-        center, scale = center + shift, scale * factor
+        left, right = self._aux_pair(video, t, tid, rng)
+        aug = self._augmentation(person.keypoints, person.box, rng)
+        center, scale = box_to_center_scale(aug.box[None], self.input_wh[0] / self.input_wh[1])
+        center, scale = center + aug.shift, scale * aug.factor
         images = [read_image(video.frames[f]) for f in (left, t, right)]
         width = images[1].shape[1]
-        if flip:
+        if aug.flip:
             images = [cv2.flip(im, 1) for im in images]
             center = center.copy()
             center[:, 0] = width - 1 - center[:, 0]
-        crop = get_affine(center, scale, self.input_wh, rotation)
-        frames = crop_triplets_cv2(images, crop, self.input_wh)[0]
+        frames = self._frames(images, center, scale, aug.rotation, rng)
+        to_heatmap = get_affine(center, scale, self.heatmap_wh, aug.rotation)
+        pts, weight = self._encode(person.keypoints, annotated(person.keypoints), aug.flip, width, to_heatmap)
+        w, h = self.heatmap_wh
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
+        weight = weight * inside
+        sample = {
+            "frames": torch.from_numpy(frames),
+            "target": torch.from_numpy(render_heatmaps(pts[None], weight[None], (h, w), self.sigma)[0]),
+            "weight": torch.from_numpy(weight.astype(np.float32)),
+        }
+        if self.mode == "propagate":  # the aux frames' labels, rendered as the pipeline renders them
+            aux = []
+            for f in (left, right):
+                k = video.labels[f][tid].keypoints
+                a_pts, a_vis = self._encode(k, visible(k), aug.flip, width, to_heatmap)
+                aux.append(render_heatmaps(a_pts[None], a_vis[None], (h, w), self.sigma)[0])
+            sample["aux"] = torch.from_numpy(np.stack(aux))
+        return sample
+
+    def _aux_pair(self, video: _Video, t: int, tid: int, rng: np.random.Generator) -> tuple[int, int]:
+        """The aux frames: neighbours up to ``max_gap`` away (estimate), or labeled frames of this person before and
+        after (propagate; a side without one reads the other twice)."""
+        if self.mode == "estimate":
+            g = int(rng.integers(1, self.max_gap + 1)) if self.max_gap else 0
+            return max(t - g, 0), min(t + g, len(video.frames) - 1)
+        before, after = self._aux_frames(video, t, tid)
+        left = int(rng.choice(before)) if before else None
+        right = int(rng.choice(after)) if after else None
+        return (left if left is not None else right), (right if right is not None else left)
+
+    def _augmentation(self, kps: np.ndarray, box: np.ndarray, rng: np.random.Generator) -> _Augment:
+        """The paper's geometric augmentation for one sample: half body, scale (or a window crop), rotation, flip."""
+        if not self.augment:
+            return _Augment(box)
+        given = annotated(kps)
+        if rng.random() < 0.3 and given.sum() >= 8:  # half body: upper or lower joints only
+            upper = np.array([POSETRACK.keypoints[j] in UPPER for j in range(17)])
+            part = given & (upper if rng.random() < 0.5 else ~upper)
+            if part.sum() >= 3:
+                box = np.concatenate([kps[part, :2].min(0), kps[part, :2].max(0)])
+        factor, shift = rng.uniform(0.65, 1.35), np.zeros(2)
+        if self.window_crops and rng.random() < self.window_crops:
+            factor, shift = window_crop(box, self.input_wh[0] / self.input_wh[1], rng)
+        rotation = rng.uniform(-45, 45) if rng.random() < 0.6 else 0.0
+        return _Augment(box, factor, shift, rotation, bool(rng.random() < 0.5))
+
+    def _frames(self, images: list, center: np.ndarray, scale: np.ndarray, rotation: float,
+                rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+        """The triplet's crops (3, 3, H, W), with aux jitter, colour changes and key occlusion where enabled."""
+        frames = crop_triplets_cv2(images, get_affine(center, scale, self.input_wh, rotation), self.input_wh)[0]
         if self.augment and self.aux_jitter and self.mode == "estimate":
             for j in (0, 2):  # an aux frame read at a nearby crop of its own
                 moved = center + rng.uniform(-1, 1, 2) * self.aux_jitter * scale
@@ -259,36 +295,18 @@ class TripletDataset(Dataset):
             frames = photometric(frames, rng)
         if self.augment and self.mode == "propagate" and self.key_occlusion and rng.random() < self.key_occlusion:
             erase_rectangles(frames[1], rng)
-        to_heatmap = get_affine(center, scale, self.heatmap_wh, rotation)
+        return frames
 
-        def encode(k: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """PoseTrack (17, 3) -> model slots in heatmap coordinates, with the augmentation applied."""
-            pts = k[:, :2].copy()
-            if flip:
-                pts[:, 0] = width - 1 - pts[:, 0]
-            pts = transform_points(pts[None], to_heatmap)[0]
-            pts, use = convert_keypoints(pts[None], use[None].astype(np.float64), POSETRACK, self.format)
-            pts, use = pts[0], use[0]
-            if flip:
-                perm = self.format.flip_permutation
-                pts, use = pts[perm], use[perm]
-            return pts, use
-
-        pts, weight = encode(kps, given)
-        w, h = self.heatmap_wh
-        inside = (pts[:, 0] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= h - 1)
-        weight = weight * inside
-        target = render_heatmaps(pts[None], weight[None], (h, w), self.sigma)[0]
-        sample = {
-            "frames": torch.from_numpy(frames),
-            "target": torch.from_numpy(target),
-            "weight": torch.from_numpy(weight.astype(np.float32)),
-        }
-        if self.mode == "propagate":
-            aux = []
-            for f in (left, right):
-                k = video.labels[f][tid].keypoints
-                a_pts, a_vis = encode(k, visible(k))
-                aux.append(render_heatmaps(a_pts[None], a_vis[None], (h, w), self.sigma)[0])
-            sample["aux"] = torch.from_numpy(np.stack(aux))
-        return sample
+    def _encode(self, kps: np.ndarray, use: np.ndarray, flip: bool, width: int,
+                to_heatmap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """PoseTrack (17, 3) -> the model's slots in heatmap coordinates, with the augmentation applied."""
+        pts = kps[:, :2].copy()
+        if flip:
+            pts[:, 0] = width - 1 - pts[:, 0]
+        pts = transform_points(pts[None], to_heatmap)[0]
+        pts, use = convert_keypoints(pts[None], use[None].astype(np.float64), POSETRACK, self.format)
+        pts, use = pts[0], use[0]
+        if flip:
+            perm = self.format.flip_permutation
+            pts, use = pts[perm], use[perm]
+        return pts, use

@@ -1,0 +1,111 @@
+"""Long runs that can be stopped and resumed: Ctrl-C or SIGTERM finishes the frame at hand, keeps what is done in
+``NAME.incomplete.json`` (PoseTrack18 JSON of the done frames, plus what ``--resume`` needs) and exits 130;
+``--resume`` goes on from there with the results of one uninterrupted run."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import signal
+import threading
+from pathlib import Path
+
+from ..errors import InputError
+from ..pipeline.resume import ResumePoint
+from ..results import PoseResult, posetrack_json
+
+KEY = "stdpose_resume"  # the incomplete file's own key beside the PoseTrack18 document
+
+
+class StopOnSignal:
+    """``with StopOnSignal() as stop:`` the first Ctrl-C or SIGTERM sets ``stop.requested`` (the loop finishes the
+    frame at hand and stops); a second one interrupts at once. Handlers are installed in the main thread only."""
+
+    def __init__(self) -> None:
+        self.requested, self._old = False, {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\n{signal.Signals(signum).name}: finishing the frame at hand, then keeping what is done "
+              "(again to stop at once)", flush=True)  # fmt: skip
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
+
+
+class TermAsInterrupt:
+    """``with TermAsInterrupt():`` SIGTERM (a scheduler's stop) interrupts as Ctrl-C does, so what is done is kept."""
+
+    def __enter__(self) -> TermAsInterrupt:
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, _raise_interrupt)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def incomplete_path(args: argparse.Namespace, outputs: tuple[str, ...]) -> Path:
+    """``NAME.incomplete.json`` beside the first output the command writes."""
+    first = next(getattr(args, o) for o in outputs if getattr(args, o))
+    return Path(first).with_suffix(".incomplete.json")
+
+
+def fingerprint(args: argparse.Namespace) -> dict:
+    """What must be the same for a resumed run to continue the interrupted one."""
+    source = Path(args.source)
+    labels = getattr(args, "labels", None)
+    return {
+        "command": args.command, "source": str(source.resolve()) if source.exists() else args.source,
+        "labels_sha256": hashlib.sha256(Path(labels).read_bytes()).hexdigest() if labels and Path(labels).is_file()
+        else None, "weights": args.weights, "detector": args.detector, "flip_test": args.flip_test,
+        "smooth": getattr(args, "smooth", False), "fallback": getattr(args, "fallback", None),
+        "adapt": getattr(args, "adapt", False),
+    }  # fmt: skip
+
+
+def save(path: Path, results: list[PoseResult], point: ResumePoint | None, print_: dict, weights: str | None) -> int:
+    """Keep the done frames (those before ``point``) and where to go on; returns how many frames were kept."""
+    if point is None:
+        return 0
+    done = [r for r in results if r.frame_index < point.next_frame]
+    doc = posetrack_json(done)
+    doc[KEY] = {"fingerprint": print_, "point": point.as_dict(), "weights": weights,
+                "results": [r.to_record() for r in done]}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(doc))
+    part.replace(path)
+    return len(done)
+
+
+def load(path: Path, print_: dict) -> tuple[list[PoseResult], ResumePoint, str | None]:
+    """The done frames, where to go on, and the adapted weights an interrupted ``--adapt`` run kept."""
+    if not path.is_file():
+        raise InputError(f"--resume: no {path} (an interrupted run keeps its done frames there); run without --resume")
+    try:
+        record = json.loads(path.read_text())[KEY]
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"--resume: {path} is not an interrupted run's file; run without --resume") from None
+    differ = [k for k, v in print_.items() if record["fingerprint"].get(k) != v]
+    if differ:
+        raise InputError(f"--resume: {path} was made by another run ({', '.join(differ)} differ); rerun that "
+                         "command with --resume, or drop --resume to start afresh")  # fmt: skip
+    results = [PoseResult.from_record(r) for r in record["results"]]
+    return results, ResumePoint.from_dict(record["point"]), record.get("weights")
