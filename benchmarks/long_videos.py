@@ -39,10 +39,11 @@ def make_video(path: Path, frames: int) -> dict:
 
     from stdpose_infer.keypoints import POSETRACK
     from stdpose_infer.results import PoseResult, posetrack_json
+    from stdpose_infer.video import VideoWriter
 
     rng = np.random.default_rng(0)
     texture = cv2.resize(rng.integers(0, 255, (H // 8, (W + 400) // 8, 3), np.uint8), (W + 400, H))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (W, H))
+    writer = VideoWriter(path, 30)
     template = np.array([[0.5, 0.08], [0.5, 0.02], [0.5, 0.0], [0.3, 0.2], [0.7, 0.2], [0.2, 0.38], [0.8, 0.38],
                          [0.15, 0.55], [0.85, 0.55], [0.35, 0.55], [0.65, 0.55], [0.35, 0.78], [0.65, 0.78],
                          [0.35, 1.0], [0.65, 1.0], [0.45, 0.04], [0.55, 0.04]])  # fmt: skip
@@ -60,7 +61,7 @@ def make_video(path: Path, frames: int) -> dict:
             kps = b[:, None, :2] + template[None] * (b[:, None, 2:] - b[:, None, :2])
             labels.append(PoseResult(t, f"{t:06d}.jpg", b, np.array([1, 2]), kps, np.ones((2, 17)),
                                      np.array(["given"] * 2), POSETRACK, (H, W)))  # fmt: skip
-    writer.release()
+    writer.close()
     return posetrack_json(labels)
 
 

@@ -23,7 +23,7 @@ FIRST, LAST = 150, 190
 
 def fetch_clip(cache: Path) -> Path:
     """The demo clip in ``cache``, downloaded and cut on the first call."""
-    import cv2
+    from stdpose_infer.video import VideoWriter, read_frames, video_fps
 
     clip = cache / "sports2d_demo_150-189.mp4"
     if clip.is_file():
@@ -42,20 +42,15 @@ def fetch_clip(cache: Path) -> Path:
             video = z.extract("Sports2D/Demo/demo.mp4", tmp)
             licence = next(n for n in z.namelist() if n.endswith("licenses/LICENSE"))
             (cache / "SPORTS2D_LICENSE.txt").write_bytes(z.read(licence))
-        capture = cv2.VideoCapture(video)
-        fps = capture.get(cv2.CAP_PROP_FPS)
         part = clip.with_suffix(".part.mp4")
-        writer = None
-        for index in range(LAST):
-            ok, frame = capture.read()
-            if not ok:
+        with VideoWriter(part, video_fps(video)) as writer:
+            for frame in read_frames(video):
+                if frame.index >= FIRST:
+                    writer.write(frame.image)
+                if frame.index == LAST - 1:
+                    break
+            else:
                 sys.exit(f"{WHEEL}'s demo video has fewer than {LAST} frames: the demo expects 0.8.34's")
-            if index >= FIRST:
-                if writer is None:
-                    h, w = frame.shape[:2]
-                    writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                writer.write(frame)
-        writer.release()
         os.replace(part, clip)
     return clip
 

@@ -15,7 +15,7 @@ from tqdm import tqdm as REAL_TQDM
 from stdpose_infer import Pipeline
 from stdpose_infer.data import write_benchmark
 from stdpose_infer.data.posetrack_folder import frame_order, read_image
-from stdpose_infer.evaluation.predict import sparse_labels
+from stdpose_infer.evaluation.predict import _label_boxes, sparse_labels
 from stdpose_infer.errors import InputError
 from stdpose_infer.pipeline import batcher
 from stdpose_infer.pipeline.resume import ResumePoint
@@ -133,14 +133,10 @@ def test_resume_refusals(clip, tiny):
 
 
 def _boxes(files) -> dict:
+    """The clip's labelled person boxes per frame, listed in another order on odd frames: ids must come from the
+    tracker's state, not from the order."""
     doc = json.loads(next(files[0].parents[2].glob("annotations/*.json")).read_text())
-    order = {im["id"]: i for i, im in enumerate(frame_order(doc["images"]))}
-    boxes = {i: [] for i in range(len(order))}
-    for a in doc["annotations"]:
-        x, y, w, h = a["bbox"]
-        boxes[order[a["image_id"]]].append([x, y, x + w, y + h])
-    # listed in another order on odd frames: ids must come from the tracker's state, not from the order
-    return {t: np.asarray(b[:: -1 if t % 2 else 1], np.float64).reshape(-1, 4) for t, b in boxes.items()}
+    return {t: b[:: -1 if t % 2 else 1] for t, b in _label_boxes(doc, frame_order(doc["images"])).items()}
 
 
 class _SignalAfter:

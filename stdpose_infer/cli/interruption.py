@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import signal
 import threading
@@ -18,12 +17,31 @@ from ..results import PoseResult, posetrack_json
 KEY = "stdpose_resume"  # the incomplete file's own key beside the PoseTrack18 document
 
 
-class StopOnSignal:
-    """``with StopOnSignal() as stop:`` the first Ctrl-C or SIGTERM sets ``stop.requested`` (the loop finishes the
-    frame at hand and stops); a second one interrupts at once. Handlers are installed in the main thread only."""
+class _Handlers:
+    """Signal handlers for the length of a ``with`` block (main thread only: Python's rule), then the old ones."""
 
-    def __init__(self) -> None:
-        self.requested, self._old = False, {}
+    signals: tuple[signal.Signals, ...] = ()
+
+    def _handle(self, signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        self._old = {}
+        if threading.current_thread() is threading.main_thread():
+            self._old = {s: signal.signal(s, self._handle) for s in self.signals}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._old.items():
+            signal.signal(s, handler)
+
+
+class StopOnSignal(_Handlers):
+    """``with StopOnSignal() as stop:`` the first Ctrl-C or SIGTERM sets ``stop.requested`` (the loop finishes the
+    frame at hand and stops); a second one interrupts at once."""
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    requested = False
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
@@ -32,33 +50,11 @@ class StopOnSignal:
         print(f"\n{signal.Signals(signum).name}: finishing the frame at hand, then keeping what is done "
               "(again to stop at once)", flush=True)  # fmt: skip
 
-    def __enter__(self) -> StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self._old[s] = signal.signal(s, self._handle)
-        return self
 
-    def __exit__(self, *exc) -> None:
-        for s, handler in self._old.items():
-            signal.signal(s, handler)
-
-
-class TermAsInterrupt:
+class TermAsInterrupt(_Handlers):
     """``with TermAsInterrupt():`` SIGTERM (a scheduler's stop) interrupts as Ctrl-C does, so what is done is kept."""
 
-    def __enter__(self) -> TermAsInterrupt:
-        self._old = None
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGTERM, _raise_interrupt)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    signals = (signal.SIGTERM,)
 
 
 def incomplete_path(args: argparse.Namespace, outputs: tuple[str, ...]) -> Path:
@@ -69,12 +65,14 @@ def incomplete_path(args: argparse.Namespace, outputs: tuple[str, ...]) -> Path:
 
 def fingerprint(args: argparse.Namespace) -> dict:
     """What must be the same for a resumed run to continue the interrupted one."""
+    from ..adapt.adapt import labels_hash  # the labels file's sha256, as an adapted checkpoint records it
+
     source = Path(args.source)
     labels = getattr(args, "labels", None)
     return {
         "command": args.command, "source": str(source.resolve()) if source.exists() else args.source,
-        "labels_sha256": hashlib.sha256(Path(labels).read_bytes()).hexdigest() if labels and Path(labels).is_file()
-        else None, "weights": args.weights, "detector": args.detector, "flip_test": args.flip_test,
+        "labels_sha256": labels_hash(labels) if labels else None, "weights": args.weights,
+        "detector": args.detector, "flip_test": args.flip_test,
         "smooth": getattr(args, "smooth", False), "fallback": getattr(args, "fallback", None),
         "adapt": getattr(args, "adapt", False),
     }  # fmt: skip

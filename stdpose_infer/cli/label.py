@@ -40,12 +40,16 @@ def _label(args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         if not results:
             raise
-        kept = Path(args.json).with_suffix(".incomplete.json")
-        write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), kept)
+        kept = _write(results, args, Path(args.json).with_suffix(".incomplete.json"))
         raise Interrupted(f"after {len(results)} frames: they are in {kept} (label has no --resume: rerun it to "
                           "label the whole video)") from None  # fmt: skip
     if not results:
         raise InputError(f"{args.source}: no frames")
-    write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), args.json)
+    _write(results, args, args.json)
     people = sum(len(r) for r in results)
     print(f"wrote {args.json}: {len(results)} frames, {people} poses ({people / len(results):.1f} per frame)")
+
+
+def _write(results: list, args: argparse.Namespace, path) -> Path:
+    """PoseTrack18 labels (joints under --min-score unlabeled, head boxes from the head joints) to ``path``."""
+    return write_json(add_head_boxes(posetrack_json(results, min_score=args.min_score)), path)

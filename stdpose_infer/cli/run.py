@@ -79,6 +79,7 @@ def add_commands(sub) -> None:
 def _run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
+    from ..adapt import AdaptReport
     from ..pipeline import Pipeline
     from ..track import OneEuro
     from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
@@ -90,21 +91,20 @@ def _run(args: argparse.Namespace) -> None:
                          "--review, --video-out, --contact-sheet")  # fmt: skip
 
     sheet = ContactSheet(args.contact_sheet) if args.contact_sheet else None  # a bad name fails now, not at the end
+    keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
+    done, point, kept_weights = interruption.load(keep, print_) if args.resume else ([], None, None)
     detector = None if args.detector == "none" else args.detector
     smooth = OneEuro(fps=video_fps(args.source)) if getattr(args, "smooth", False) else None
-    pipe = Pipeline(
-        args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
+    pipe = Pipeline(  # an interrupted --adapt run's adapted model, when it kept one (not a new adaptation)
+        kept_weights or args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
         smooth=smooth, reuse_features=args.reuse_features,
     )  # fmt: skip
     if getattr(args, "save_weights", None) and not args.adapt:
         raise InputError("--save-weights keeps an adapted model: add --adapt")
-    keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
-    done, point = [], None
     if args.resume:
-        done, point, kept_weights = interruption.load(keep, print_)
-        if kept_weights:  # the interrupted run's adapted model, not a new adaptation
-            pipe = resumed_adaptation(kept_weights, pipe, args)
+        if kept_weights:  # its report too: the review list ranks by it
+            pipe.adaptation = AdaptReport.from_provenance(pipe.model.provenance)
         print(f"resuming at frame {point.next_frame} ({len(done)} frames done, kept in {keep})")
     elif getattr(args, "adapt", False):
         pipe = adapted(pipe, args)
@@ -207,19 +207,6 @@ def adapted(pipe, args: argparse.Namespace):
         new.fallback = Fallback(args.fallback)
     if args.save_weights:
         print(f"wrote {save_weights(new.model, args.save_weights)} (adapted weights; use as --weights)")
-    return new
-
-
-def resumed_adaptation(weights: str, pipe, args: argparse.Namespace):
-    """The adapted model an interrupted ``--adapt`` run kept, with its decided fallback and report."""
-    from ..adapt import AdaptReport
-    from ..pipeline import Fallback, Pipeline
-
-    if not Path(weights).is_file():
-        raise InputError(f"--resume: the interrupted run's adapted weights {weights} are gone; start afresh")
-    new = Pipeline(weights, fallback="auto" if args.fallback == "auto" else Fallback(args.fallback),
-                   **pipe._options)  # fmt: skip
-    new.adaptation = AdaptReport.from_provenance(new.model.provenance)
     return new
 
 
