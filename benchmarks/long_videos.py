@@ -3,6 +3,7 @@ the code before streaming.
 
     python benchmarks/long_videos.py memory --frames 150 1200 10000 --out benchmarks/results/DATE_long_videos
     python benchmarks/long_videos.py speed --before 7ab55e7 --work /tmp/aw --out benchmarks/results/DATE_long_videos
+    python benchmarks/long_videos.py gap --frames 1200 --every 600 --out benchmarks/results/DATE_long_videos
 
 memory: a synthetic 1080p video (a drifting textured background, two moving boxes standing for people; mp4v) and
 labels every 10th frame are made once per length under --work; each (mode, length) runs in a process of its own
@@ -10,6 +11,10 @@ labels every 10th frame are made once per length under --work; each (mode, lengt
 queues, which do not depend on the model's size beyond its weights (the starter's add about 60 MB of FP32 weights).
 Propagate reads boxes from the labels; estimate is given the boxes (no detector). RSS is read from
 /proc/self/statm after the first result, at the middle, at the end; peak from getrusage.
+
+gap: propagate only, labels every --every frames (one gap longer than the memory bound), once with the default
+``gap_memory_mb`` (512: the gap's frames wait as person crops) and once with a bound above the gap (whole frames,
+as before the bound); the two runs' keypoints are compared (largest difference, px).
 
 speed: propagation of the held-out real clip (sports2d frames 120-229, labels every 7th frame, the teacher's poses;
 `benchmarks/adaptation.py data` makes it) with the shipped starter on the torch backend, this tree against a git
@@ -33,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 W, H, EVERY = 1920, 1080, 10
 
 
-def make_video(path: Path, frames: int) -> dict:
-    """A 1080p mp4v video of ``frames`` frames and its labels (every 10th frame) as PoseTrack18 JSON."""
+def make_video(path: Path, frames: int, every: int = EVERY) -> dict:
+    """A 1080p mp4v video of ``frames`` frames and its labels (every ``every``-th frame) as PoseTrack18 JSON."""
     import cv2
 
     from stdpose_infer.keypoints import POSETRACK
@@ -56,7 +61,7 @@ def make_video(path: Path, frames: int) -> dict:
             boxes.append([x, 300 + 20 * k, x + 260, 300 + 20 * k + 600])
             cv2.rectangle(image, (int(x), 300 + 20 * k), (int(x) + 260, 900 + 20 * k), (40 + 100 * k, 80, 200), -1)
         writer.write(image)
-        if t % EVERY == 0:
+        if t % every == 0:
             b = np.array(boxes)
             kps = b[:, None, :2] + template[None] * (b[:, None, 2:] - b[:, None, :2])
             labels.append(PoseResult(t, f"{t:06d}.jpg", b, np.array([1, 2]), kps, np.ones((2, 17)),
@@ -69,8 +74,10 @@ def rss_mib() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(video: Path, labels: Path, mode: str, frames: int) -> dict:
-    """One (mode, length) in this process: RSS after the first result, at the middle and the end; peak RSS."""
+def measure(video: Path, labels: Path, mode: str, frames: int, gap_memory_mb: float = 512,
+            keep: Path | None = None) -> dict:  # fmt: skip
+    """One (mode, length) in this process: RSS after the first result, at the middle and the end; peak RSS (and
+    the keypoints in ``keep``, .npy)."""
     import warnings
 
     import torch
@@ -80,7 +87,7 @@ def measure(video: Path, labels: Path, mode: str, frames: int) -> dict:
 
     torch.manual_seed(0)
     warnings.simplefilter("ignore")
-    pipe = Pipeline(build_model("t"), backend="torch", detector=None, device="cpu")
+    pipe = Pipeline(build_model("t"), backend="torch", detector=None, device="cpu", gap_memory_mb=gap_memory_mb)
     doc = json.loads(labels.read_text())
     if mode == "propagate":
         results = pipe.propagate(video, doc)
@@ -90,31 +97,59 @@ def measure(video: Path, labels: Path, mode: str, frames: int) -> dict:
         labelled = sorted(table)
         boxes = {t: table[labelled[min(t // EVERY, len(labelled) - 1)]].boxes for t in range(frames)}
         results = pipe.estimate(video, boxes)
-    rss, start, n = {}, time.perf_counter(), 0
+    rss, start, n, points = {}, time.perf_counter(), 0, []
     for n, result in enumerate(results, 1):
         if n in (1, frames // 2, frames):
             rss[{1: "first", frames // 2: "middle", frames: "end"}[n]] = round(rss_mib(), 1)
+        points.append(result.keypoints)
     seconds = time.perf_counter() - start
-    return {"mode": mode, "frames": n, "rss_mib": rss, "peak_rss_mib": round(resource.getrusage(
+    if keep is not None:
+        np.save(keep, np.concatenate(points))
+    return {"mode": mode, "frames": n, "gap_memory_mb": gap_memory_mb, "rss_mib": rss, "peak_rss_mib": round(resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "frames_per_s": round(n / seconds, 2)}  # fmt: skip
+
+
+def clip(work: Path, frames: int, every: int) -> tuple[Path, Path]:
+    """The synthetic video and its labels, made once under ``work``."""
+    stem = f"synth1080_{frames}" + ("" if every == EVERY else f"_every{every}")
+    video, labels = work / f"{stem}.mp4", work / f"{stem}.json"
+    if not labels.is_file():
+        work.mkdir(parents=True, exist_ok=True)
+        t = time.time()
+        labels.write_text(json.dumps(make_video(video, frames, every)))
+        print(f"made {video} in {time.time() - t:.0f} s", flush=True)
+    return video, labels
+
+
+def one(video: Path, labels: Path, mode: str, frames: int, *extra: str) -> dict:
+    """``measure`` in a process of its own (peak memory is per process)."""
+    done = subprocess.run([sys.executable, __file__, "one", "--video", str(video), "--labels", str(labels),
+                           "--mode", mode, "--n", str(frames), *extra], capture_output=True, text=True)  # fmt: skip
+    if done.returncode:
+        raise SystemExit(done.stderr[-2000:])
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    print(row, flush=True)
+    return row
 
 
 def memory(args) -> list[dict]:
     rows = []
     for frames in args.frames:
-        video, labels = args.work / f"synth1080_{frames}.mp4", args.work / f"synth1080_{frames}.json"
-        if not labels.is_file():
-            args.work.mkdir(parents=True, exist_ok=True)
-            t = time.time()
-            labels.write_text(json.dumps(make_video(video, frames)))
-            print(f"made {video} in {time.time() - t:.0f} s", flush=True)
-        for mode in ("propagate", "estimate"):
-            done = subprocess.run([sys.executable, __file__, "one", "--video", str(video), "--labels", str(labels),
-                                   "--mode", mode, "--n", str(frames)], capture_output=True, text=True)  # fmt: skip
-            if done.returncode:
-                raise SystemExit(done.stderr[-2000:])
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(rows[-1], flush=True)
+        video, labels = clip(args.work, frames, args.every)
+        rows += [one(video, labels, mode, frames) for mode in ("propagate", "estimate")]
+    return rows
+
+
+def gap(args) -> list[dict]:
+    """One long gap: person crops past the bound against whole frames, and the two runs' largest difference."""
+    frames = args.frames[0]
+    video, labels = clip(args.work, frames, args.every)
+    whole_mb = frames * W * H * 3 / 2**20 + 512  # above every frame of the gap: whole frames wait
+    rows = [one(video, labels, "propagate", frames, "--gap-memory-mb", str(mb), "--keep", str(args.work / f"{k}.npy"))
+            for k, mb in (("crops", 512), ("whole", round(whole_mb)))]  # fmt: skip
+    a, b = np.load(args.work / "crops.npy"), np.load(args.work / "whole.npy")
+    rows.append({"largest_keypoint_difference_px": float(np.abs(a - b).max()), "keypoints": len(a)})
+    print(rows[-1], flush=True)
     return rows
 
 
@@ -156,7 +191,7 @@ def speed(args) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("stage", choices=["memory", "speed", "one"])
+    p.add_argument("stage", choices=["memory", "gap", "speed", "one"])
     p.add_argument("--frames", nargs="*", type=int, default=[150, 1200, 10000])
     p.add_argument("--work", type=Path, default=Path("/tmp/long_videos"))
     p.add_argument("--before", default="7ab55e7", help="speed: the commit before streaming propagation")
@@ -165,9 +200,12 @@ def main() -> None:
     p.add_argument("--labels", type=Path)
     p.add_argument("--mode")
     p.add_argument("--n", type=int)
+    p.add_argument("--every", type=int, default=EVERY, help="memory, gap: a label every N frames")
+    p.add_argument("--gap-memory-mb", type=float, default=512)
+    p.add_argument("--keep", type=Path)
     args = p.parse_args()
     if args.stage == "one":
-        print(json.dumps(measure(args.video, args.labels, args.mode, args.n)))
+        print(json.dumps(measure(args.video, args.labels, args.mode, args.n, args.gap_memory_mb, args.keep)))
         return
     sys.path.insert(0, str(Path(__file__).parent))
     from common import machine
@@ -175,7 +213,7 @@ def main() -> None:
     path = args.out.with_suffix(".json")
     record = json.loads(path.read_text()) if path.is_file() else {}
     record[args.stage] = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": " ".join(sys.argv),
-                          "result": memory(args) if args.stage == "memory" else speed(args)}  # fmt: skip
+                          "result": {"memory": memory, "gap": gap, "speed": speed}[args.stage](args)}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1))
 

@@ -86,3 +86,27 @@ def test_yolo_pose_outputs_give_keypoints_inside_their_boxes():
         sure = kps[:, 2] > 0.5
         assert sure.sum() >= 5
         assert ((kps[sure, 0] >= box[0] - 5) & (kps[sure, 0] <= box[2] + 5)).all()
+
+
+def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
+    """SIGTERM keeps the done frames; --resume labels the rest with the tracker's state: the uninterrupted file."""
+    import signal
+
+    from test_streaming import _SignalAfter
+
+    from stdpose_infer.cli import label
+    from stdpose_infer.defaults import default_detector_file
+
+    clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test") / "000001_mpiinew_test.mp4"
+    args = ["label", str(clip), "--detector", f"movenet:{default_detector_file()}"]
+    assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
+    out = tmp_path / "out.json"
+    monkeypatch.setattr(label, "tqdm", _SignalAfter(signal.SIGTERM, 2))
+    assert main([*args, "--json", str(out)]) == 130
+    assert "after 2 frames" in capsys.readouterr().err and not out.exists()
+    monkeypatch.undo()
+    assert main([*args, "--json", str(out), "--min-box", "20", "--resume"]) == 2  # another setting: refused
+    assert main([*args, "--json", str(out), "--resume"]) == 0
+    assert "resuming at frame 2" in capsys.readouterr().out and not (tmp_path / "out.incomplete.json").exists()
+    whole, resumed = json.loads((tmp_path / "whole.json").read_text()), json.loads(out.read_text())
+    assert resumed == whole and len({a["track_id"] for a in whole["annotations"]}) >= 2

@@ -13,13 +13,16 @@ import pytest
 from tqdm import tqdm as REAL_TQDM
 
 from stdpose_infer import Pipeline
+from stdpose_infer.annotation import read_labels
 from stdpose_infer.data import write_benchmark
 from stdpose_infer.data.posetrack_folder import frame_order, read_image
 from stdpose_infer.evaluation.predict import _label_boxes, sparse_labels
 from stdpose_infer.errors import InputError
 from stdpose_infer.pipeline import batcher
+from stdpose_infer.pipeline.propagate_mode import propagate_stream
 from stdpose_infer.pipeline.resume import ResumePoint
 from stdpose_infer.track import IouTracker
+from stdpose_infer.video import TruncatedVideoError, read_frames
 
 FRAMES, T = 40, 8
 
@@ -48,6 +51,8 @@ def test_propagate_holds_one_gap_not_the_video(clip, tiny, monkeypatch):
     results = list(pipe.propagate(folder, labels))
     assert [r.frame_index for r in results] == list(range(FRAMES))
     assert len(held) == FRAMES and max(held) <= T + pipe.aux_gap + 1 < FRAMES  # one gap, its ends and a neighbour
+    last = max(range(0, FRAMES, T))  # the last labeled frame: after it no frame waits for a label
+    assert max(held[last + 2 :]) <= pipe.aux_gap + 3
 
 
 def test_folder_list_and_generator_sources_propagate_alike(clip, tiny):
@@ -60,6 +65,55 @@ def test_folder_list_and_generator_sources_propagate_alike(clip, tiny):
         for a, b in zip(runs[0], other):
             np.testing.assert_array_equal(a.track_ids, b.track_ids)
             np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-4)
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_long_gap_waits_as_crops(clip, tiny, monkeypatch, reuse):
+    """Past ``gap_memory_mb`` a gap's frames wait as person crops: the poses of the whole-frame pass (an unlabeled
+    person estimated too), with the frames held down to the gap's ends and the neighbours' look-ahead."""
+    folder, labels, files = clip
+    stranger = np.array([[2, 2, 30, 50]])
+    boxes = {t: np.vstack([b, stranger]) for t, b in _boxes(files).items()}
+    held = []
+    add = batcher.Batcher.add_frame
+
+    def counting(self, frame):
+        add(self, frame)
+        held.append(len(self.frames))
+
+    def run(mb):
+        pipe = Pipeline(tiny, backend="torch", detector=None, device="cpu", batch_size=4, gap_memory_mb=mb,
+                        reuse_features=reuse)  # fmt: skip
+        return list(pipe.propagate(folder, labels, boxes))
+
+    whole = run(512)
+    monkeypatch.setattr(batcher.Batcher, "add_frame", counting)
+    with pytest.warns(UserWarning, match="wait as person crops"):
+        cropped = run(0)
+    _equal_runs(whole, cropped)
+    assert any("estimated" in r.origin for r in cropped)
+    assert max(held) <= 6 < T + 2  # the labeled frame before, frames t - 1 .. t + 1, the one decoded, the label after
+
+
+def test_long_gap_cut_short_keeps_its_frames(clip, tiny):
+    """A video that stops mid-gap with the gap's frames waiting as crops: every decoded frame comes out (they read
+    the label before twice), then the truncation is raised."""
+    folder, labels, _ = clip
+    pipe = Pipeline(tiny, backend="torch", detector=None, device="cpu", batch_size=4, gap_memory_mb=0)
+    table = read_labels(labels, [f.name for f in read_frames(folder)], pipe.keypoint_format)
+
+    def cut_short():
+        for frame in read_frames(folder):
+            if frame.index == 21:  # in the gap 16 .. 24
+                raise TruncatedVideoError("decoding stopped at frame 21")
+            yield frame
+
+    got = []
+    with pytest.warns(UserWarning, match="wait as person crops"), pytest.raises(TruncatedVideoError):
+        for result in propagate_stream(pipe, cut_short(), table, None):
+            got.append(result)
+    assert [r.frame_index for r in got] == list(range(21))
+    assert all(len(r) == len(table[16].track_ids) and np.isfinite(r.keypoints).all() for r in got[17:])
 
 
 def _equal_runs(whole: list, parts: list) -> None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import statistics
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,15 @@ class Adaptation:
     model: STDPose
     fallback: Fallback
     report: AdaptReport
+
+
+def adapt_saying(pipe, source, labels, minutes: float, progress: bool = True):
+    """``pipe.adapt(...)`` and what it warned, as lines (the reason where it could not adapt): the command line
+    prints them, a batch job records them in its summary row."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = pipe.adapt(source, labels, minutes, progress=progress)
+    return new, [str(w.message) for w in caught]
 
 
 def labels_hash(labels) -> str:

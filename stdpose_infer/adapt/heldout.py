@@ -45,9 +45,8 @@ class HeldOutErrors:
 
     def per_slot(self, joints: int) -> tuple[np.ndarray, np.ndarray]:
         """(J,) mean error and (J,) count per slot (NaN mean where a slot has none)."""
-        count = np.bincount(self.slots, minlength=joints)
-        total = np.bincount(self.slots, np.nan_to_num(self.errors, nan=1.0), minlength=joints)
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+        mean, _, count = _mean_and_se(np.nan_to_num(self.errors, nan=1.0), self.slots, joints)
+        return np.where(count > 0, mean, np.nan), count
 
     def pck(self, mask: np.ndarray | None = None) -> float:
         """The share of joints within ``PCK_RADIUS`` (of the slots in ``mask``); NaN errors count as misses."""

@@ -80,18 +80,15 @@ class VideoAnnotator:
         return row
 
     def _results(self, job: VideoJob, row: dict) -> list:
-        import warnings
-
+        from ..adapt.adapt import adapt_saying
         from ..video import TruncatedVideoError
 
         if job.labels is not None and not Path(job.labels).is_file():
             raise InputError(f"no labels for {job.video}: expected {Path(job.labels).with_suffix('')}.json or .xml")
         pipe = self.pipeline
         if job.labels is not None and self.adapt_minutes > 0:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                pipe = pipe.adapt(job.video, job.labels, self.adapt_minutes, progress=False)
-            row["adaptation"] = pipe.adaptation.summary() if pipe.adaptation else "; ".join(map(str, caught))
+            pipe, said = adapt_saying(pipe, job.video, job.labels, self.adapt_minutes, progress=False)
+            row["adaptation"] = pipe.adaptation.summary() if pipe.adaptation else "; ".join(said)
         source = pipe(job.video) if job.labels is None else pipe.propagate(job.video, job.labels)
         results = []
         try:

@@ -71,10 +71,9 @@ def fingerprint(args: argparse.Namespace) -> dict:
     labels = getattr(args, "labels", None)
     return {
         "command": args.command, "source": str(source.resolve()) if source.exists() else args.source,
-        "labels_sha256": labels_hash(labels) if labels else None, "weights": args.weights,
-        "detector": args.detector, "flip_test": args.flip_test,
-        "smooth": getattr(args, "smooth", False), "fallback": getattr(args, "fallback", None),
-        "adapt": getattr(args, "adapt", False),
+        "labels_sha256": labels_hash(labels) if labels else None, "detector": args.detector,
+        **{k: getattr(args, k, None) for k in ("weights", "flip_test", "smooth", "fallback", "adapt", "pose",
+                                               "min_box")},
     }  # fmt: skip
 
 

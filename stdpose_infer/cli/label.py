@@ -9,8 +9,10 @@ from tqdm import tqdm
 
 from ..errors import InputError, Interrupted
 from ..label import MoveNetPose, add_head_boxes, auto_label
+from ..pipeline.resume import ResumePoint
 from ..results import posetrack_json, write_json
-from .interruption import TermAsInterrupt
+from ..track import IouTracker
+from . import interruption
 
 
 def add_command(sub) -> None:
@@ -22,6 +24,8 @@ def add_command(sub) -> None:
                    "default: the detector's own poses")  # fmt: skip
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored lower are written as unlabeled")
     p.add_argument("--min-box", type=float, default=16.0, help="drop boxes smaller than this (pixels)")
+    p.add_argument("--resume", action="store_true", help="go on from where an interrupted run of the same command "
+                   "stopped (Ctrl-C or SIGTERM keep the done frames in NAME.incomplete.json)")  # fmt: skip
     p.set_defaults(func=_label)
 
 
@@ -32,20 +36,30 @@ def _label(args: argparse.Namespace) -> None:
         if kind != "movenet" or not path:
             raise InputError(f"--pose must be movenet:PATH.onnx (MoveNet SinglePose Thunder), got {args.pose!r}")
         pose = MoveNetPose(path)
-    results = []
+    keep, print_ = interruption.incomplete_path(args, ("json",)), interruption.fingerprint(args)
+    results, point = interruption.load(keep, print_)[:2] if args.resume else ([], None)
+    tracker = IouTracker()
+    if point is not None:
+        point.check("label", False)
+        tracker.restore(point.tracker)
+        print(f"resuming at frame {point.next_frame} ({len(results)} frames done, kept in {keep})")
+    labelled = auto_label(args.source, args.detector, pose, args.min_box, tracker=tracker,
+                          start=point.next_frame if point else 0)  # fmt: skip
     try:
-        with TermAsInterrupt():
-            for result in tqdm(auto_label(args.source, args.detector, pose, args.min_box), desc="label", unit="frame"):
-                results.append(result)  # noqa: PERF402 — one by one: an interruption keeps the frames done
+        with interruption.TermAsInterrupt():
+            for result in tqdm(labelled, desc="label", unit="frame", initial=len(results)):
+                results.append(result)  # one by one: an interruption keeps the frames done
+                point = ResumePoint("label", result.frame_index + 1, tracker.state())
     except KeyboardInterrupt:
-        if not results:
+        if not interruption.save(keep, results, point, print_, None):
             raise
-        kept = _write(results, args, Path(args.json).with_suffix(".incomplete.json"))
-        raise Interrupted(f"after {len(results)} frames: they are in {kept} (label has no --resume: rerun it to "
-                          "label the whole video)") from None  # fmt: skip
+        raise Interrupted(f"after {len(results)} frames: they are in {keep}; the same command with --resume goes on "
+                          f"from frame {point.next_frame}") from None  # fmt: skip
     if not results:
         raise InputError(f"{args.source}: no frames")
     _write(results, args, args.json)
+    if args.resume:
+        keep.unlink()
     people = sum(len(r) for r in results)
     print(f"wrote {args.json}: {len(results)} frames, {people} poses ({people / len(results):.1f} per frame)")
 

@@ -37,6 +37,8 @@ def add_commands(sub) -> None:
                            "(default 4: about 65 steps of 8 samples on a 2-core AVX2 CPU)")
             p.add_argument("--save-weights", help="--adapt: also write the adapted checkpoint here (.safetensors; "
                            "use it as --weights for more videos of the scene)")  # fmt: skip
+            p.add_argument("--gap-memory-mb", type=float, default=512, help="the most memory one gap's decoded "
+                           "frames may hold; beyond it they wait as person crops, the same poses (default 512)")
         p.add_argument(
             "--detector",
             default="default" if name == "run" else "none",
@@ -98,7 +100,7 @@ def _run(args: argparse.Namespace) -> None:
     pipe = Pipeline(  # an interrupted --adapt run's adapted model, when it kept one (not a new adaptation)
         kept_weights or args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
-        smooth=smooth, reuse_features=args.reuse_features,
+        smooth=smooth, reuse_features=args.reuse_features, gap_memory_mb=getattr(args, "gap_memory_mb", 512),
     )  # fmt: skip
     if getattr(args, "save_weights", None) and not args.adapt:
         raise InputError("--save-weights keeps an adapted model: add --adapt")
@@ -190,16 +192,13 @@ def peak_memory() -> str:
 
 def adapted(pipe, args: argparse.Namespace):
     """``pipe`` fine-tuned on ``args.labels`` (``--adapt``); the reason in one line where it could not be."""
-    import warnings
-
+    from ..adapt.adapt import adapt_saying
     from ..pipeline import Fallback
     from ..weights import save_weights
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        new = pipe.adapt(args.source, args.labels, args.adapt_minutes)
-    for w in caught:
-        print(f"{w.message}; propagating without adaptation" if new is pipe else w.message)
+    new, said = adapt_saying(pipe, args.source, args.labels, args.adapt_minutes)
+    for line in said:
+        print(f"{line}; propagating without adaptation" if new is pipe else line)
     if new is pipe:
         return pipe
     print(new.adaptation.summary())

@@ -32,13 +32,24 @@ def crop_triplets_cv2(
 ) -> np.ndarray:
     """Three H x W x 3 uint8 BGR frames [left, key, right], (N, 2, 3) affines -> (N, 3, 3, h, w) (256 x 192).
     (Any number F of frames gives (N, F, 3, h, w).)"""
+    return normalise_crops(cut_crops(images, affines, input_size))
+
+
+def cut_crops(images: list[np.ndarray], affines: np.ndarray, input_size: tuple[int, int] = INPUT_SIZE) -> np.ndarray:
+    """F uint8 BGR frames, (N, 2, 3) affines -> (N, F, h, w, 3) uint8 BGR crops: a quarter of the normalised
+    crops' bytes, for crops that wait (a long gap between labels)."""
     w, h = input_size
-    out = np.empty((len(affines), len(images), 3, h, w), np.float32)
+    out = np.empty((len(affines), len(images), h, w, 3), np.uint8)
     for n, m in enumerate(affines):
         for f, image in enumerate(images):
-            crop = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-            out[n, f] = ((crop[..., ::-1].astype(np.float32) / 255.0 - MEAN) / STD).transpose(2, 0, 1)
+            out[n, f] = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return out
+
+
+def normalise_crops(crops: np.ndarray) -> np.ndarray:
+    """(..., h, w, 3) uint8 BGR crops -> (..., 3, h, w) float32 ImageNet-normalised RGB, the model's input."""
+    rgb = crops[..., ::-1].astype(np.float32) / 255.0
+    return np.ascontiguousarray(np.moveaxis((rgb - MEAN) / STD, -1, -3))
 
 
 def crop_triplets_torch(

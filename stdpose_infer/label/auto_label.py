@@ -17,19 +17,24 @@ PoseModel = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  #
 
 
 def auto_label(
-    source, detector, pose: PoseModel | None = None, min_box: float = 16.0, score_threshold: float | None = None
+    source, detector, pose: PoseModel | None = None, min_box: float = 16.0, score_threshold: float | None = None,
+    tracker: IouTracker | None = None, start: int = 0,
 ) -> Iterator[PoseResult]:
     """One ``PoseResult`` per frame (PoseTrack18 slots, origin "estimated") from single-frame models.
 
     ``detector``: a spec as for ``Pipeline`` ("movenet:PATH.onnx", "yolo:PATH.onnx", "hog") or a callable.
     ``pose``: a single-person model (``MoveNetPose``) run on every box; None uses the detector's own poses
     (MoveNet MultiPose and YOLO-pose give them). Boxes smaller than ``min_box`` pixels are dropped.
+    ``tracker``: the track ids' state (its ``state()`` after each result is where a resumed run goes on from, with
+    ``start``: the first frame to label; frames before it are decoded and skipped).
     """
     detect = make_detector(detector, score_threshold)
     if detect is None:
         raise InputError("auto_label needs a detector: 'movenet:PATH.onnx', 'yolo:PATH.onnx' or 'hog'")
-    tracker = IouTracker()
+    tracker = IouTracker() if tracker is None else tracker
     for frame in read_frames(source):
+        if frame.index < start:
+            continue
         h, w = frame.image.shape[:2]
         det: Detections = detect(frame.image)
         boxes = check_boxes(det.boxes, (h, w), f"frame {frame.index}", min_size=0.0) if len(det) else np.zeros((0, 4))

@@ -10,6 +10,10 @@ instead of per triplet. Each such crop runs the model's per-frame half once, its
 wait in a cache until no later key frame reads that frame, and every triplet that names the crop reads
 them from there; only the per-triplet half runs per person, told where the key frame's crop lies in each frame's
 crop (``crops/align.py``) so that aux crops cut at their own boxes can be brought onto the key crop's region.
+
+A job may be queued before one of its frames is decoded (a long gap between labels: the frames in it wait as
+crops, not images): the crops of the frames at hand are cut at once, the others when their frame arrives
+(``add_frame``), and the job is inferred only then.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import torch
 from ..annotation.labels import FrameLabels
 from ..crops.affine import heatmap_to_image
 from ..crops.align import key_in_crops
-from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch
+from ..crops.triplets import crop_affines, crop_triplets_cv2, crop_triplets_torch, cut_crops, normalise_crops
 from ..decode import decode_heatmaps
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
@@ -63,6 +67,8 @@ class Job:
     aux: torch.Tensor | None = None  # (P, 2, J, h, w) propagation
     keys: list[tuple[CropKey, CropKey, CropKey]] | None = None  # feature reuse: each person's [left, key, right]
     crop_boxes: np.ndarray | None = None  # feature reuse: (P, 3, 4) the box each of those crops was cut at
+    affines: np.ndarray | None = None  # a job waiting for a frame: its (P, 2, 3) crop affines
+    cut: dict[int, np.ndarray] | None = None  # ... and its crops cut so far: slot -> (P, h, w, 3) uint8
 
 
 @dataclass
@@ -108,10 +114,31 @@ class Batcher:
         self.to_run: dict[CropKey, torch.Tensor] = {}  # reuse: crops not through the per-frame half yet
         self.features: dict[CropKey, tuple] = {}  # reuse: each run crop's parts (features, heatmaps, ...)
         self.floor = 0  # reuse: no later key frame reads frames before this one
+        self.awaited: dict[int, list[tuple[Job, int]]] = {}  # frame not decoded yet -> (job, slot) it completes
+        self.awaited_crops: dict[int, dict[CropKey, np.ndarray]] = {}  # reuse: frame -> crops (and boxes) to cut
 
     def add_frame(self, frame: Frame) -> None:
         self.frames[frame.index] = frame
         self.last_frame = max(self.last_frame, frame.index)
+        for job, slot in self.awaited.pop(frame.index, []):
+            self._complete(job, slot, frame.image)
+        for ck, box in self.awaited_crops.pop(frame.index, {}).items():
+            if ck not in self.features and ck not in self.to_run:
+                self.to_run[ck] = self._crop([frame.index], crop_affines(box[None], self.input_wh)[0])[0, 0]
+
+    def never_comes(self, frame: int, instead: int) -> None:
+        """``frame`` will not be decoded (a truncated video): jobs waiting for it as their right aux frame read
+        ``instead`` (their left one) there, labels included, as a track labeled on one side reads it twice."""
+        image = self.frames[instead].image
+        for job, slot in self.awaited.pop(frame, []):
+            if slot == 2 and job.aux is not None:
+                job.aux[:, 1] = job.aux[:, 0]
+            self._complete(job, slot, image)
+        for job in self.pending:
+            if job.keys is not None and job.aux is not None and job.keys[0][2][0] == frame:
+                job.aux[:, 1] = job.aux[:, 0]
+        for ck, box in self.awaited_crops.pop(frame, {}).items():
+            self.to_run[ck] = self._crop([instead], crop_affines(box[None], self.input_wh)[0])[0, 0]
 
     def queue(
         self,
@@ -135,23 +162,47 @@ class Batcher:
         keys = None
         with self.stage("crop", len(boxes)):
             affines, center, scale = crop_affines(boxes if shared is None else shared.boxes[:, 1], self.input_wh)
-            if shared is None:
+            frames, crops, cut = (left, key, right), None, None
+            if shared is None and all(f in self.frames for f in frames):
                 crops = self._crop([left, key, right], affines)
+            elif shared is None:  # a frame still to come: cut the others now, small, so that their images can go
+                cut = {j: cut_crops([self.frames[f].image], affines, self.input_wh)[:, 0]
+                       for j, f in enumerate(frames) if f in self.frames}  # fmt: skip
             else:
-                frames = (left, key, right)
-                crops, keys = None, [tuple((f, int(i)) for f, i in zip(frames, ids)) for ids in shared.ids]
+                keys = [tuple((f, int(i)) for f, i in zip(frames, ids)) for ids in shared.ids]
                 for j, f in enumerate(frames):
                     new = [n for n, k in enumerate(keys) if k[j] not in self.features and k[j] not in self.to_run]
-                    if new:
-                        cut = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
-                        for n, crop in zip(new, cut):
+                    if new and f not in self.frames:
+                        self.awaited_crops.setdefault(f, {}).update({keys[n][j]: shared.boxes[n, j] for n in new})
+                    elif new:
+                        cut_now = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
+                        for n, crop in zip(new, cut_now):
                             self.to_run[keys[n][j]] = crop
             aux = None if aux_labels is None else render_aux(aux_labels, center, scale, self.heatmap_wh)
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
         self.waiting[key] += 1
         crop_boxes = None if shared is None else shared.boxes
-        self.pending.append(Job(key, poses, crops, center, scale, aux, keys, crop_boxes))
+        job = Job(key, poses, crops, center, scale, aux, keys, crop_boxes)
+        if cut is not None:
+            job.affines, job.cut = affines, cut
+            for j, f in enumerate(frames):
+                if j not in cut:
+                    self.awaited.setdefault(f, []).append((job, j))
+        self.pending.append(job)
+
+    def _complete(self, job: Job, slot: int, image: np.ndarray) -> None:
+        """A waiting job's crop of a frame just decoded; with all three, its model input."""
+        job.cut[slot] = cut_crops([image], job.affines, self.input_wh)[:, 0]
+        if len(job.cut) == 3:
+            crops = torch.from_numpy(normalise_crops(np.stack([job.cut[j] for j in range(3)], 1)))
+            job.crops, job.cut = crops if self.warp_device is None else crops.to(self.warp_device), None
+
+    def _ready(self, job: Job) -> bool:
+        """Every crop of the job is cut (none waits for a frame still to come)."""
+        if job.keys is None:
+            return job.crops is not None
+        return all(k in self.features or k in self.to_run for keys in job.keys for k in keys)
 
     def _crop(self, frames: list[int], affines: np.ndarray) -> torch.Tensor:
         """(N, F, 3, H, W) crops of ``frames`` with one affine per person."""
@@ -169,9 +220,12 @@ class Batcher:
 
     def step(self, newest: int) -> Iterator[PoseResult]:
         """Infer when a batch is full or the oldest queued frame has waited ``max_delay`` frames."""
-        queued = sum(len(job.poses.boxes) for job in self.pending)
-        if self.pending and (queued >= self.batch_size or newest - self.pending[0].frame >= self.max_delay):
+        ready = [job for job in self.pending if self._ready(job)]
+        queued = sum(len(job.poses.boxes) for job in ready)
+        if ready and (queued >= self.batch_size or newest - ready[0].frame >= self.max_delay):
             self._infer()
+        elif self.reuse is not None and len(self.to_run) >= self.batch_size:  # crops waiting for a later frame
+            self._run_features()
         yield from self._emit()
 
     def flush(self) -> Iterator[PoseResult]:
@@ -181,24 +235,27 @@ class Batcher:
 
     def evict_before(self, index: int) -> None:
         """Drop buffered frames (and cached features) no future key frame reads (estimate mode: memory stays flat)."""
-        for old in [i for i in self.frames if i < index]:
-            if old >= self.next_out:  # still to be emitted: keep what its result needs
-                self.evicted[old] = (self.frames[old].name, self.frames[old].image.shape[:2])
-            del self.frames[old]
+        self.drop_images([i for i in self.frames if i < index])
         self.floor = max(self.floor, index)
         if not self.pending:  # queued jobs may still read older crops
             self._evict_features()
+
+    def drop_images(self, frames: list[int]) -> None:
+        """Drop these buffered frames' images: every crop of them that a job reads is cut (a long gap's frames)."""
+        for old in frames:
+            if old >= self.next_out:  # still to be emitted: keep what its result needs
+                self.evicted[old] = (self.frames[old].name, self.frames[old].image.shape[:2])
+            del self.frames[old]
 
     def _evict_features(self) -> None:
         for old in [k for k in self.features if k[0] < self.floor]:
             del self.features[old]
 
     def _infer(self) -> None:
+        ready = [job for job in self.pending if self._ready(job)]
         # one batch per kind: whole triplets or shared crops, each without or with aux labels (propagation)
         for propagate, shared in ((False, False), (False, True), (True, False), (True, True)):
-            jobs = [
-                job for job in self.pending if (job.aux is not None) == propagate and (job.keys is not None) == shared
-            ]
+            jobs = [job for job in ready if (job.aux is not None) == propagate and (job.keys is not None) == shared]
             if not jobs:
                 continue
             aux = torch.cat([job.aux for job in jobs]) if propagate else None
@@ -213,7 +270,7 @@ class Batcher:
                     job.poses.scores = scores[start:stop]
                     self.waiting[job.frame] -= 1
                     start = stop
-        self.pending = []
+        self.pending = [job for job in self.pending if job.poses.keypoints is None]  # jobs waiting for a frame
         self._evict_features()
 
     def _infer_whole(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
@@ -226,13 +283,7 @@ class Batcher:
     def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
         """Feature reuse: the per-frame half on crops not run yet, then the per-triplet half on every person."""
         b, reuse = self.batch_size, self.reuse
-        todo = list(self.to_run)
-        for i in range(0, len(todo), b):
-            chunk = todo[i : i + b]
-            parts = reuse.features(torch.stack([self.to_run.pop(k) for k in chunk]))
-            for n, k in enumerate(chunk):
-                self.features[k] = tuple(p[n] for p in parts)
-        reuse.crops_run += len(todo)
+        self._run_features()
         triplets = [keys for job in jobs for keys in job.keys]
         boxes = np.concatenate([job.crop_boxes for job in jobs])
         reuse.triplets_run += len(triplets)
@@ -246,6 +297,16 @@ class Batcher:
             theta = key_in_crops(boxes[i : i + b], self.input_wh)
             out.append(reuse.temporal(parts, None if aux is None else aux[i : i + b], theta))
         return torch.cat(out)
+
+    def _run_features(self) -> None:
+        """The per-frame half on every crop cut and not run yet."""
+        todo, b = list(self.to_run), self.batch_size
+        for i in range(0, len(todo), b):
+            chunk = todo[i : i + b]
+            parts = self.reuse.features(torch.stack([self.to_run.pop(k) for k in chunk]))
+            for n, k in enumerate(chunk):
+                self.features[k] = tuple(p[n] for p in parts)
+        self.reuse.crops_run += len(todo)
 
     def _emit(self) -> Iterator[PoseResult]:
         joints = self.keypoint_format.num_keypoints

@@ -77,6 +77,9 @@ class Pipeline:
             propagate mode then uses ``NeighbourCrops()``). ``self.reuse`` says
             what it achieved (``passes_per_person_frame``). Propagate mode shares the labeled frames' crops (their
             labels' boxes) between the frames that read them as aux frames.
+        gap_memory_mb: propagate mode: the most memory the decoded frames of one gap between labels may hold;
+            beyond it they wait as their people's crops (the same poses; a long gap then costs a few hundred kB
+            per person-frame, not a whole frame).
 
     Example::
 
@@ -104,15 +107,17 @@ class Pipeline:
         fallback: str | Fallback = "auto",
         smooth: OneEuro | bool | None = None,
         reuse_features: CropPolicy | bool = False,
+        gap_memory_mb: float = 512,
     ) -> None:
         if weights is None:
             weights = default_weights()
         self.crop_policy = NeighbourCrops() if reuse_features is True else reuse_features or None
         modes = (*MODES, *SPLIT_GRAPHS) if self.crop_policy is not None else None  # graphs ONNX backends prepare
-        if aux_gap < 1 or max_delay < aux_gap or batch_size < 1:
+        if aux_gap < 1 or max_delay < aux_gap or batch_size < 1 or not gap_memory_mb >= 0:
             raise InputError(
-                f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour) and batch_size >= 1; "
-                f"got aux_gap={aux_gap}, max_delay={max_delay}, batch_size={batch_size}"
+                f"need aux_gap >= 1, max_delay >= aux_gap (a frame waits for its right neighbour), batch_size >= 1 "
+                f"and gap_memory_mb >= 0; got aux_gap={aux_gap}, max_delay={max_delay}, batch_size={batch_size}, "
+                f"gap_memory_mb={gap_memory_mb}"
             )
         if isinstance(weights, str) and weights.startswith(TRITON_SCHEME):  # the model runs on a Triton server
             weights = load_backend(weights, max_batch=batch_size)
@@ -121,7 +126,7 @@ class Pipeline:
         self._options = dict(backend=backend, detector=detector, device=device, batch_size=batch_size,
                              flip_test=flip_test, aux_gap=aux_gap, max_delay=max_delay, precision=precision,
                              score_threshold=score_threshold, nms_iou=nms_iou, min_box=min_box, cache_dir=cache_dir,
-                             smooth=smooth, reuse_features=reuse_features)  # fmt: skip
+                             smooth=smooth, reuse_features=reuse_features, gap_memory_mb=gap_memory_mb)  # fmt: skip
         if isinstance(weights, Backend):
             self.backend, model = weights, getattr(weights, "model", None)
         else:
@@ -139,7 +144,7 @@ class Pipeline:
         self.keypoint_format = get_format(self.config.keypoint_format)
         self.detector = make_detector(detector, score_threshold, nms_iou)
         self.batch_size, self.aux_gap, self.max_delay = batch_size, aux_gap, max_delay
-        self.min_box = min_box
+        self.min_box, self.gap_memory_mb = min_box, gap_memory_mb
         self.calls = ModelCalls(self.backend, flip_test, self.keypoint_format)
         self.model: STDPose | None = model  # the torch model (None behind a graph, engine or server): what adapts
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback.for_model(fallback, model)

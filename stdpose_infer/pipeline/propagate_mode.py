@@ -1,13 +1,17 @@
 """Propagate mode's pass over a video: frames stream in; each unlabeled frame waits until the labeled frame after
 it (its right aux frame) and its estimate-mode neighbour are decoded, so memory holds one gap between labels, not
-the video. Labeled poses pass through; the fallback rule replaces propagated joints where the labels'
-interpolation is more reliable."""
+the video. Where one gap's frames would hold more than ``pipe.gap_memory_mb``, the frames beyond it wait as their
+people's crops instead (cut at the labels' interpolated boxes, the right aux crop when its frame comes): a few
+hundred kB per person instead of a whole frame, the same poses. Labeled poses pass through; the fallback rule
+replaces propagated joints where the labels' interpolation is more reliable."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
+
+import warnings
 
 import numpy as np
 
@@ -43,9 +47,22 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
         run.next_out = start
     trackers: dict[int, dict] = {}  # frame -> the tracker's state after it (where a resumed pass starts)
     waiting: deque[Frame] = deque()  # decoded, not yet queued
+    held, budget, said = 0, pipe.gap_memory_mb * 2**20, False  # bytes of the waiting frames' images, their bound
 
     def ready(t: int, newest: int) -> bool:
         return t in table or newest >= max(nearest_labeled(labeled, t)[1], t + d)
+
+    def as_crops(t: int, newest: int) -> bool:
+        """Over the memory bound: queue frame t now (its neighbours are decoded), its right aux crop cut later."""
+        nonlocal said
+        if held <= budget or newest < t + d:
+            return False
+        if not said:
+            said = True
+            before, after = nearest_labeled(labeled, t)
+            warnings.warn(f"the frames between labeled frames {before} and {after} need more than "
+                          f"{pipe.gap_memory_mb:g} MB: they wait as person crops (gap_memory_mb)", stacklevel=2)  # fmt: skip
+        return True
 
     def released(results: Iterator[PoseResult]) -> Iterator[PoseResult]:
         for result in results:
@@ -80,6 +97,7 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
             run.queue(t, max(t - d, 0), min(t + d, run.last_frame), plan.unclaimed, ids, "estimated")
         trackers[t] = tracker.state()
         run.evict_before(min(before, t - d))  # no later frame reads these (nor their features)
+        run.drop_images([i for i in run.frames if i not in table and i <= t - d])  # their crops are cut
         yield from released(run.step(t))
 
     truncated = None
@@ -90,12 +108,16 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
             run.add_frame(frame)
             if frame.index >= start:
                 waiting.append(frame)
-            while waiting and ready(waiting[0].index, frame.index):
+                held += frame.image.nbytes
+            while waiting and (ready(waiting[0].index, frame.index) or as_crops(waiting[0].index, frame.index)):
+                held -= waiting[0].image.nbytes
                 yield from process(waiting.popleft())
     except TruncatedVideoError as e:  # labels past the last decoded frame cannot be read: drop them
         truncated = e
         table = {t: lab for t, lab in table.items() if t <= run.last_frame}
         labeled[:] = sorted(table)
+        for lost in [f for f in [*run.awaited, *run.awaited_crops] if f > run.last_frame and labeled]:
+            run.never_comes(lost, labeled[-1])  # frames queued as crops read their left label twice
     while waiting and labeled:
         yield from process(waiting.popleft())
     yield from released(run.flush())
