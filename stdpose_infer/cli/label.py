@@ -46,10 +46,12 @@ def _label(args: argparse.Namespace) -> None:
     labelled = auto_label(args.source, args.detector, pose, args.min_box, tracker=tracker,
                           start=point.next_frame if point else 0)  # fmt: skip
     try:
-        with interruption.TermAsInterrupt():
+        with interruption.StopOnSignal() as stop:  # Ctrl-C or SIGTERM: the frame at hand is finished, then kept
             for result in tqdm(labelled, desc="label", unit="frame", initial=len(results)):
-                results.append(result)  # one by one: an interruption keeps the frames done
+                results.append(result)
                 point = ResumePoint("label", result.frame_index + 1, tracker.state())
+                if stop.requested:
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
         if not interruption.save(keep, results, point, print_, None):
             raise
