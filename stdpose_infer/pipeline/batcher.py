@@ -41,6 +41,7 @@ FeaturesFn = Callable[[torch.Tensor], tuple]  # (N, 3, H, W) crops -> per-crop p
 # parts (B, 3, ...) [, aux], key crop in each frame's crop (B, 3, 2, 3) -> heatmaps
 TemporalFn = Callable[[tuple, "torch.Tensor | None", torch.Tensor], torch.Tensor]
 CropKey = tuple[int, int]  # (frame, window)
+GROUP = 8  # batches inferred and decoded together at most (bounds a long gap's heatmaps in memory)
 StageFn = Callable[[str, int], AbstractContextManager]  # (stage name, items) -> a timing context
 
 
@@ -67,8 +68,13 @@ class Job:
     aux: torch.Tensor | None = None  # (P, 2, J, h, w) propagation
     keys: list[tuple[CropKey, CropKey, CropKey]] | None = None  # feature reuse: each person's [left, key, right]
     crop_boxes: np.ndarray | None = None  # feature reuse: (P, 3, 4) the box each of those crops was cut at
-    affines: np.ndarray | None = None  # a job waiting for a frame: its (P, 2, 3) crop affines
-    cut: dict[int, np.ndarray] | None = None  # ... and its crops cut so far: slot -> (P, h, w, 3) uint8
+    affines: np.ndarray | None = None  # a job waiting for a frame: its (P, 2, 3) crop affines,
+    cut: dict[int, np.ndarray] | None = None  # its crops cut so far: slot -> (P, h, w, 3) uint8,
+    aux_labels: AuxLabels | None = None  # and its aux labels (the model's inputs are made only for its batch)
+
+    @property
+    def propagates(self) -> bool:
+        return self.aux is not None or self.aux_labels is not None
 
 
 @dataclass
@@ -131,8 +137,9 @@ class Batcher:
         ``instead`` (their left one) there, labels included, as a track labeled on one side reads it twice."""
         image = self.frames[instead].image
         for job, slot in self.awaited.pop(frame, []):
-            if slot == 2 and job.aux is not None:
-                job.aux[:, 1] = job.aux[:, 0]
+            if slot == 2 and job.aux_labels is not None:
+                a = job.aux_labels
+                job.aux_labels = AuxLabels(a.left_points, a.left_visible, a.left_points, a.left_visible)
             self._complete(job, slot, image)
         for job in self.pending:
             if job.keys is not None and job.aux is not None and job.keys[0][2][0] == frame:
@@ -178,30 +185,38 @@ class Batcher:
                         cut_now = self._crop([f], crop_affines(shared.boxes[new, j], self.input_wh)[0])[:, 0]
                         for n, crop in zip(new, cut_now):
                             self.to_run[keys[n][j]] = crop
-            aux = None if aux_labels is None else render_aux(aux_labels, center, scale, self.heatmap_wh)
+            rendered = aux_labels is not None and cut is None
+            aux = render_aux(aux_labels, center, scale, self.heatmap_wh) if rendered else None
         poses = Poses(boxes, track_ids, None, None, origin)
         self.poses[key].append(poses)
         self.waiting[key] += 1
         crop_boxes = None if shared is None else shared.boxes
         job = Job(key, poses, crops, center, scale, aux, keys, crop_boxes)
         if cut is not None:
-            job.affines, job.cut = affines, cut
+            job.affines, job.cut, job.aux_labels = affines, cut, aux_labels
             for j, f in enumerate(frames):
                 if j not in cut:
                     self.awaited.setdefault(f, []).append((job, j))
         self.pending.append(job)
 
     def _complete(self, job: Job, slot: int, image: np.ndarray) -> None:
-        """A waiting job's crop of a frame just decoded; with all three, its model input."""
+        """A waiting job's crop of a frame just decoded."""
         job.cut[slot] = cut_crops([image], job.affines, self.input_wh)[:, 0]
-        if len(job.cut) == 3:
-            crops = torch.from_numpy(normalise_crops(np.stack([job.cut[j] for j in range(3)], 1)))
-            job.crops, job.cut = crops if self.warp_device is None else crops.to(self.warp_device), None
+
+    def _inputs(self, job: Job) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A job's model inputs: (P, 3, 3, H, W) crops and (P, 2, J, h, w) aux maps (None in estimate mode); a job
+        that waited for a frame makes them now, from its uint8 crops and labels, and lets those go."""
+        if job.crops is not None:
+            return job.crops, job.aux
+        crops = torch.from_numpy(normalise_crops(np.stack([job.cut[j] for j in range(3)], 1)))
+        aux = None if job.aux_labels is None else render_aux(job.aux_labels, job.center, job.scale, self.heatmap_wh)
+        job.cut = job.aux_labels = None
+        return crops if self.warp_device is None else crops.to(self.warp_device), aux
 
     def _ready(self, job: Job) -> bool:
         """Every crop of the job is cut (none waits for a frame still to come)."""
         if job.keys is None:
-            return job.crops is not None
+            return job.crops is not None or (job.cut is not None and len(job.cut) == 3)
         return all(k in self.features or k in self.to_run for keys in job.keys for k in keys)
 
     def _crop(self, frames: list[int], affines: np.ndarray) -> torch.Tensor:
@@ -255,30 +270,45 @@ class Batcher:
         ready = [job for job in self.pending if self._ready(job)]
         # one batch per kind: whole triplets or shared crops, each without or with aux labels (propagation)
         for propagate, shared in ((False, False), (False, True), (True, False), (True, True)):
-            jobs = [job for job in ready if (job.aux is not None) == propagate and (job.keys is not None) == shared]
-            if not jobs:
-                continue
-            aux = torch.cat([job.aux for job in jobs]) if propagate else None
-            with self.stage("model", sum(len(job.poses.boxes) for job in jobs)):
-                heatmaps = self._infer_shared(jobs, aux) if shared else self._infer_whole(jobs, aux)
-            with self.stage("heatmap decode", len(heatmaps)):
-                coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
-                start = 0
-                for job in jobs:
-                    stop = start + len(job.poses.boxes)
-                    job.poses.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale, self.heatmap_wh)
-                    job.poses.scores = scores[start:stop]
-                    self.waiting[job.frame] -= 1
-                    start = stop
+            every = [job for job in ready if job.propagates == propagate and (job.keys is not None) == shared]
+            for jobs in _groups(every, GROUP * self.batch_size):  # a long gap's jobs: their heatmaps a group at a time
+                with self.stage("model", sum(len(job.poses.boxes) for job in jobs)):
+                    if shared:
+                        heatmaps = self._infer_shared(jobs, torch.cat([job.aux for job in jobs]) if propagate else None)
+                    else:
+                        heatmaps = self._infer_whole(jobs)
+                with self.stage("heatmap decode", len(heatmaps)):
+                    self._decode(jobs, heatmaps)
         self.pending = [job for job in self.pending if job.poses.keypoints is None]  # jobs waiting for a frame
         self._evict_features()
 
-    def _infer_whole(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
-        """Whole triplets through the model, ``batch_size`` at a time."""
-        b, crops = self.batch_size, torch.cat([job.crops for job in jobs])
-        return torch.cat([
-            self.heatmaps(crops[i : i + b], None if aux is None else aux[i : i + b]) for i in range(0, len(crops), b)
-        ])  # fmt: skip
+    def _decode(self, jobs: list[Job], heatmaps: torch.Tensor) -> None:
+        coords, scores = decode_heatmaps(heatmaps.float().cpu().numpy())
+        start = 0
+        for job in jobs:
+            stop = start + len(job.poses.boxes)
+            job.poses.keypoints = heatmap_to_image(coords[start:stop], job.center, job.scale, self.heatmap_wh)
+            job.poses.scores = scores[start:stop]
+            self.waiting[job.frame] -= 1
+            start = stop
+
+    def _infer_whole(self, jobs: list[Job]) -> torch.Tensor:
+        """Whole triplets through the model, ``batch_size`` persons at a time; each job's inputs are made as its
+        batch comes (a long gap's waiting jobs never hold their float crops all at once)."""
+        b, out, crops, aux = self.batch_size, [], [], []
+        for n, job in enumerate(jobs):
+            c, a = self._inputs(job)
+            crops.append(c)
+            aux.append(a)
+            last = n == len(jobs) - 1
+            if sum(len(c) for c in crops) < b and not last:
+                continue
+            c, a = torch.cat(crops), None if aux[0] is None else torch.cat(aux)
+            stop = len(c) if last else len(c) // b * b  # whole batches; the rest waits for the next job
+            out += [self.heatmaps(c[i : min(i + b, stop)], None if a is None else a[i : min(i + b, stop)])
+                    for i in range(0, stop, b)]  # fmt: skip
+            crops, aux = [c[stop:]], [None if a is None else a[stop:]]
+        return torch.cat(out)
 
     def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
         """Feature reuse: the per-frame half on crops not run yet, then the per-triplet half on every person."""
@@ -331,6 +361,19 @@ class Batcher:
             del self.waiting[k]
             self.next_out += 1
             yield result
+
+
+def _groups(jobs: list[Job], persons: int) -> Iterator[list[Job]]:
+    """Consecutive jobs, about ``persons`` persons a group (one group in the usual case)."""
+    group, count = [], 0
+    for job in jobs:
+        group.append(job)
+        count += len(job.poses.boxes)
+        if count >= persons:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
 
 
 def _concat(arrays: list[np.ndarray], empty_shape: tuple[int, ...]) -> np.ndarray:
