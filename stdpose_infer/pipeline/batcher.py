@@ -69,7 +69,7 @@ class Job:
     keys: list[tuple[CropKey, CropKey, CropKey]] | None = None  # feature reuse: each person's [left, key, right]
     crop_boxes: np.ndarray | None = None  # feature reuse: (P, 3, 4) the box each of those crops was cut at
     affines: np.ndarray | None = None  # a job waiting for a frame: its (P, 2, 3) crop affines,
-    cut: dict[int, np.ndarray] | None = None  # its crops cut so far: slot -> (P, h, w, 3) uint8,
+    cut: dict[int, np.ndarray] | None = None  # slot -> its (P, h, w, 3) uint8 crops, or the (H, W, 3) frame to cut,
     aux_labels: AuxLabels | None = None  # and its aux labels (the model's inputs are made only for its batch)
 
     @property
@@ -172,9 +172,10 @@ class Batcher:
             frames, crops, cut = (left, key, right), None, None
             if shared is None and all(f in self.frames for f in frames):
                 crops = self._crop([left, key, right], affines)
-            elif shared is None:  # a frame still to come: cut the others now, small, so that their images can go
-                cut = {j: cut_crops([self.frames[f].image], affines, self.input_wh)[:, 0]
-                       for j, f in enumerate(frames) if f in self.frames}  # fmt: skip
+            elif shared is None:  # an aux frame still to come: the key frame's crops now (its image goes), the
+                # labeled frames' images are kept by reference (one copy for the whole gap) and cut with the rest
+                cut = {j: cut_crops([self.frames[f].image], affines, self.input_wh)[:, 0] if j == 1 else
+                       self.frames[f].image for j, f in enumerate(frames) if f in self.frames}  # fmt: skip
             else:
                 keys = [tuple((f, int(i)) for f, i in zip(frames, ids)) for ids in shared.ids]
                 for j, f in enumerate(frames):
@@ -200,15 +201,17 @@ class Batcher:
         self.pending.append(job)
 
     def _complete(self, job: Job, slot: int, image: np.ndarray) -> None:
-        """A waiting job's crop of a frame just decoded."""
-        job.cut[slot] = cut_crops([image], job.affines, self.input_wh)[:, 0]
+        """A waiting job's frame just decoded (kept by reference, cut when the job's batch comes)."""
+        job.cut[slot] = image
 
     def _inputs(self, job: Job) -> tuple[torch.Tensor, torch.Tensor | None]:
         """A job's model inputs: (P, 3, 3, H, W) crops and (P, 2, J, h, w) aux maps (None in estimate mode); a job
         that waited for a frame makes them now, from its uint8 crops and labels, and lets those go."""
         if job.crops is not None:
             return job.crops, job.aux
-        crops = torch.from_numpy(normalise_crops(np.stack([job.cut[j] for j in range(3)], 1)))
+        slots = [job.cut[j] for j in range(3)]
+        cut = [c if c.ndim == 4 else cut_crops([c], job.affines, self.input_wh)[:, 0] for c in slots]
+        crops = torch.from_numpy(normalise_crops(np.stack(cut, 1)))
         aux = None if job.aux_labels is None else render_aux(job.aux_labels, job.center, job.scale, self.heatmap_wh)
         job.cut = job.aux_labels = None
         return crops if self.warp_device is None else crops.to(self.warp_device), aux

@@ -61,7 +61,8 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
             said = True
             before, after = nearest_labeled(labeled, t)
             warnings.warn(f"the frames between labeled frames {before} and {after} need more than "
-                          f"{pipe.gap_memory_mb:g} MB: they wait as person crops (gap_memory_mb)", stacklevel=2)  # fmt: skip
+                          f"{pipe.gap_memory_mb:g} MB: they wait as person crops (gap_memory_mb)",
+                          stacklevel=2)  # fmt: skip
         return True
 
     def released(results: Iterator[PoseResult]) -> Iterator[PoseResult]:

@@ -9,8 +9,8 @@ from ..errors import InputError
 
 @dataclass(frozen=True)
 class ResumePoint:
-    """After the last result a pass yielded: ``mode`` ("estimate" | "propagate" | "label"), the ``next_frame`` to infer, the
-    tracker's state after the frame before it, and the smoothing filter's (estimate mode with ``smooth``).
+    """After the last result a pass yielded: ``mode`` ("estimate" | "propagate" | "label"), the ``next_frame`` to
+    infer, the tracker's state after the frame before it, and the smoothing filter's (estimate mode with ``smooth``).
 
     ``Pipeline.resume_point`` holds it during a pass; ``estimate(..., resume=point)`` or ``propagate(...,
     resume=point)`` go on from it with the results one uninterrupted pass gives (the frames before it are decoded
