@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from tqdm import tqdm as REAL_TQDM  # the real one: tests patch tqdm.tqdm with SignalAfter
 
 from stdpose_infer import build_model
 from lively import lively_weights as make_lively
@@ -49,3 +51,28 @@ def tiny_graphs(tiny, tmp_path_factory) -> dict[tuple[str, str], Path]:
         for mode in ("estimate", "propagate")
         for precision in ("fp32", "fp16")
     }
+
+
+class SignalAfter:
+    """A tqdm stand-in that sends this process ``signum`` once ``after`` items have passed (a user's Ctrl-C)."""
+
+    def __init__(self, signum, after):
+        self.signum, self.after = signum, after
+
+    def __call__(self, iterable=None, **kw):
+        if iterable is None:  # a bar driven by hand (adaptation's time bar)
+            return REAL_TQDM(**kw)
+        bar = REAL_TQDM(iterable, **{**kw, "disable": True})
+        outer = self
+
+        class Bar:
+            def __iter__(self):
+                for n, item in enumerate(bar, 1):
+                    if n == outer.after:
+                        os.kill(os.getpid(), outer.signum)
+                    yield item
+
+            def close(self):
+                bar.close()
+
+        return Bar()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SignalAfter
 
 from stdpose_infer import Pipeline, build_model, save_weights
 from stdpose_infer.adapt import AdaptReport, AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
@@ -264,8 +265,6 @@ def test_cli_adapt_interrupted_resumes_with_the_same_adapted_model(clip, tmp_pat
 
     import tqdm
 
-    from test_streaming import _SignalAfter
-
     source, doc = clip
     torch.manual_seed(0)
     weights = save_weights(build_model("t"), tmp_path / "t.safetensors")
@@ -273,7 +272,7 @@ def test_cli_adapt_interrupted_resumes_with_the_same_adapted_model(clip, tmp_pat
     args = ["propagate", str(source), "--labels", str(labels), "--weights", str(weights), "--backend", "torch",
             "--device", "cpu", "--json", str(tmp_path / "out.json"), "--adapt", "--adapt-minutes", "0.02",
             "--review", str(tmp_path / "review.csv")]  # fmt: skip
-    monkeypatch.setattr(tqdm, "tqdm", _SignalAfter(signal.SIGINT, 6))
+    monkeypatch.setattr(tqdm, "tqdm", SignalAfter(signal.SIGINT, 6))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert infer_main(args) == 130

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_data
+from conftest import SignalAfter, shared_data
 
 from stdpose_infer.cli.main import main
 from stdpose_infer.evaluation import load_video
@@ -92,8 +92,6 @@ def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
     """SIGTERM keeps the done frames; --resume labels the rest with the tracker's state: the uninterrupted file."""
     import signal
 
-    from test_streaming import _SignalAfter
-
     from stdpose_infer.cli import label
     from stdpose_infer.defaults import default_detector_file
 
@@ -101,7 +99,7 @@ def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
     args = ["label", str(clip), "--detector", f"movenet:{default_detector_file()}"]
     assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
     out = tmp_path / "out.json"
-    monkeypatch.setattr(label, "tqdm", _SignalAfter(signal.SIGTERM, 2))
+    monkeypatch.setattr(label, "tqdm", SignalAfter(signal.SIGTERM, 2))
     assert main([*args, "--json", str(out)]) == 130
     assert "after 2 frames" in capsys.readouterr().err and not out.exists()
     monkeypatch.undo()

@@ -5,12 +5,11 @@ gives the poses of one uninterrupted pass (both modes). Tiny model, synthetic cl
 from __future__ import annotations
 
 import json
-import os
 import signal
 
 import numpy as np
 import pytest
-from tqdm import tqdm as REAL_TQDM
+from conftest import SignalAfter
 
 from stdpose_infer import Pipeline
 from stdpose_infer.annotation import read_labels
@@ -193,31 +192,6 @@ def _boxes(files) -> dict:
     return {t: b[:: -1 if t % 2 else 1] for t, b in _label_boxes(doc, frame_order(doc["images"])).items()}
 
 
-class _SignalAfter:
-    """A tqdm stand-in that sends this process ``signum`` once ``after`` items have passed (a user's Ctrl-C)."""
-
-    def __init__(self, signum, after):
-        self.signum, self.after = signum, after
-
-    def __call__(self, iterable=None, **kw):
-        if iterable is None:  # a bar driven by hand (adaptation's time bar)
-            return REAL_TQDM(**kw)
-        bar = REAL_TQDM(iterable, **{**kw, "disable": True})
-        outer = self
-
-        class Bar:
-            def __iter__(self):
-                for n, item in enumerate(bar, 1):
-                    if n == outer.after:
-                        os.kill(os.getpid(), outer.signum)
-                    yield item
-
-            def close(self):
-                bar.close()
-
-        return Bar()
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_cli_interrupted_then_resumed(clip, tiny, tmp_path, monkeypatch, capsys, signum):
     import tqdm
@@ -232,7 +206,7 @@ def test_cli_interrupted_then_resumed(clip, tiny, tmp_path, monkeypatch, capsys,
             "--backend", "torch", "--batch-size", "4"]  # fmt: skip
     assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
     out = tmp_path / "out.json"
-    monkeypatch.setattr(tqdm, "tqdm", _SignalAfter(signum, 11))
+    monkeypatch.setattr(tqdm, "tqdm", SignalAfter(signum, 11))
     assert main([*args, "--json", str(out), "--contact-sheet", str(tmp_path / "s.png")]) == 130
     err = capsys.readouterr().err
     assert "after 11 frames" in err and "--resume" in err and not out.exists()  # kept aside, not half-written

@@ -127,7 +127,7 @@ class Batcher:
         self.frames[frame.index] = frame
         self.last_frame = max(self.last_frame, frame.index)
         for job, slot in self.awaited.pop(frame.index, []):
-            self._complete(job, slot, frame.image)
+            job.cut[slot] = frame.image  # kept by reference, cut when the job's batch comes
         for ck, box in self.awaited_crops.pop(frame.index, {}).items():
             if ck not in self.features and ck not in self.to_run:
                 self.to_run[ck] = self._crop([frame.index], crop_affines(box[None], self.input_wh)[0])[0, 0]
@@ -140,7 +140,7 @@ class Batcher:
             if slot == 2 and job.aux_labels is not None:
                 a = job.aux_labels
                 job.aux_labels = AuxLabels(a.left_points, a.left_visible, a.left_points, a.left_visible)
-            self._complete(job, slot, image)
+            job.cut[slot] = image
         for job in self.pending:
             if job.keys is not None and job.aux is not None and job.keys[0][2][0] == frame:
                 job.aux[:, 1] = job.aux[:, 0]
@@ -200,10 +200,6 @@ class Batcher:
                     self.awaited.setdefault(f, []).append((job, j))
         self.pending.append(job)
 
-    def _complete(self, job: Job, slot: int, image: np.ndarray) -> None:
-        """A waiting job's frame just decoded (kept by reference, cut when the job's batch comes)."""
-        job.cut[slot] = image
-
     def _inputs(self, job: Job) -> tuple[torch.Tensor, torch.Tensor | None]:
         """A job's model inputs: (P, 3, 3, H, W) crops and (P, 2, J, h, w) aux maps (None in estimate mode); a job
         that waited for a frame makes them now, from its uint8 crops and labels, and lets those go."""
@@ -241,7 +237,7 @@ class Batcher:
         ready = [job for job in self.pending if self._ready(job)]
         queued = sum(len(job.poses.boxes) for job in ready)
         if ready and (queued >= self.batch_size or newest - ready[0].frame >= self.max_delay):
-            self._infer()
+            self._infer(ready)
         elif self.reuse is not None and len(self.to_run) >= self.batch_size:  # crops waiting for a later frame
             self._run_features()
         yield from self._emit()
@@ -269,8 +265,9 @@ class Batcher:
         for old in [k for k in self.features if k[0] < self.floor]:
             del self.features[old]
 
-    def _infer(self) -> None:
-        ready = [job for job in self.pending if self._ready(job)]
+    def _infer(self, ready: list[Job] | None = None) -> None:
+        """The ``ready`` jobs (default: every pending job whose crops are all cut) through the model."""
+        ready = [job for job in self.pending if self._ready(job)] if ready is None else ready
         # one batch per kind: whole triplets or shared crops, each without or with aux labels (propagation)
         for propagate, shared in ((False, False), (False, True), (True, False), (True, True)):
             every = [job for job in ready if job.propagates == propagate and (job.keys is not None) == shared]
@@ -298,19 +295,20 @@ class Batcher:
     def _infer_whole(self, jobs: list[Job]) -> torch.Tensor:
         """Whole triplets through the model, ``batch_size`` persons at a time; each job's inputs are made as its
         batch comes (a long gap's waiting jobs never hold their float crops all at once)."""
-        b, out, crops, aux = self.batch_size, [], [], []
+        b, out, crops, aux, held = self.batch_size, [], [], [], 0
         for n, job in enumerate(jobs):
-            c, a = self._inputs(job)
-            crops.append(c)
-            aux.append(a)
+            job_crops, job_aux = self._inputs(job)
+            crops.append(job_crops)
+            aux.append(job_aux)
+            held += len(job_crops)
             last = n == len(jobs) - 1
-            if sum(len(c) for c in crops) < b and not last:
+            if held < b and not last:
                 continue
             c, a = torch.cat(crops), None if aux[0] is None else torch.cat(aux)
-            stop = len(c) if last else len(c) // b * b  # whole batches; the rest waits for the next job
+            stop = held if last else held // b * b  # whole batches; the rest waits for the next job
             out += [self.heatmaps(c[i : min(i + b, stop)], None if a is None else a[i : min(i + b, stop)])
                     for i in range(0, stop, b)]  # fmt: skip
-            crops, aux = [c[stop:]], [None if a is None else a[stop:]]
+            crops, aux, held = [c[stop:]], [None if a is None else a[stop:]], held - stop
         return torch.cat(out)
 
     def _infer_shared(self, jobs: list[Job], aux: torch.Tensor | None) -> torch.Tensor:
