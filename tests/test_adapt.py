@@ -15,7 +15,15 @@ from conftest import SignalAfter
 
 from stdpose_infer import Pipeline, build_model, save_weights
 from stdpose_infer.adapt import AdaptReport, AdaptSettings, NothingToAdapt, adapt, folder_from_label_files
-from stdpose_infer.adapt.heldout import SPAN_EXPONENT, HeldOutErrors, decided_errors, model_from, split_labels
+from stdpose_infer.adapt.heldout import (
+    SPAN_EXPONENT,
+    HeldOutErrors,
+    blend_terms,
+    blended_errors,
+    decided_errors,
+    model_from,
+    split_labels,
+)
 from stdpose_infer.annotation import cvat_xml, label_studio_tasks, read_labels, review_rows
 from stdpose_infer.cli.main import main as infer_main
 from stdpose_infer.cli.train import main as train_main
@@ -25,6 +33,7 @@ from stdpose_infer.errors import InputError
 from stdpose_infer.evaluation.predict import sparse_labels
 from stdpose_infer.keypoints import POSETRACK
 from stdpose_infer.pipeline import Fallback
+from stdpose_infer.pipeline.fallback import model_share
 from stdpose_infer.results import PoseResult, coco_json, write_json, write_text
 
 SETTINGS = AdaptSettings(trains="head+temporal", lr=1e-3, batch_size=4)
@@ -56,7 +65,8 @@ def test_adaptation_moves_the_model_and_lowers_the_held_out_error(clip):
     assert all(torch.equal(before[k], model.state_dict()[k]) for k in before)  # the caller's model is untouched
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("backbone."))  # frozen
     assert not torch.equal(before["keypoint_head.final_layer.weight"], after["keypoint_head.final_layer.weight"])
-    assert done.fallback.mode == "decided" and len(done.fallback.model_from) == 17
+    assert done.fallback.mode == "blend" and len(done.fallback.model_mse) == len(done.fallback.interpolation_rate) == 17
+    assert "mid-gap the model's point weighs" in report.summary()
     assert "adaptation" in done.model.provenance and "adapted" in done.model.provenance["source"]
 
 
@@ -93,6 +103,43 @@ def test_decided_fallback_uses_the_better_source_per_joint():
     assert np.allclose(early.keypoints[0, 0], [15, 20])  # span 16 < 20: interpolation
 
 
+def _offsets(rows):
+    """HeldOutErrors from (slot, (dx, dy) / person size, span) rows."""
+    slots, offsets, spans = zip(*rows)
+    offsets = np.array(offsets, float)
+    return HeldOutErrors(np.array(slots), np.linalg.norm(offsets, axis=1), np.array(spans, float), offsets)
+
+
+def test_blend_weighs_each_source_by_its_held_out_error():
+    """Held-out at span 16: the model errs 0.05 on joint 0 and 0.3 on joint 1, interpolation 0.2 and 0.1 (in
+    other directions). The blend leans to the model on joint 0 and to interpolation on joint 1, and its held-out
+    error is below both sources'. On a frame: mid-gap the model weighs more than next to a label, and a model point
+    the joint rule calls a failure (too far from the interpolation) gets no weight."""
+    model = _offsets([(0, (0.05, 0), 16)] * 3 + [(1, (0.3, 0), 16)] * 3)
+    interp = _offsets([(0, (0, 0.2), 16)] * 3 + [(1, (0, 0.1), 16)] * 3)
+    mse, rate = blend_terms(model, interp, 17)
+    share = model_share(mse, rate, 16)
+    assert share[0] > 0.5 > share[1] > 0
+    blended = blended_errors(model, interp, mse, rate)
+    assert blended.mean() < min(model.mean(), interp.mean())
+    pooled = (3 * 0.05**2 + 3 * 0.3**2) / 6  # joint 0's squared error, shrunk by 3 pseudo-joints toward all joints'
+    assert mse[0] == pytest.approx((3 * 0.05**2 + 3 * pooled) / 6) and mse[5] == pytest.approx(pooled)
+
+    labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
+    blend = Fallback("blend", model_mse=tuple(mse), interpolation_rate=tuple(rate))
+    mid, near = _propagated(4), _propagated(1)
+    mid.keypoints[0, 0] = near.keypoints[0, 0] = [30, 40]  # within 0.4 x 100 px x 1 frame of the interpolation
+    mid, near = blend.apply(mid, labels), blend.apply(near, labels)
+    w = model_share(mse, rate, 16)[0]
+    assert np.allclose(mid.keypoints[0, 0], w * np.array([30, 40]) + (1 - w) * np.array([15, 20]))
+    assert 0 < (near.keypoints[0, 0, 1] - 20) / 20 < w  # span 7: less of the model's point
+    strayed = _propagated(1)
+    strayed.keypoints[0, 0] = [99, 99]  # 83 px from the interpolation, over 0.4 x 100 px x 1 frame: a failure
+    assert np.allclose(blend.apply(strayed, labels).keypoints[0, 0], [11.25, 20])  # interpolation at frame 1
+    with pytest.raises(InputError, match="blend"):
+        Fallback("blend")
+
+
 def test_review_ranks_by_the_held_out_expected_error():
     """After an adaptation, the review list adds the error the held-out labels expect at each propagated frame: in
     the middle of a gap (span 16) interpolation is expected to be worse than next to a label (span 7)."""
@@ -113,6 +160,9 @@ def test_review_ranks_by_the_held_out_expected_error():
     assert rows[4]["heldout_expected_error"] == pytest.approx(0.01 * 16**SPAN_EXPONENT, abs=1e-4)  # rounded
     assert rows[1]["heldout_expected_error"] == pytest.approx(0.01 * 7**SPAN_EXPONENT, abs=1e-4)
     assert rows[4]["priority"] - plain[4]["priority"] > rows[1]["priority"] - plain[1]["priority"] > 0
+    report.slot_model_mse, report.slot_interpolation_mse_rate = [0.0004] * 17, [0.0001] * 17  # after a blend
+    blended = 1 / np.sqrt(1 / 0.0004 + 1 / (0.0001 * 16 ** (2 * SPAN_EXPONENT)))  # two independent estimates
+    assert report.expected_error(0, 16) == pytest.approx(blended)
 
 
 def _two_labels() -> dict:

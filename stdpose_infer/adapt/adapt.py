@@ -4,9 +4,9 @@
 2. Hold out every third labeled frame inside the labels; fine-tune a copy on the rest (the fold).
 3. Propagate each held-out frame from its labeled neighbours with the base model, the fold and interpolation;
    score all three against the held-out labels. A fold worse than the base model is discarded (said in the
-   report); per joint slot, the held-out errors set how far from both labels a frame must be for the model to be
-   expected to beat interpolation there (``heldout.model_from``).
-4. Go on training the fold on every label (the final model); the fallback is "decided" with those slots.
+   report); per joint slot, the held-out errors give the model's and interpolation's expected squared errors, the
+   weights of the "blend" fallback (``heldout.blend_terms``).
+4. Go on training the fold on every label (the final model); the fallback is "blend" with those weights.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from ..model.stdpose import STDPose
 from ..pipeline.fallback import Fallback
 from .finetune import AdaptSettings, finetune
 from .folder import read_labeled_video, write_label_folder
+from ..pipeline.fallback import model_share
 from .heldout import (
     SPAN_EXPONENT,
+    blend_terms,
+    blended_errors,
     decided_errors,
     interpolation_errors,
     model_errors,
@@ -59,17 +62,27 @@ class AdaptReport:
     steps: int
     seconds: float
     settings: dict
-    heldout_pck: dict[str, float] = field(default_factory=dict)  # interpolation, base model, adapted model, decided
+    # interpolation, base model, adapted model, decided (the blend), threshold rule (the earlier "decided")
+    heldout_pck: dict[str, float] = field(default_factory=dict)
     heldout_error: dict[str, float] = field(default_factory=dict)  # the same, mean error in person sizes
-    model_from: list[float | None] = field(default_factory=list)  # per slot: span from which the model is used
-    model_joints: list[str] = field(default_factory=list)  # slots the model is used for at this video's label gap
+    model_from: list[float | None] = field(default_factory=list)  # threshold rule, per slot: span from which it is used
+    model_joints: list[str] = field(default_factory=list)  # slots whose model point weighs over half mid-gap
     slot_model_error: list[float | None] = field(default_factory=list)  # per slot, held-out mean (person sizes)
     slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot, error / span ** exponent
+    slot_model_mse: list[float | None] = field(default_factory=list)  # the blend's weights (heldout.blend_terms)
+    slot_interpolation_mse_rate: list[float | None] = field(default_factory=list)
+    mid_gap_share: float | None = None  # the model's mean weight mid-gap, over the labeled joint slots
     kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
 
     def expected_error(self, slot: int, span: int) -> float | None:
         """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
-        (after - t), from the source the decided fallback uses there; None where the held-out labels say nothing."""
+        (after - t), from what the fallback uses there; None where the held-out labels say nothing."""
+        if self.slot_model_mse:  # the blend of two independent estimates: 1 / (1 / m + 1 / i)
+            m, rate = self.slot_model_mse[slot], self.slot_interpolation_mse_rate[slot]
+            if m is None or rate is None:
+                return None
+            interp = rate * max(span, 0) ** (2 * SPAN_EXPONENT)
+            return float(np.sqrt(m * interp / (m + interp))) if m + interp > 0 else 0.0
         if not self.model_from:
             return None
         threshold = self.model_from[slot]
@@ -88,9 +101,14 @@ class AdaptReport:
                 f"adaptation discarded: the held-out labels' mean error rose from {self.heldout_error['base model']:.3f} "
                 f"to {self.heldout_error['adapted model']:.3f} person sizes; the base model propagates")  # fmt: skip
         model = pck["adapted model"] if self.kept else pck["base model"]
-        return (f"{head}; between labels {self.label_gap} frames apart the model is used for "
-                f"{len(self.model_joints)} joint types ({', '.join(self.model_joints) or 'none'}); held-out PCK: model "
-                f"{model:.2f}, interpolation {pck['interpolation']:.2f}, decided {pck['decided']:.2f} "
+        if self.mid_gap_share is None:  # an adapted checkpoint from before the blend: the threshold rule
+            use = (f"the model is used for {len(self.model_joints)} joint types "
+                   f"({', '.join(self.model_joints) or 'none'})")  # fmt: skip
+        else:
+            use = (f"mid-gap the model's point weighs {self.mid_gap_share:.2f} on average against interpolation "
+                   f"(over half for {', '.join(self.model_joints) or 'no joint type'})")  # fmt: skip
+        return (f"{head}; between labels {self.label_gap} frames apart {use}; held-out PCK: model {model:.2f}, "
+                f"interpolation {pck['interpolation']:.2f}, decided {pck['decided']:.2f} "
                 f"({self.heldout_frames} held-out frames)")  # fmt: skip
 
     def provenance(self) -> dict:
@@ -129,8 +147,9 @@ def labels_hash(labels) -> str:
     return hashlib.sha256(json.dumps(labels, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _listed(values: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
+def _listed(values: np.ndarray, digits: int | None = None) -> list[float | None]:
+    """JSON-ready: None for inf/NaN; 5 decimals, or ``digits`` significant digits (for small squared errors)."""
+    return [None if not np.isfinite(v) else float(f"{v:.{digits}g}") if digits else round(float(v), 5) for v in values]
 
 
 def _heatmap_fn(model: STDPose):
@@ -194,15 +213,19 @@ def adapt(
         report.kept = report.heldout_error["adapted model"] <= report.heldout_error["base model"]
         chosen = scored["adapted model" if report.kept else "base model"]
         threshold = np.where(fmt.valid_mask, model_from(chosen, interp, fmt.num_keypoints), np.inf)
-        decided = decided_errors(chosen, interp, threshold)
+        model_mse, rate = blend_terms(chosen, interp, fmt.num_keypoints)
+        decided = blended_errors(chosen, interp, model_mse, rate)
+        rule = decided_errors(chosen, interp, threshold)
         report.heldout_pck = {"interpolation": interp.pck(), **{k: v.pck() for k, v in scored.items()},
-                              "decided": decided.pck()}  # fmt: skip
-        report.heldout_error["decided"] = decided.mean()
+                              "decided": decided.pck(), "threshold rule": rule.pck()}  # fmt: skip
+        report.heldout_error.update({"decided": decided.mean(), "threshold rule": rule.mean()})
         report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
         report.slot_model_error = _listed(chosen.per_slot(fmt.num_keypoints)[0])
         report.slot_interpolation_rate = _listed(interpolation_rate(interp, fmt.num_keypoints))
-        widest = (gap // 2) * (gap - gap // 2)  # the span at the middle of a gap
-        report.model_joints = [fmt.keypoints[j] for j in np.flatnonzero(threshold <= widest)]
+        report.slot_model_mse, report.slot_interpolation_mse_rate = _listed(model_mse, 4), _listed(rate, 4)
+        mid = model_share(model_mse, rate, (gap // 2) * (gap - gap // 2))  # at the middle of a gap
+        report.mid_gap_share = round(float(mid[fmt.valid_mask].mean()), 3)
+        report.model_joints = [fmt.keypoints[j] for j in np.flatnonzero(fmt.valid_mask & (mid > 0.5))]
         total = done["steps"], done["seconds"]
         if report.kept:
             rest = None if steps is None else max(1, steps - fold_steps)
@@ -213,5 +236,5 @@ def adapt(
     final = tuned if report.kept else base
     final.provenance = {**model.provenance, **report.provenance(),
                         "source": f"{report.base}, adapted to one video's labels"}  # fmt: skip
-    return Adaptation(final, Fallback("decided", model_from=tuple(float(v) for v in threshold)), report)
+    return Adaptation(final, Fallback.for_model("auto", final), report)  # the blend, as the saved weights give it
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..annotation import FrameLabels
-from ..annotation.interpolation import interpolated_pose, nearest_labeled
+from ..annotation.interpolation import SPAN_EXPONENT, interpolated_pose, nearest_labeled
+from ..pipeline.fallback import model_share
 from ..pipeline.propagation import plan_propagation
 from ..pipeline.triplet_poses import HeatmapFn, triplet_poses
 
 PCK_RADIUS = 0.1  # of the person's size
 MIN_JOINTS = 3  # a slot is trusted to the model only with at least this many held-out joints scored
 Z = 1.645  # one-sided 95 % confidence bounds on the held-out means (``model_from``)
-# Interpolation's error grows as span ** SPAN_EXPONENT (span = (t - before) x (after - t)). 1 would be a smooth path
-# (error = |acceleration| / 2 x span); measured 0.60 on real labels: teacher poses on frames 0-109 of sports2d's demo
-# (not a benchmark clip), labels every 3-30 frames (benchmarks/results/2026-12-03_interpolation_law.md).
-SPAN_EXPONENT = 0.6
+# The blend's per-slot mean squared errors are shrunk toward all slots' pooled value, as if it were this many more
+# held-out joints of the slot: one or two held-out frames say little about one joint type, more about all of them.
+PRIOR_JOINTS = 3
 
 
 def split_labels(table: dict[int, FrameLabels], every: int = 3) -> tuple[dict, dict]:
@@ -42,6 +42,7 @@ class HeldOutErrors:
     slots: np.ndarray  # (N,) joint slot
     errors: np.ndarray  # (N,) error / person size
     spans: np.ndarray  # (N,) (t - before) x (after - t): interpolation's error grows with it
+    offsets: np.ndarray | None = None  # (N, 2) (point - label) / person size: what a blend of two sources averages
 
     def per_slot(self, joints: int) -> tuple[np.ndarray, np.ndarray]:
         """(J,) mean error and (J,) count per slot (NaN mean where a slot has none)."""
@@ -62,12 +63,14 @@ def _score(points: np.ndarray, truth: FrameLabels, i: int, span: int, rows: list
     x1, y1, x2, y2 = truth.boxes[i]
     size = np.sqrt(max((x2 - x1) * (y2 - y1), 1.0))
     for j in np.flatnonzero(truth.visible[i]):
-        rows.append((j, float(np.linalg.norm(points[j] - truth.keypoints[i, j])) / size, span))
+        rows.append((j, (points[j] - truth.keypoints[i, j]) / size, span))
 
 
 def _errors(rows: list) -> HeldOutErrors:
-    slots, errors, spans = zip(*rows) if rows else ((), (), ())
-    return HeldOutErrors(np.array(slots, np.int64), np.array(errors, np.float64), np.array(spans, np.float64))
+    slots, offsets, spans = zip(*rows) if rows else ((), np.zeros((0, 2)), ())
+    offsets = np.array(offsets, np.float64).reshape(-1, 2)
+    return HeldOutErrors(np.array(slots, np.int64), np.linalg.norm(offsets, axis=1), np.array(spans, np.float64),
+                         offsets)  # fmt: skip
 
 
 def _span(t: int, kept: dict) -> int:
@@ -161,3 +164,32 @@ def decided_errors(model: HeldOutErrors, interpolation: HeldOutErrors, threshold
         return interpolation
     use = model.spans >= threshold[model.slots]
     return HeldOutErrors(model.slots, np.where(use, model.errors, interpolation.errors), model.spans)
+
+
+def _shrunk(values: np.ndarray, slots: np.ndarray, joints: int) -> np.ndarray:
+    """Per slot, the mean of ``values`` shrunk toward the mean over all slots by ``PRIOR_JOINTS`` pseudo-values."""
+    count = np.bincount(slots, minlength=joints)
+    pooled = values.mean() if len(values) else np.nan
+    return (np.bincount(slots, values, minlength=joints) + PRIOR_JOINTS * pooled) / (count + PRIOR_JOINTS)
+
+
+def blend_terms(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int) -> tuple[np.ndarray, np.ndarray]:
+    """(J,) the model's mean squared held-out error and (J,) interpolation's mean squared error per
+    span ** (2 x ``SPAN_EXPONENT``), each shrunk toward its all-slot value (``PRIOR_JOINTS``): the "blend"
+    fallback's weights (``pipeline.fallback.model_share``). A point not placed counts as an error of 1 person size."""
+    m = np.nan_to_num(model.errors, nan=1.0) ** 2
+    c = np.nan_to_num(interpolation.errors, nan=1.0) ** 2 / np.maximum(interpolation.spans, 1.0) ** (2 * SPAN_EXPONENT)
+    return _shrunk(m, model.slots, joints), _shrunk(c, interpolation.slots, joints)
+
+
+def blended_errors(model: HeldOutErrors, interpolation: HeldOutErrors, model_mse: np.ndarray,
+                   rate: np.ndarray) -> HeldOutErrors:  # fmt: skip
+    """The blend on the held-out joints (both lists score the same joints in the same order): each joint's offset
+    is the weighted mean of the two sources' offsets; a source that placed nothing leaves the other's."""
+    if not np.array_equal(model.slots, interpolation.slots) or model.offsets is None or interpolation.offsets is None:
+        return interpolation
+    w = model_share(model_mse[model.slots], rate[model.slots], model.spans)
+    w = np.where(np.isnan(interpolation.errors), 1.0, np.where(np.isnan(model.errors), 0.0, w))[:, None]
+    offsets = w * np.nan_to_num(model.offsets) + (1 - w) * np.nan_to_num(interpolation.offsets)
+    offsets[np.isnan(model.errors) & np.isnan(interpolation.errors)] = np.nan
+    return HeldOutErrors(model.slots, np.linalg.norm(offsets, axis=1), model.spans, offsets)

@@ -9,6 +9,11 @@ import numpy as np
 
 from .labels import FrameLabels
 
+# Interpolation's error at frame t grows as span ** SPAN_EXPONENT, span = (t - before) x (after - t). 1 would be a
+# smooth path (error = |acceleration| / 2 x span); measured 0.60 on real labels: teacher poses on frames 0-109 of
+# sports2d's demo (not a benchmark clip), labels every 3-30 frames (benchmarks/results/2026-12-03_interpolation_law.md).
+SPAN_EXPONENT = 0.6
+
 
 def nearest_labeled(labeled: list[int], t: int) -> tuple[int, int]:
     """The labeled frames (sorted) just before and just after the unlabeled frame t; the nearest one on both

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..annotation.interpolation import interpolated_pose, nearest_labeled
+from ..annotation.interpolation import SPAN_EXPONENT, interpolated_pose, nearest_labeled
 from ..annotation.labels import FrameLabels
 from ..errors import InputError
 from ..results import PoseResult
 
-FALLBACKS = ("joint", "none", "interpolate", "decided")
-# what a user can name on a command line: "decided" needs the thresholds an adaptation measured; "auto" picks it
+FALLBACKS = ("joint", "none", "interpolate", "blend", "decided")
+# what a user can name on a command line: "blend" and "decided" need what an adaptation measured; "auto" picks it
 NAMED_FALLBACKS = ("auto", "joint", "none", "interpolate")
 
 
@@ -33,7 +33,12 @@ class Fallback:
     "joint", but between two labels the model is also kept for joint slot j on frames far enough from both labels:
     where (t - before) x (after - t) >= ``model_from[j]`` (one value per slot; inf: never). Linear interpolation's
     error grows with that product, the model's does not; the threshold is where the two cross on this video's
-    held-out labels (``Pipeline.adapt``, ``adapt/heldout.py``).
+    held-out labels (``Pipeline.adapt``, ``adapt/heldout.py``). "blend" (what an adaptation returns): as "joint",
+    but between two labels each joint is the mean of the model's point and the interpolation weighted by the
+    inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]``
+    for the model, ``interpolation_rate[j]`` x span ** (2 x SPAN_EXPONENT) for interpolation. Near a label the
+    interpolation weighs most, mid-gap the model gains weight where it placed held-out joints well; a point the
+    "joint" rule calls a failure (score, shift) gets no weight.
     """
 
     mode: str = "joint"
@@ -41,21 +46,30 @@ class Fallback:
     min_score: float = 0.2
     max_shift: float = 0.4
     model_from: tuple[float, ...] = ()
+    model_mse: tuple[float, ...] = ()
+    interpolation_rate: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in FALLBACKS:
             raise InputError(f"fallback must be one of {FALLBACKS}, got {self.mode!r}")
+        if self.mode == "blend" and (len(self.model_mse) != len(self.interpolation_rate) or not self.model_mse):
+            raise InputError("the 'blend' fallback needs, per joint, the model's and interpolation's held-out errors "
+                             "(model_mse=..., interpolation_rate=...); they come from Pipeline.adapt or `propagate "
+                             "--adapt`, else use 'joint'")
         if self.mode == "decided" and (not self.model_from or not isinstance(self.model_from, tuple)):
             raise InputError("the 'decided' fallback needs, per joint, where the labels trust the model (model_from="
                              "...); it comes from Pipeline.adapt or `propagate --adapt`, else use 'joint'")
 
     @classmethod
     def for_model(cls, mode: str, model=None) -> Fallback:
-        """``mode``, where "auto" means "decided" for a model adapted to a video (its provenance says which joints
-        the held-out labels decided), else "joint"."""
+        """``mode``, where "auto" means "blend" for a model adapted to a video (its provenance holds the held-out
+        errors; "decided" for one adapted before the blend existed), else "joint"."""
         if mode != "auto":
             return cls(mode)
         record = json.loads(getattr(model, "provenance", {}).get("adaptation", "{}"))
+        if record.get("slot_model_mse"):
+            return cls("blend", model_mse=tuple(record["slot_model_mse"]),
+                       interpolation_rate=tuple(record["slot_interpolation_mse_rate"]))  # fmt: skip
         if not record.get("model_from"):
             return cls("joint")
         return cls("decided", model_from=tuple(float("inf") if v is None else float(v) for v in record["model_from"]))
@@ -64,8 +78,9 @@ class Fallback:
         """``result`` with its propagated joints replaced by the interpolated labels where this rule says so."""
         if self.mode == "none" or not labels:
             return result
-        if self.mode == "decided" and len(self.model_from) != result.keypoints.shape[1]:
-            raise InputError(f"the 'decided' fallback has {len(self.model_from)} joint slots, the model has "
+        slots = {"decided": len(self.model_from), "blend": len(self.model_mse)}.get(self.mode)
+        if slots is not None and slots != result.keypoints.shape[1]:
+            raise InputError(f"the {self.mode!r} fallback has {slots} joint slots, the model has "
                              f"{result.keypoints.shape[1]}; adapt this model again")
         t = result.frame_index
         before, after = nearest_labeled(sorted(labels), t)
@@ -75,8 +90,8 @@ class Fallback:
             if interp is None:
                 continue
             xy, score = interp
-            use = score > 0
-            if self.mode in ("joint", "decided"):
+            share = np.zeros(len(score))  # per joint: the model's weight (0: the interpolation)
+            if self.mode != "interpolate":
                 x1, y1, x2, y2 = result.boxes[i]
                 size = np.sqrt(max((x2 - x1) * (y2 - y1), 1.0))
                 shift = np.linalg.norm(result.keypoints[i] - xy, axis=1)
@@ -84,7 +99,24 @@ class Fallback:
                 model = one_side | (self.min_gap is not None and gap >= self.min_gap)
                 if self.mode == "decided":
                     model = model | ((t - before) * (after - t) >= np.asarray(self.model_from))
-                model &= (result.scores[i] >= self.min_score) & (shift <= self.max_shift * size * gap)
-                use &= ~model
-            result.keypoints[i, use], result.scores[i, use] = xy[use], score[use]
+                share = model.astype(float)
+                if self.mode == "blend":
+                    mid = model_share(np.asarray(self.model_mse), np.asarray(self.interpolation_rate),
+                                      (t - before) * (after - t))  # fmt: skip
+                    share = np.where(one_side, 1.0, mid)
+                share *= (result.scores[i] >= self.min_score) & (shift <= self.max_shift * size * gap)
+            use = score > 0
+            w = share[use, None]
+            result.keypoints[i, use] = w * result.keypoints[i, use] + (1 - w) * xy[use]
+            result.scores[i, use] = w[:, 0] * result.scores[i, use] + (1 - w[:, 0]) * score[use]
         return result
+
+
+def model_share(model_mse: np.ndarray, interpolation_rate: np.ndarray, span: float | np.ndarray) -> np.ndarray:
+    """The model's weight per joint between two labels (``Fallback`` "blend"): interpolation's expected squared
+    error at ``span`` = (t - before) x (after - t) over the sum of both expected squared errors (inverse-variance
+    weighting of two independent estimates). 0 where interpolation is exact (span 0) or the model unmeasured (NaN)."""
+    interp = interpolation_rate * np.maximum(span, 0) ** (2 * SPAN_EXPONENT)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = interp / (interp + model_mse)
+    return np.nan_to_num(share, nan=0.0)
