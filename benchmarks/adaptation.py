@@ -4,6 +4,8 @@
     python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 3 7 15 --out OUT
     python benchmarks/adaptation.py run --work W --clips sports2d_heldout --T 7 --trains temporal --out OUT_abl
     python benchmarks/adaptation.py report --out OUT  # OUT.md from OUT.json (the run appends, one row per setting)
+    python benchmarks/adaptation.py rescore --work W --clips ... --T ... --out OUT  # the fallback rules on a run's
+        # saved points: blend with and without its gate, the threshold rule (OUT.rescore.json)
     python benchmarks/adaptation.py curve --work W --clips sports2d_heldout --T 7 --trains temporal --steps 60
         # held-out error of the fold every --every steps (what trains, for how long: the ablation's learning curves)
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import pickle
 import sys
 import time
 
@@ -101,6 +104,8 @@ def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSetti
     decided = adapted.fallback if adapted is not base else Fallback("joint")  # what adapt decided
     adapted.fallback = Fallback("none")  # the model's own points; each fallback is applied to them below
     after = list(adapted.propagate(images, given))
+    with open(out / "adapted.pkl", "wb") as f:  # the adapted model's own points and report: `rescore` reads them
+        pickle.dump({"after": after, "report": report, "T": T}, f)
     rows["adapted model only"] = _score(after, order, root, out / "adapted", T)
     rows["adapted, decided fallback"] = _score(_with_fallback(after, decided, table), order, root,
                                                out / "adapted_decided", T)  # fmt: skip
@@ -120,6 +125,46 @@ def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSetti
         "steps": report.steps if report else 0, "summary": report.summary() if report else "not adapted",
         "heldout_pck": report.heldout_pck if report else {}, "scores": rows,
     }  # fmt: skip
+
+
+def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, settings: AdaptSettings) -> dict:
+    """The fallback rules on one adapted run's saved points (``run`` keeps them): the blend with and without its
+    gate, with plain mean squares instead of robust ones (where the run kept its held-out errors), and the
+    threshold rule, on the same adapted model (PoseTrack mAP, Total)."""
+    import stdpose_infer.pipeline.fallback as fallback_module
+    from stdpose_infer.adapt.heldout import blend_terms
+
+    rows = {}
+    for name in names:
+        for T in T_values:
+            root = work / "clips" / name
+            out = work / "eval" / f"{name}_T{T}_{settings.trains}_{minutes:g}"
+            saved = pickle.loads((out / "adapted.pkl").read_bytes())
+            doc = json.loads((root / "annotations" / f"{name}.json").read_text())
+            order = frame_order(doc["images"])
+            table = read_labels(sparse_labels(doc, order, T), [f"frame/{i:06d}" for i in range(len(order))],
+                                saved["after"][0].keypoint_format)  # fmt: skip
+            report, scores = saved["report"], {}
+            blend = Fallback.for_model("auto", type("M", (), {"provenance": report.provenance()})())
+            gate = fallback_module.GATE
+            for label, g in (("blend, gated", gate), ("blend, no gate", float("inf"))):
+                fallback_module.GATE = g
+                scored = _score(_with_fallback(saved["after"], blend, table), order, root, out / "rescore", T)
+                scores[label] = scored["Total"]
+            fallback_module.GATE = gate
+            held = getattr(report, "heldout", None)
+            if held:
+                m, r = blend_terms(held["model"], held["interpolation"], len(report.slot_model_mse), robust=False)
+                plain = Fallback("blend", model_mse=tuple(map(float, m)), interpolation_rate=tuple(map(float, r)))
+                scores["blend, gated, plain mean squares"] = _score(_with_fallback(saved["after"], plain, table),
+                                                                    order, root, out / "rescore", T)["Total"]  # fmt: skip
+            rule = Fallback("decided", model_from=tuple(float("inf") if v is None else v for v in report.model_from))
+            scores["threshold rule"] = _score(_with_fallback(saved["after"], rule, table), order, root,
+                                              out / "rescore", T)["Total"]  # fmt: skip
+            scores["model alone"] = _score(saved["after"], order, root, out / "rescore", T)["Total"]
+            rows[f"{name} T={T}"] = {k: round(v, 1) for k, v in scores.items()}
+            print(f"{name} T={T}", rows[f"{name} T={T}"], flush=True)
+    return rows
 
 
 def curve(work: Path, name: str, T: int, settings: AdaptSettings, steps: int, every: int, weights) -> dict:
@@ -232,7 +277,7 @@ def plot(runs: list, path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("stage", choices=["data", "run", "report", "curve"])
+    p.add_argument("stage", choices=["data", "run", "report", "curve", "rescore"])
     p.add_argument("--steps", type=int, default=60, help="curve: steps")
     p.add_argument("--every", type=int, default=20, help="curve: score every N steps")
     p.add_argument("--work", type=Path, default=Path("/tmp/adapt_work"))
@@ -255,6 +300,11 @@ def main() -> None:
         return report(args.out)
     settings = AdaptSettings(trains=args.trains, estimate_share=args.estimate_share, lr=args.lr,
                              augment=args.augment)
+    if args.stage == "rescore":
+        rows = rescore(args.work, args.clips, args.T, args.minutes, settings)
+        path = args.out.with_suffix(".rescore.json")
+        path.write_text(json.dumps({**(json.loads(path.read_text()) if path.is_file() else {}), **rows}, indent=1))
+        return None
     if args.stage == "curve":
         result = curve(args.work, args.clips[0], args.T[0], settings, args.steps, args.every, args.weights)
         path = args.out.with_suffix(".json")

@@ -9,7 +9,7 @@ The public API (one screen):
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
         pipe.adapt(video, labels, minutes=4)             a new Pipeline: the model fine-tuned on those labels, with
-                                                         the fallback held-out labels decided (.adaptation: report)
+                                                         the blend held-out labels weighed (.adaptation: report)
     read_labels(file, frame_names, fmt)   CVAT XML / COCO / PoseTrack / Label Studio labels -> {frame: FrameLabels}
     cvat_xml(results) / label_studio_tasks(results) / review_rows(results)   results -> annotation tools, review
     PoseResult                        one frame: boxes, track_ids, keypoints (P, J, 2), scores, origin;

@@ -122,8 +122,11 @@ def test_blend_weighs_each_source_by_its_held_out_error():
     assert share[0] > 0.5 > share[1] > 0
     blended = blended_errors(model, interp, mse, rate)
     assert blended.mean() < min(model.mean(), interp.mean())
-    pooled = (3 * 0.05**2 + 3 * 0.3**2) / 6  # joint 0's squared error, shrunk by 3 pseudo-joints toward all joints'
-    assert mse[0] == pytest.approx((3 * 0.05**2 + 3 * pooled) / 6) and mse[5] == pytest.approx(pooled)
+    # joint 0's mean square (from the median square: / ln 2), shrunk by 3 pseudo-joints toward all joints'
+    pooled = np.median([0.05**2] * 3 + [0.3**2] * 3) / np.log(2)
+    assert mse[0] == pytest.approx((3 * 0.05**2 / np.log(2) + 3 * pooled) / 6) and mse[5] == pytest.approx(pooled)
+    plain, _ = blend_terms(model, interp, 17, robust=False)
+    assert plain[5] == pytest.approx((3 * 0.05**2 + 3 * 0.3**2) / 6)
 
     labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
     blend = Fallback("blend", model_mse=tuple(mse), interpolation_rate=tuple(rate))
@@ -133,6 +136,10 @@ def test_blend_weighs_each_source_by_its_held_out_error():
     w = model_share(mse, rate, 16)[0]
     assert np.allclose(mid.keypoints[0, 0], w * np.array([30, 40]) + (1 - w) * np.array([15, 20]))
     assert 0 < (near.keypoints[0, 0, 1] - 20) / 20 < w  # span 7: less of the model's point
+    apart = _propagated(4)
+    apart.keypoints[0, :2] = [15, 90]  # 70 px off: more than both expected errors explain (GATE), within the shift
+    gated = blend.apply(apart, labels).keypoints[0]
+    assert np.allclose(gated[0], [15, 90]) and np.allclose(gated[1], [15, 20])  # the better source whole
     strayed = _propagated(1)
     strayed.keypoints[0, 0] = [99, 99]  # 83 px from the interpolation, over 0.4 x 100 px x 1 frame: a failure
     assert np.allclose(blend.apply(strayed, labels).keypoints[0, 0], [11.25, 20])  # interpolation at frame 1

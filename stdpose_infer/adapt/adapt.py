@@ -73,6 +73,8 @@ class AdaptReport:
     slot_interpolation_mse_rate: list[float | None] = field(default_factory=list)
     mid_gap_share: float | None = None  # the model's mean weight mid-gap, over the labeled joint slots
     kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
+    # the held-out errors themselves ("interpolation", "model": the model chosen), for study; not saved with weights
+    heldout: dict = field(default_factory=dict, compare=False, repr=False)
 
     def expected_error(self, slot: int, span: int) -> float | None:
         """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
@@ -113,7 +115,8 @@ class AdaptReport:
 
     def provenance(self) -> dict:
         """What a saved adapted checkpoint records about how it was made."""
-        return {"adaptation": json.dumps(asdict(self), sort_keys=True)}
+        record = {k: v for k, v in asdict(self).items() if k != "heldout"}
+        return {"adaptation": json.dumps(record, sort_keys=True)}
 
     @classmethod
     def from_provenance(cls, provenance: dict) -> AdaptReport | None:
@@ -214,6 +217,7 @@ def adapt(
         chosen = scored["adapted model" if report.kept else "base model"]
         threshold = np.where(fmt.valid_mask, model_from(chosen, interp, fmt.num_keypoints), np.inf)
         model_mse, rate = blend_terms(chosen, interp, fmt.num_keypoints)
+        report.heldout = {"interpolation": interp, "model": chosen}
         decided = blended_errors(chosen, interp, model_mse, rate)
         rule = decided_errors(chosen, interp, threshold)
         report.heldout_pck = {"interpolation": interp.pck(), **{k: v.pck() for k, v in scored.items()},

@@ -166,20 +166,32 @@ def decided_errors(model: HeldOutErrors, interpolation: HeldOutErrors, threshold
     return HeldOutErrors(model.slots, np.where(use, model.errors, interpolation.errors), model.spans)
 
 
-def _shrunk(values: np.ndarray, slots: np.ndarray, joints: int) -> np.ndarray:
-    """Per slot, the mean of ``values`` shrunk toward the mean over all slots by ``PRIOR_JOINTS`` pseudo-values."""
+def _robust_mean_square(squares: np.ndarray) -> float:
+    """The mean square of a 2-D Gaussian error from the median of its squares (median / ln 2): a few failures (the
+    blend's gate handles those) do not swamp the scale of the rest."""
+    return float(np.median(squares) / np.log(2))
+
+
+def _shrunk(values: np.ndarray, slots: np.ndarray, joints: int, robust: bool) -> np.ndarray:
+    """Per slot, the mean (or ``robust`` mean square) of ``values``, shrunk toward the same over all slots by
+    ``PRIOR_JOINTS`` pseudo-values."""
+    centre = _robust_mean_square if robust else np.mean
     count = np.bincount(slots, minlength=joints)
-    pooled = values.mean() if len(values) else np.nan
-    return (np.bincount(slots, values, minlength=joints) + PRIOR_JOINTS * pooled) / (count + PRIOR_JOINTS)
+    pooled = centre(values) if len(values) else np.nan
+    per_slot = np.array([centre(values[slots == j]) if count[j] else 0.0 for j in range(joints)])
+    return (count * per_slot + PRIOR_JOINTS * pooled) / (count + PRIOR_JOINTS)
 
 
-def blend_terms(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int) -> tuple[np.ndarray, np.ndarray]:
+def blend_terms(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int,
+                robust: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(J,) the model's mean squared held-out error and (J,) interpolation's mean squared error per
     span ** (2 x ``SPAN_EXPONENT``), each shrunk toward its all-slot value (``PRIOR_JOINTS``): the "blend"
-    fallback's weights (``pipeline.fallback.model_share``). A point not placed counts as an error of 1 person size."""
+    fallback's weights (``pipeline.fallback.model_share``). ``robust``: each mean square from the median square
+    (``_robust_mean_square``), as the gate takes failures out; False: plain means. A point not placed counts as an
+    error of 1 person size."""
     m = np.nan_to_num(model.errors, nan=1.0) ** 2
     c = np.nan_to_num(interpolation.errors, nan=1.0) ** 2 / np.maximum(interpolation.spans, 1.0) ** (2 * SPAN_EXPONENT)
-    return _shrunk(m, model.slots, joints), _shrunk(c, interpolation.slots, joints)
+    return _shrunk(m, model.slots, joints, robust), _shrunk(c, interpolation.slots, joints, robust)
 
 
 def blended_errors(model: HeldOutErrors, interpolation: HeldOutErrors, model_mse: np.ndarray,
@@ -188,7 +200,8 @@ def blended_errors(model: HeldOutErrors, interpolation: HeldOutErrors, model_mse
     is the weighted mean of the two sources' offsets; a source that placed nothing leaves the other's."""
     if not np.array_equal(model.slots, interpolation.slots) or model.offsets is None or interpolation.offsets is None:
         return interpolation
-    w = model_share(model_mse[model.slots], rate[model.slots], model.spans)
+    apart = np.linalg.norm(model.offsets - interpolation.offsets, axis=1)  # NaN where one is missing: handled below
+    w = model_share(model_mse[model.slots], rate[model.slots], model.spans, apart)
     w = np.where(np.isnan(interpolation.errors), 1.0, np.where(np.isnan(model.errors), 0.0, w))[:, None]
     offsets = w * np.nan_to_num(model.offsets) + (1 - w) * np.nan_to_num(interpolation.offsets)
     offsets[np.isnan(model.errors) & np.isnan(interpolation.errors)] = np.nan

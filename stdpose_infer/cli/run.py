@@ -30,9 +30,9 @@ def add_commands(sub) -> None:
             p.add_argument("--fallback", default="auto", choices=NAMED_FALLBACKS, help="where the labels' linear "
                            "interpolation replaces the model: between labels, and beyond them where the model is "
                            "unsure or strays (joint); never (none); wherever there is one (interpolate); auto: "
-                           "joint, or what the held-out labels decided after --adapt (or for adapted --weights)")
+                           "joint, or after --adapt (or for adapted --weights) the blend the held-out labels weighed")
             p.add_argument("--adapt", action="store_true", help="first fine-tune the model on these labels of this "
-                           "video (held-out labels decide where it is trusted over interpolation)")
+                           "video (held-out labels weigh it against interpolation)")
             p.add_argument("--adapt-minutes", type=float, default=4.0, help="--adapt: training time budget "
                            "(default 4: about 65 steps of 8 samples on a 2-core AVX2 CPU)")
             p.add_argument("--save-weights", help="--adapt: also write the adapted checkpoint here (.safetensors; "

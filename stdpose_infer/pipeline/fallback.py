@@ -15,6 +15,10 @@ from ..results import PoseResult
 FALLBACKS = ("joint", "none", "interpolate", "blend", "decided")
 # what a user can name on a command line: "blend" and "decided" need what an adaptation measured; "auto" picks it
 NAMED_FALLBACKS = ("auto", "joint", "none", "interpolate")
+# "blend": two points whose squared distance exceeds GATE x the sum of their expected squared errors (2-D, person
+# sizes) disagree: the 95 % point of a chi-square with 2 degrees of freedom (5.99) x the variance per axis (half the
+# 2-D mean square)
+GATE = 5.99 / 2
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,8 @@ class Fallback:
     inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]``
     for the model, ``interpolation_rate[j]`` x span ** (2 x SPAN_EXPONENT) for interpolation. Near a label the
     interpolation weighs most, mid-gap the model gains weight where it placed held-out joints well; a point the
-    "joint" rule calls a failure (score, shift) gets no weight.
+    "joint" rule calls a failure (score, shift) gets no weight, and two points farther apart than both errors
+    explain are not averaged (``GATE``): the source expected to be better takes the joint.
     """
 
     mode: str = "joint"
@@ -102,7 +107,7 @@ class Fallback:
                 share = model.astype(float)
                 if self.mode == "blend":
                     mid = model_share(np.asarray(self.model_mse), np.asarray(self.interpolation_rate),
-                                      (t - before) * (after - t))  # fmt: skip
+                                      (t - before) * (after - t), shift / size)  # fmt: skip
                     share = np.where(one_side, 1.0, mid)
                 share *= (result.scores[i] >= self.min_score) & (shift <= self.max_shift * size * gap)
             use = score > 0
@@ -112,11 +117,18 @@ class Fallback:
         return result
 
 
-def model_share(model_mse: np.ndarray, interpolation_rate: np.ndarray, span: float | np.ndarray) -> np.ndarray:
+def model_share(model_mse: np.ndarray, interpolation_rate: np.ndarray, span: float | np.ndarray,
+                apart: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """The model's weight per joint between two labels (``Fallback`` "blend"): interpolation's expected squared
     error at ``span`` = (t - before) x (after - t) over the sum of both expected squared errors (inverse-variance
-    weighting of two independent estimates). 0 where interpolation is exact (span 0) or the model unmeasured (NaN)."""
+    weighting of two independent estimates). 0 where interpolation is exact (span 0) or the model unmeasured (NaN).
+
+    ``apart``: the distance between the model's point and the interpolation (person sizes). Farther than both
+    expected errors explain (``GATE``), one of them has failed (a swapped limb, a turn between labels): averaging
+    would put the joint between a right and a wrong point, so the source expected to be better takes it whole."""
     interp = interpolation_rate * np.maximum(span, 0) ** (2 * SPAN_EXPONENT)
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = interp / (interp + model_mse)
-    return np.nan_to_num(share, nan=0.0)
+        share = np.nan_to_num(interp / (interp + model_mse), nan=0.0)
+        if apart is not None:
+            share = np.where(apart**2 > GATE * (interp + model_mse), (share > 0.5).astype(float), share)
+    return share

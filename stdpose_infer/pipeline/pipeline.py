@@ -65,8 +65,8 @@ class Pipeline:
         min_box: detected boxes smaller than this (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
         fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint": between two
-            labels, and beyond them where the model is unsure or strays; "none"; "interpolate"; "decided" with the
-            joints an adaptation trusts; or a ``Fallback``). "auto" (default): "decided" for weights adapted to a
+            labels, and beyond them where the model is unsure or strays; "none"; "interpolate"; or a ``Fallback``,
+            e.g. "blend" with an adaptation's held-out errors). "auto" (default): "blend" for weights adapted to a
             video (``adapt``), else "joint".
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
@@ -226,9 +226,10 @@ class Pipeline:
     def adapt(self, source, labels, minutes: float = 4.0, settings=None, steps: int | None = None,
               progress: bool = True) -> Pipeline:
         """A new Pipeline whose model is fine-tuned on ``labels`` of ``source`` (about ``minutes`` of training) and
-        whose fallback trusts the model where it beat interpolation on held-out labels (``adapt.adapt``). Where the
-        labels cannot teach anything (fewer than two labeled frames, nobody labeled twice, a zero budget) it warns
-        in one line and returns this Pipeline unchanged. ``result.adaptation`` holds the report."""
+        whose fallback weighs the model against interpolation by their errors on held-out labels (``adapt.adapt``,
+        the "blend" fallback). Where the labels cannot teach anything (fewer than two labeled frames, nobody
+        labeled twice, a zero budget) it warns in one line and returns this Pipeline unchanged.
+        ``result.adaptation`` holds the report."""
         from ..adapt import NothingToAdapt, adapt
 
         if self.model is None:
