@@ -128,9 +128,9 @@ def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSetti
 
 
 def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, settings: AdaptSettings) -> dict:
-    """The fallback rules on one adapted run's saved points (``run`` keeps them): the blend with and without its
-    gate, with plain mean squares instead of robust ones (where the run kept its held-out errors), and the
-    threshold rule, on the same adapted model (PoseTrack mAP, Total)."""
+    """The fallback rules on one adapted run's saved points (``run`` keeps them): the blend the run returned, with
+    and without its gate; with plain and robust mean squares (where the run kept its held-out errors); and the
+    threshold rule, all on the same adapted model (PoseTrack mAP, Total)."""
     import stdpose_infer.pipeline.fallback as fallback_module
     from stdpose_infer.adapt.heldout import blend_terms
 
@@ -147,17 +147,18 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
             report, scores = saved["report"], {}
             blend = Fallback.for_model("auto", type("M", (), {"provenance": report.provenance()})())
             gate = fallback_module.GATE
-            for label, g in (("blend, gated", gate), ("blend, no gate", float("inf"))):
+            for label, g in (("blend as run, gated", gate), ("blend as run, no gate", float("inf"))):
                 fallback_module.GATE = g
                 scored = _score(_with_fallback(saved["after"], blend, table), order, root, out / "rescore", T)
                 scores[label] = scored["Total"]
             fallback_module.GATE = gate
             held = getattr(report, "heldout", None)
-            if held:
-                m, r = blend_terms(held["model"], held["interpolation"], len(report.slot_model_mse), robust=False)
-                plain = Fallback("blend", model_mse=tuple(map(float, m)), interpolation_rate=tuple(map(float, r)))
-                scores["blend, gated, plain mean squares"] = _score(_with_fallback(saved["after"], plain, table),
-                                                                    order, root, out / "rescore", T)["Total"]  # fmt: skip
+            for robust in (False, True) if held else ():  # the weights recomputed from the held-out errors
+                m, r = blend_terms(held["model"], held["interpolation"], len(report.slot_model_mse), robust=robust)
+                again = Fallback("blend", model_mse=tuple(map(float, m)), interpolation_rate=tuple(map(float, r)))
+                label = f"blend, gated, {'robust' if robust else 'plain'} mean squares"
+                scores[label] = _score(_with_fallback(saved["after"], again, table), order, root, out / "rescore",
+                                       T)["Total"]  # fmt: skip
             rule = Fallback("decided", model_from=tuple(float("inf") if v is None else v for v in report.model_from))
             scores["threshold rule"] = _score(_with_fallback(saved["after"], rule, table), order, root,
                                               out / "rescore", T)["Total"]  # fmt: skip

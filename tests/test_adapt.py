@@ -122,11 +122,10 @@ def test_blend_weighs_each_source_by_its_held_out_error():
     assert share[0] > 0.5 > share[1] > 0
     blended = blended_errors(model, interp, mse, rate)
     assert blended.mean() < min(model.mean(), interp.mean())
-    # joint 0's mean square (from the median square: / ln 2), shrunk by 3 pseudo-joints toward all joints'
-    pooled = np.median([0.05**2] * 3 + [0.3**2] * 3) / np.log(2)
-    assert mse[0] == pytest.approx((3 * 0.05**2 / np.log(2) + 3 * pooled) / 6) and mse[5] == pytest.approx(pooled)
-    plain, _ = blend_terms(model, interp, 17, robust=False)
-    assert plain[5] == pytest.approx((3 * 0.05**2 + 3 * 0.3**2) / 6)
+    pooled = (3 * 0.05**2 + 3 * 0.3**2) / 6  # joint 0's mean square, shrunk by 3 pseudo-joints toward all joints'
+    assert mse[0] == pytest.approx((3 * 0.05**2 + 3 * pooled) / 6) and mse[5] == pytest.approx(pooled)
+    robust, _ = blend_terms(model, interp, 17, robust=True)  # from the median square: / ln 2
+    assert robust[5] == pytest.approx(np.median([0.05**2] * 3 + [0.3**2] * 3) / np.log(2))
 
     labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
     blend = Fallback("blend", model_mse=tuple(mse), interpolation_rate=tuple(rate))

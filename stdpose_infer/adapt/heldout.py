@@ -183,12 +183,13 @@ def _shrunk(values: np.ndarray, slots: np.ndarray, joints: int, robust: bool) ->
 
 
 def blend_terms(model: HeldOutErrors, interpolation: HeldOutErrors, joints: int,
-                robust: bool = True) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                robust: bool = False) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(J,) the model's mean squared held-out error and (J,) interpolation's mean squared error per
     span ** (2 x ``SPAN_EXPONENT``), each shrunk toward its all-slot value (``PRIOR_JOINTS``): the "blend"
-    fallback's weights (``pipeline.fallback.model_share``). ``robust``: each mean square from the median square
-    (``_robust_mean_square``), as the gate takes failures out; False: plain means. A point not placed counts as an
-    error of 1 person size."""
+    fallback's weights (``pipeline.fallback.model_share``). A point not placed counts as an error of 1 person size.
+    ``robust``: each mean square from the median square instead (``_robust_mean_square``), failures left to the
+    gate; measured and not the default: it gave the model more weight, won on synthetic clips and lost 1.6-6.5
+    points on the real held-out clip (benchmarks/results/2026-12-03_adaptation_robust.md)."""
     m = np.nan_to_num(model.errors, nan=1.0) ** 2
     c = np.nan_to_num(interpolation.errors, nan=1.0) ** 2 / np.maximum(interpolation.spans, 1.0) ** (2 * SPAN_EXPONENT)
     return _shrunk(m, model.slots, joints, robust), _shrunk(c, interpolation.slots, joints, robust)
