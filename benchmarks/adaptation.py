@@ -145,6 +145,7 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
             table = read_labels(sparse_labels(doc, order, T), [f"frame/{i:06d}" for i in range(len(order))],
                                 saved["after"][0].keypoint_format)  # fmt: skip
             report, scores = saved["report"], {}
+            report.heldout = getattr(report, "heldout", {})  # runs before the report kept its held-out errors
             blend = Fallback.for_model("auto", type("M", (), {"provenance": report.provenance()})())
             gate = fallback_module.GATE
             for label, g in (("blend as run, gated", gate), ("blend as run, no gate", float("inf"))):
