@@ -26,10 +26,9 @@ import torch
 from ..errors import InputError
 from ..keypoints import get_format
 from ..model.stdpose import STDPose
-from ..pipeline.fallback import Fallback
+from ..pipeline.fallback import Fallback, model_share
 from .finetune import AdaptSettings, finetune
 from .folder import read_labeled_video, write_label_folder
-from ..pipeline.fallback import model_share
 from .heldout import (
     SPAN_EXPONENT,
     blend_terms,
@@ -79,12 +78,11 @@ class AdaptReport:
     def expected_error(self, slot: int, span: int) -> float | None:
         """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
         (after - t), from what the fallback uses there; None where the held-out labels say nothing."""
-        if self.slot_model_mse:  # the blend of two independent estimates: 1 / (1 / m + 1 / i)
+        if self.slot_model_mse:  # the blend of two independent estimates: m x i / (m + i) = the model's share x m
             m, rate = self.slot_model_mse[slot], self.slot_interpolation_mse_rate[slot]
             if m is None or rate is None:
                 return None
-            interp = rate * max(span, 0) ** (2 * SPAN_EXPONENT)
-            return float(np.sqrt(m * interp / (m + interp))) if m + interp > 0 else 0.0
+            return float(np.sqrt(model_share(np.float64(m), np.float64(rate), span) * m))
         if not self.model_from:
             return None
         threshold = self.model_from[slot]
