@@ -133,6 +133,8 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
     threshold rule, all on the same adapted model (PoseTrack mAP, Total)."""
     import stdpose_infer.pipeline.fallback as fallback_module
     from stdpose_infer.adapt.heldout import blend_terms
+    from label_residuals import interpolation_terms
+    from stdpose_infer.annotation.interpolation import SPAN_EXPONENT
 
     rows = {}
     for name in names:
@@ -157,9 +159,21 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
             for robust in (False, True) if held else ():  # the weights recomputed from the held-out errors
                 m, r = blend_terms(held["model"], held["interpolation"], len(report.slot_model_mse), robust=robust)
                 again = Fallback("blend", model_mse=tuple(map(float, m)), interpolation_rate=tuple(map(float, r)))
-                label = f"blend, gated, {'robust' if robust else 'plain'} mean squares"
+                label = f"blend, gated, {'robust' if robust else 'plain'} mean squares, held-out interpolation"
                 scores[label] = _score(_with_fallback(saved["after"], again, table), order, root, out / "rescore",
                                        T)["Total"]  # fmt: skip
+            # interpolation's error from every label against its neighbours' interpolation (label_residuals.py), its
+            # growth measured on them or the span law; the model's held-out mean squares as run (tried, not adopted)
+            rate, exponent, tested = interpolation_terms(table, len(report.slot_model_mse))
+            labels_blend = Fallback("blend", model_mse=tuple(float("nan") if v is None else float(v) for v in report.slot_model_mse),
+                                    interpolation_rate=tuple(map(float, rate)), span_exponent=exponent)  # fmt: skip
+            scores["blend, interpolation error from every label"] = _score(
+                _with_fallback(saved["after"], labels_blend, table), order, root, out / "rescore", T)["Total"]
+            scores["measured exponent"] = exponent
+            rate, _, _ = interpolation_terms(table, len(report.slot_model_mse), exponent=SPAN_EXPONENT)
+            fixed = Fallback("blend", model_mse=labels_blend.model_mse, interpolation_rate=tuple(map(float, rate)))
+            scores["blend, interpolation error from every label, span law"] = _score(
+                _with_fallback(saved["after"], fixed, table), order, root, out / "rescore", T)["Total"]
             rule = Fallback("decided", model_from=tuple(float("inf") if v is None else v for v in report.model_from))
             scores["threshold rule"] = _score(_with_fallback(saved["after"], rule, table), order, root,
                                               out / "rescore", T)["Total"]  # fmt: skip

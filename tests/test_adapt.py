@@ -4,6 +4,7 @@ in one line and propagation goes on. Tiny model, synthetic clip: seconds on 2 co
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from pathlib import Path
@@ -343,3 +344,19 @@ def test_cli_adapt_interrupted_resumes_with_the_same_adapted_model(clip, tmp_pat
     assert "adapted" in printed.split("model: ")[1].splitlines()[0]  # the kept adapted model propagates
     assert "heldout_expected_error" in (tmp_path / "review.csv").read_text()  # its report came with it
     assert len(json.loads((tmp_path / "out.json").read_text())["images"]) == 19 and not kept.exists()
+
+
+
+
+def test_blend_follows_a_given_span_exponent():
+    """A caller that measured how interpolation's error grows on its video passes the exponent: at span 16 with
+    exponent 1, interpolation's expected square is 1e-4 x 16^2 = 0.0256, the model's 0.0256: equal weights."""
+    labels = read_labels(_two_labels(), [f"{i:06d}.jpg" for i in range(9)], POSETRACK)
+    mse, rate = (0.0256,) * 17, (1e-4,) * 17
+    assert model_share(np.array(mse), np.array(rate), 16, exponent=1.0)[0] == pytest.approx(0.5)
+    mid = _propagated(4)
+    mid.keypoints[0, 0] = [30, 40]
+    for exponent, w in ((1.0, 0.5), (SPAN_EXPONENT, model_share(np.array(mse), np.array(rate), 16)[0])):
+        blend = Fallback("blend", model_mse=mse, interpolation_rate=rate, span_exponent=exponent)
+        point = blend.apply(copy.deepcopy(mid), labels).keypoints[0, 0]
+        assert np.allclose(point, w * np.array([30, 40]) + (1 - w) * np.array([15, 20]))

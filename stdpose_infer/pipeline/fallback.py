@@ -39,8 +39,9 @@ class Fallback:
     error grows with that product, the model's does not; the threshold is where the two cross on this video's
     held-out labels (``Pipeline.adapt``, ``adapt/heldout.py``). "blend" (what an adaptation returns): as "joint",
     but between two labels each joint is the mean of the model's point and the interpolation weighted by the
-    inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]``
-    for the model, ``interpolation_rate[j]`` x span ** (2 x SPAN_EXPONENT) for interpolation. Near a label the
+    inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]`` for the
+    model, ``interpolation_rate[j]`` x span ** (2 x ``span_exponent``) for interpolation (the span law, unless a
+    caller measured its own). Near a label the
     interpolation weighs most, mid-gap the model gains weight where it placed held-out joints well; a point the
     "joint" rule calls a failure (score, shift) gets no weight, and two points farther apart than both errors
     explain are not averaged (``GATE``): the source expected to be better takes the joint.
@@ -53,6 +54,7 @@ class Fallback:
     model_from: tuple[float, ...] = ()
     model_mse: tuple[float, ...] = ()
     interpolation_rate: tuple[float, ...] = ()
+    span_exponent: float = SPAN_EXPONENT
 
     def __post_init__(self) -> None:
         if self.mode not in FALLBACKS:
@@ -107,7 +109,7 @@ class Fallback:
                 share = model.astype(float)
                 if self.mode == "blend":
                     mid = model_share(np.asarray(self.model_mse), np.asarray(self.interpolation_rate),
-                                      (t - before) * (after - t), shift / size)  # fmt: skip
+                                      (t - before) * (after - t), shift / size, self.span_exponent)  # fmt: skip
                     share = np.where(one_side, 1.0, mid)
                 share *= (result.scores[i] >= self.min_score) & (shift <= self.max_shift * size * gap)
             use = score > 0
@@ -118,15 +120,15 @@ class Fallback:
 
 
 def model_share(model_mse: np.ndarray, interpolation_rate: np.ndarray, span: float | np.ndarray,
-                apart: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                apart: np.ndarray | None = None, exponent: float = SPAN_EXPONENT) -> np.ndarray:  # fmt: skip
     """The model's weight per joint between two labels (``Fallback`` "blend"): interpolation's expected squared
-    error at ``span`` = (t - before) x (after - t) over the sum of both expected squared errors (inverse-variance
+    error at ``span`` = (t - before) x (after - t) (``interpolation_rate`` x span ** (2 x ``exponent``)) over the sum of both expected squared errors (inverse-variance
     weighting of two independent estimates). 0 where interpolation is exact (span 0) or the model unmeasured (NaN).
 
     ``apart``: the distance between the model's point and the interpolation (person sizes). Farther than both
     expected errors explain (``GATE``), one of them has failed (a swapped limb, a turn between labels): averaging
     would put the joint between a right and a wrong point, so the source expected to be better takes it whole."""
-    interp = interpolation_rate * np.maximum(span, 0) ** (2 * SPAN_EXPONENT)
+    interp = interpolation_rate * np.maximum(span, 0) ** (2 * exponent)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.nan_to_num(interp / (interp + model_mse), nan=0.0)
         if apart is not None:
