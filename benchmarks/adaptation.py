@@ -133,7 +133,7 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
     threshold rule, all on the same adapted model (PoseTrack mAP, Total)."""
     import stdpose_infer.pipeline.fallback as fallback_module
     from stdpose_infer.adapt.heldout import blend_terms
-    from label_residuals import interpolation_terms
+    from blend_variants import interpolation_terms, offset_correlation
     from stdpose_infer.annotation.interpolation import SPAN_EXPONENT
 
     rows = {}
@@ -162,7 +162,14 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
                 label = f"blend, gated, {'robust' if robust else 'plain'} mean squares, held-out interpolation"
                 scores[label] = _score(_with_fallback(saved["after"], again, table), order, root, out / "rescore",
                                        T)["Total"]  # fmt: skip
-            # interpolation's error from every label against its neighbours' interpolation (label_residuals.py), its
+                if not robust:  # the same weights, the two sources' held-out errors correlated (tried, not adopted)
+                    rho = offset_correlation(held["model"], held["interpolation"])
+                    again = Fallback("blend", model_mse=again.model_mse, interpolation_rate=again.interpolation_rate,
+                                     correlation=rho)  # fmt: skip
+                    scores["blend, gated, plain, correlated"] = _score(_with_fallback(saved["after"], again, table),
+                                                                       order, root, out / "rescore", T)["Total"]  # fmt: skip
+                    scores["correlation"] = round(rho, 3)
+            # interpolation's error from every label against its neighbours' interpolation (blend_variants.py), its
             # growth measured on them or the span law; the model's held-out mean squares as run (tried, not adopted)
             rate, exponent, tested = interpolation_terms(table, len(report.slot_model_mse))
             labels_blend = Fallback("blend", model_mse=tuple(float("nan") if v is None else float(v) for v in report.slot_model_mse),

@@ -41,7 +41,8 @@ class Fallback:
     but between two labels each joint is the mean of the model's point and the interpolation weighted by the
     inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]`` for the
     model, ``interpolation_rate[j]`` x span ** (2 x ``span_exponent``) for interpolation (the span law, unless a
-    caller measured its own). Near a label the
+    caller measured its own); ``correlation``: of the two sources' errors (0: independent; measured 0.1-0.6 on
+    held-out labels, but weights using it lost, benchmarks/blend_variants.py). Near a label the
     interpolation weighs most, mid-gap the model gains weight where it placed held-out joints well; a point the
     "joint" rule calls a failure (score, shift) gets no weight, and two points farther apart than both errors
     explain are not averaged (``GATE``): the source expected to be better takes the joint.
@@ -55,6 +56,7 @@ class Fallback:
     model_mse: tuple[float, ...] = ()
     interpolation_rate: tuple[float, ...] = ()
     span_exponent: float = SPAN_EXPONENT
+    correlation: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in FALLBACKS:
@@ -109,7 +111,8 @@ class Fallback:
                 share = model.astype(float)
                 if self.mode == "blend":
                     mid = model_share(np.asarray(self.model_mse), np.asarray(self.interpolation_rate),
-                                      (t - before) * (after - t), shift / size, self.span_exponent)  # fmt: skip
+                                      (t - before) * (after - t), shift / size, self.span_exponent,
+                                      self.correlation)  # fmt: skip
                     share = np.where(one_side, 1.0, mid)
                 share *= (result.scores[i] >= self.min_score) & (shift <= self.max_shift * size * gap)
             use = score > 0
@@ -120,17 +123,22 @@ class Fallback:
 
 
 def model_share(model_mse: np.ndarray, interpolation_rate: np.ndarray, span: float | np.ndarray,
-                apart: np.ndarray | None = None, exponent: float = SPAN_EXPONENT) -> np.ndarray:  # fmt: skip
-    """The model's weight per joint between two labels (``Fallback`` "blend"): interpolation's expected squared
-    error at ``span`` = (t - before) x (after - t) (``interpolation_rate`` x span ** (2 x ``exponent``)) over the sum of both expected squared errors (inverse-variance
-    weighting of two independent estimates). 0 where interpolation is exact (span 0) or the model unmeasured (NaN).
+                apart: np.ndarray | None = None, exponent: float = SPAN_EXPONENT,
+                correlation: float = 0.0) -> np.ndarray:  # fmt: skip
+    """The model's weight per joint between two labels (``Fallback`` "blend"): the least-squares mean of two
+    estimates whose errors have expected squares ``model_mse`` and, at ``span`` = (t - before) x (after - t),
+    ``interpolation_rate`` x span ** (2 x ``exponent``), and ``correlation`` between them (0: independent, the
+    inverse-variance weights; errors shared by both sources push the weight toward the better one), kept within
+    [0, 1]. 0 where interpolation is exact (span 0) or the model unmeasured (NaN).
 
     ``apart``: the distance between the model's point and the interpolation (person sizes). Farther than both
     expected errors explain (``GATE``), one of them has failed (a swapped limb, a turn between labels): averaging
     would put the joint between a right and a wrong point, so the source expected to be better takes it whole."""
     interp = interpolation_rate * np.maximum(span, 0) ** (2 * exponent)
+    shared = correlation * np.sqrt(interp * model_mse)
+    apart_mse = interp + model_mse - 2 * shared  # the expected squared distance between the two points
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.nan_to_num(interp / (interp + model_mse), nan=0.0)
+        share = np.clip(np.nan_to_num((interp - shared) / apart_mse, nan=0.0), 0.0, 1.0)
         if apart is not None:
-            share = np.where(apart**2 > GATE * (interp + model_mse), (share > 0.5).astype(float), share)
+            share = np.where(apart**2 > GATE * apart_mse, (interp > model_mse).astype(float), share)
     return share

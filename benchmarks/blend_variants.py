@@ -1,7 +1,10 @@
-"""Interpolation's error measured on the labels themselves, at the gap the user labels at: an estimate the blend
-fallback could use instead of the held-out frames and the fixed span law. Tried on 2026-12-03 (``adaptation.py
-rescore``, benchmarks/results/2026-12-03_adaptation_label_interpolation.md) and not adopted: it lost 1.3-3.2 points
-on the real held-out clip at T = 3 and 7.
+"""Terms for the blend fallback's weights that were tried and not adopted (``adaptation.py rescore`` applies them
+to saved runs; benchmarks/results/2026-12-03_adaptation_blend_variants.md):
+
+- interpolation's error measured on every label, with its growth per video (``interpolation_terms``): lost
+  1.3-3.2 points on the real held-out clip at T = 3 and 7;
+- the correlation of the model's and interpolation's held-out errors (``offset_correlation``, for
+  ``Fallback(correlation=...)``): 0.1-0.6 measured, and the least-squares weights with it lost up to 2.5 points.
 
 Each inner labeled frame is a free test of interpolation: its label against the interpolation of the labeled
 frames around it (one label away on each side: span T x T; two away: 2T x 2T). Every labeled frame takes part,
@@ -18,10 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stdpose_infer.adapt.heldout import PRIOR_JOINTS
+from stdpose_infer.adapt.heldout import PRIOR_JOINTS, HeldOutErrors
 from stdpose_infer.annotation import FrameLabels
 from stdpose_infer.annotation.interpolation import SPAN_EXPONENT
 
+MIN_PAIRS = 20  # held-out joints both sources placed, to measure how their errors go together
+MAX_CORRELATION = 0.9  # beyond, the least-squares weights rest on too fine a difference
 EXPONENT_RANGE = (0.25, 1.0)  # 1: a smooth path (error ~ acceleration x span); towards 0: label noise dominates
 MIN_RESIDUALS = 20  # per scale, to measure the exponent; else ``SPAN_EXPONENT``
 
@@ -86,3 +91,21 @@ def interpolation_terms(table: dict[int, FrameLabels], joints: int,
     count = np.bincount(one.slots, minlength=joints)
     per_slot = np.bincount(one.slots, rates, minlength=joints) / np.maximum(count, 1)
     return (count * per_slot + PRIOR_JOINTS * rates.mean()) / (count + PRIOR_JOINTS), exponent, len(rates)
+
+
+def offset_correlation(model: HeldOutErrors, interpolation: HeldOutErrors) -> float:
+    """How far the model's and interpolation's held-out errors go together: the correlation of their 2-D offsets
+    from the labels, each scaled by its slot's root mean square (so every joint type counts alike), pooled over
+    joints both placed; within +-``MAX_CORRELATION``; 0 under ``MIN_PAIRS`` such joints. The model is cropped at
+    and reads the labels that interpolation reads, so where interpolation errs it often errs the same way."""
+    both = ~np.isnan(model.errors) & ~np.isnan(interpolation.errors)
+    if model.offsets is None or interpolation.offsets is None or both.sum() < MIN_PAIRS:
+        return 0.0
+    slots, scaled = model.slots[both], []
+    count = np.bincount(slots)
+    for offsets in (model.offsets[both], interpolation.offsets[both]):
+        rms = np.sqrt(np.bincount(slots, (offsets**2).sum(1)) / np.maximum(count, 1))
+        scaled.append(offsets / np.maximum(rms[slots], 1e-9)[:, None])
+    m, i = scaled
+    rho = (m * i).sum() / np.sqrt((m * m).sum() * (i * i).sum())
+    return float(np.clip(rho, -MAX_CORRELATION, MAX_CORRELATION))
