@@ -346,8 +346,6 @@ def test_cli_adapt_interrupted_resumes_with_the_same_adapted_model(clip, tmp_pat
     assert len(json.loads((tmp_path / "out.json").read_text())["images"]) == 19 and not kept.exists()
 
 
-
-
 def test_blend_follows_a_given_span_exponent():
     """A caller that measured how interpolation's error grows on its video passes the exponent: at span 16 with
     exponent 1, interpolation's expected square is 1e-4 x 16^2 = 0.0256, the model's 0.0256: equal weights."""
@@ -360,7 +358,6 @@ def test_blend_follows_a_given_span_exponent():
         blend = Fallback("blend", model_mse=mse, interpolation_rate=rate, span_exponent=exponent)
         point = blend.apply(copy.deepcopy(mid), labels).keypoints[0, 0]
         assert np.allclose(point, w * np.array([30, 40]) + (1 - w) * np.array([15, 20]))
-
 
 
 def test_blend_weighs_correlated_errors_toward_the_better_source():
