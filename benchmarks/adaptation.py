@@ -73,6 +73,16 @@ def data(work: Path, seed: int = 200) -> None:
         print(name, recipe.label_clip(root, name, 512, pose), f"{time.time() - t:.0f} s", flush=True)
 
 
+def read_clip(work: Path, name: str, T: int, images: bool = True) -> tuple[Path, list, list, dict]:
+    """A clip's folder, its frames in order, their images (empty unless ``images``) and the labels given on
+    every T-th frame (the truth's poses there)."""
+    root = work / "clips" / name
+    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
+    order = frame_order(doc["images"])
+    frames = [read_image(root / im["file_name"]) for im in order] if images else []
+    return root, order, frames, sparse_labels(doc, order, T)
+
+
 def _score(results: list, order: list, root: Path, out: Path, T: int) -> float:
     write_predictions(results, order, out / f"{root.name}.json")
     return score_predictions(root, out, "propagate", T).groups
@@ -83,11 +93,7 @@ def _with_fallback(results: list, fallback: Fallback, table: dict) -> list:
 
 
 def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSettings, weights) -> dict:
-    root = work / "clips" / name
-    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
-    order = frame_order(doc["images"])
-    images = [read_image(root / im["file_name"]) for im in order]
-    given = sparse_labels(doc, order, T)
+    root, order, images, given = read_clip(work, name, T)
     out = work / "eval" / f"{name}_T{T}_{settings.trains}_{minutes:g}"
     base = Pipeline(weights, backend="torch", detector=None, fallback="none")
     table = read_labels(given, [f"frame/{i:06d}" for i in range(len(images))], base.keypoint_format)
@@ -139,12 +145,10 @@ def rescore(work: Path, names: list[str], T_values: list[int], minutes: float, s
     rows = {}
     for name in names:
         for T in T_values:
-            root = work / "clips" / name
+            root, order, _, given = read_clip(work, name, T, images=False)
             out = work / "eval" / f"{name}_T{T}_{settings.trains}_{minutes:g}"
             saved = pickle.loads((out / "adapted.pkl").read_bytes())
-            doc = json.loads((root / "annotations" / f"{name}.json").read_text())
-            order = frame_order(doc["images"])
-            table = read_labels(sparse_labels(doc, order, T), [f"frame/{i:06d}" for i in range(len(order))],
+            table = read_labels(given, [f"frame/{i:06d}" for i in range(len(order))],
                                 saved["after"][0].keypoint_format)  # fmt: skip
             report, scores = saved["report"], {}
             report.heldout = getattr(report, "heldout", {})  # runs before the report kept its held-out errors
@@ -200,13 +204,10 @@ def curve(work: Path, name: str, T: int, settings: AdaptSettings, steps: int, ev
     from stdpose_infer.defaults import default_weights
     from stdpose_infer.keypoints import get_format
 
-    root = work / "clips" / name
-    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
-    order = frame_order(doc["images"])
-    images = [read_image(root / im["file_name"]) for im in order]
+    _, _, images, given = read_clip(work, name, T)
     model = load_model(weights or default_weights()).eval()
     fmt, c = get_format(model.config.keypoint_format), model.config
-    count, frames, table = read_labeled_video(images, sparse_labels(doc, order, T), fmt)
+    count, frames, table = read_labeled_video(images, given, fmt)
     kept, held = split_labels(table)
     folder = work / "curves" / f"{name}_T{T}"
     write_label_folder(folder, "video", frames, count, {"annotations_fold": kept}, fmt)

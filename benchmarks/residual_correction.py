@@ -27,14 +27,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation import _score  # noqa: E402
+from adaptation import _score, read_clip  # noqa: E402
 from common import machine  # noqa: E402
 
 from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.annotation.interpolation import nearest_labeled  # noqa: E402
-from stdpose_infer.data.posetrack_folder import frame_order, read_image  # noqa: E402
 from stdpose_infer.evaluation import interpolate_labels, score_predictions  # noqa: E402
-from stdpose_infer.evaluation.predict import sparse_labels  # noqa: E402
 
 
 def misses(propagated: list, estimated: list) -> dict[int, dict[int, np.ndarray]]:
@@ -75,11 +73,7 @@ def corrected(propagated: list, estimated: list, miss: dict) -> list:
 
 
 def run_clip(work: Path, name: str, T: int, weights) -> dict:
-    root = work / "clips" / name
-    doc = json.loads((root / "annotations" / f"{name}.json").read_text())
-    order = frame_order(doc["images"])
-    images = [read_image(root / im["file_name"]) for im in order]
-    given = sparse_labels(doc, order, T)
+    root, order, images, given = read_clip(work, name, T)
     out = work / "residual" / f"{name}_T{T}"
     pipe = Pipeline(weights, backend="torch", detector=None, fallback="none")
     start = time.perf_counter()
