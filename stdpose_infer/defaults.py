@@ -12,8 +12,11 @@ from .errors import InputError
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 STARTER_WEIGHTS = ASSETS / "stdpose-s14-starter.safetensors"
-DEFAULT_DETECTOR_FILE = ASSETS / "movenet_multipose.onnx"  # MoveNet MultiPose Lightning, Apache-2.0
-DEFAULT_DETECTOR_SIDE = 512  # the input side it runs at (measured: benchmarks/results/*_default_detector.md)
+NANODET_FILE = ASSETS / "nanodet.onnx"  # NanoDet (COCO objects; its person class), Apache-2.0
+MULTIPOSE_FILE = ASSETS / "movenet_multipose.onnx"  # MoveNet MultiPose Lightning, Apache-2.0 (detector="movenet")
+# The default detector's settings, chosen by measurement (benchmarks/results/*_default_detector.md): NanoDet on the
+# whole frame at a 416 input side, person score >= 0.2 (recall and end-to-end mAP on real 1080p crowds)
+DEFAULT_DETECTOR = {"input_side": 416, "score_threshold": 0.2}
 
 
 def default_weights() -> Path:
@@ -27,11 +30,11 @@ def default_weights() -> Path:
     return STARTER_WEIGHTS
 
 
-def default_detector_file() -> Path:
-    """The shipped person detector (MoveNet MultiPose ONNX), or a clear error when this installation lacks it."""
-    if not DEFAULT_DETECTOR_FILE.is_file():
+def shipped_detector_file(path: Path = NANODET_FILE) -> Path:
+    """A shipped detector's file (NanoDet, the default; MoveNet MultiPose), or a clear error when it is missing."""
+    if not path.is_file():
         raise InputError(
-            f"the default detector is not installed ({DEFAULT_DETECTOR_FILE} is missing); name one: "
-            "detector='hog' (needs no weights), 'movenet:PATH.onnx' or 'yolo:PATH.onnx'"
+            f"the shipped detector {path.name} is not installed ({path} is missing); reinstall stdpose-infer, or "
+            "name one: detector='hog' (needs no weights), 'nanodet:PATH.onnx', 'movenet:PATH.onnx' or 'yolo:PATH.onnx'"
         )
-    return DEFAULT_DETECTOR_FILE
+    return path

@@ -297,7 +297,7 @@ def test_football_clip_from_cvat_labels_to_every_format(tiny, tmp_path):
     from stdpose_infer.weights import save_weights
 
     clip = shared_data(*CLIP)
-    movenet = make_detector("default")
+    movenet = make_detector("movenet")  # the shipped MoveNet MultiPose: boxes and poses
     frames = list(read_frames(clip))
     given = []
     for f in frames[::2]:

@@ -93,10 +93,8 @@ def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
     import signal
 
     from stdpose_infer.cli import label
-    from stdpose_infer.defaults import default_detector_file
-
     clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test") / "000001_mpiinew_test.mp4"
-    args = ["label", str(clip), "--detector", f"movenet:{default_detector_file()}"]
+    args = ["label", str(clip), "--detector", "movenet"]
     assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
     out = tmp_path / "out.json"
     monkeypatch.setattr(label, "tqdm", SignalAfter(signal.SIGTERM, 2))

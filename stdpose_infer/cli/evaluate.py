@@ -29,7 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--data", help="folder with annotations/*.json and the frames they name")
     run.add_argument("--mode", default="estimate", choices=MODES)
     run.add_argument("--label-every", type=int, default=7, help="propagate: labels given on every T-th frame")
-    run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes) or a detector: hog, movenet:PATH")
+    run.add_argument("--annotations", default="annotations", help="the folder under --data holding one PoseTrack "
+                     "file per video (e.g. annotations/val)")
+    run.add_argument("--boxes", default="labels", help="'labels' (ground-truth boxes), 'default' (what Pipeline() "
+                     "runs: the shipped detector and its settings; detector recall is reported beside mAP) or a "
+                     "detector spec: hog, nanodet:PATH, movenet:PATH, yolo:PATH")
     run.add_argument("--out", help="where the prediction files go (default: DATA/predictions_MODE)")
     run.add_argument("--batch-size", type=int, default=32)
     run.add_argument("--backend", default="auto", choices=BACKENDS)
@@ -47,17 +51,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from ..evaluation import evaluate, jitter, score_dataset, write_json
+    from ..evaluation import detector_recall, evaluate, jitter, score_dataset, write_json
 
     if args.weights:
         out = args.out or f"{args.data}/predictions_{args.mode}"
         result = score_dataset(args.weights, args.data, out, args.mode, args.label_every, boxes=args.boxes,
+                               annotations=args.annotations,
                                batch_size=args.batch_size, backend=args.backend, precision=args.precision,
                                fallback=args.fallback, smooth=args.smooth, flip_test=args.flip_test,
                                reuse_features=args.reuse_features)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
-        gt, pred = f"{args.data}/annotations", out
+        gt, pred = f"{args.data}/{args.annotations}", out
+        if args.boxes != "labels":
+            found, total = detector_recall(args.data, out, args.annotations)
+            print(f"detector recall: {found}/{total} ground-truth people found (box IoU >= 0.5, one to one)")
     else:
         result = evaluate(args.gt, args.pred)
         gt, pred = args.gt, args.pred

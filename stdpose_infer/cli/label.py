@@ -19,7 +19,8 @@ def add_command(sub) -> None:
     p = sub.add_parser("label", help="auto-annotate a video: detector boxes + a pose per box + tracks -> PoseTrack18")
     p.add_argument("source", help="video file or folder of frames")
     p.add_argument("--json", required=True, help="output PoseTrack18 JSON")
-    p.add_argument("--detector", required=True, help="movenet:PATH.onnx (MoveNet MultiPose) | yolo:PATH.onnx | hog")
+    p.add_argument("--detector", required=True, help="default (the shipped NanoDet) | movenet[:PATH.onnx] (MoveNet "
+                   "MultiPose: its own poses too) | nanodet[:PATH.onnx] | yolo:PATH.onnx | hog")
     p.add_argument("--pose", help="single-person model run on every box: movenet:PATH.onnx (MoveNet Thunder); "
                    "default: the detector's own poses")  # fmt: skip
     p.add_argument("--min-score", type=float, default=0.3, help="joints scored lower are written as unlabeled")

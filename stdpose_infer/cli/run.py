@@ -42,8 +42,8 @@ def add_commands(sub) -> None:
         p.add_argument(
             "--detector",
             default="default" if name == "run" else "none",
-            help="default (the shipped MoveNet MultiPose) | hog | movenet:PATH.onnx | yolo:PATH.onnx | "
-            "ultralytics:PATH | none",
+            help="default (the shipped NanoDet at its measured settings) | nanodet[:PATH.onnx] | "
+            "movenet[:PATH.onnx] (MoveNet MultiPose) | hog | yolo:PATH.onnx | ultralytics:PATH | none",
         )
         p.add_argument("--backend", default="auto", choices=BACKENDS)
         p.add_argument("--device", default="auto")

@@ -1,34 +1,45 @@
-"""Person detectors: HOG (no weights), MoveNet MultiPose, YOLO-format ONNX, ultralytics (optional)."""
+"""Person detectors: NanoDet (the default), MoveNet MultiPose, HOG (no weights), YOLO-format ONNX, ultralytics
+(optional), and any of them sliced into tiles."""
 
 from __future__ import annotations
 
-from ..defaults import DEFAULT_DETECTOR_SIDE, default_detector_file
+from ..defaults import DEFAULT_DETECTOR, MULTIPOSE_FILE, NANODET_FILE, shipped_detector_file
 from ..errors import InputError
 from .base import Detections, box_iou, check_boxes, nms
 from .hog import HogDetector
 from .movenet import MoveNetDetector
+from .nanodet import NanoDetDetector
+from .sliced import SlicedDetector
 from .yolo import UltralyticsDetector, YoloDetector
 
-__all__ = ["Detections", "HogDetector", "box_iou", "check_boxes", "make_detector", "nms"]
+__all__ = ["Detections", "HogDetector", "MoveNetDetector", "NanoDetDetector", "SlicedDetector", "YoloDetector",
+           "box_iou", "check_boxes", "make_detector", "nms"]
 
 
-def make_detector(spec, score_threshold: float | None = None, nms_iou: float = 0.45):
-    """A detector from a spec: "default" (the shipped MoveNet MultiPose), "hog", "movenet:PATH.onnx",
-    "yolo:PATH.onnx", "ultralytics:PATH", a callable frame -> Detections, or None (boxes must then be given)."""
+def make_detector(spec, score_threshold: float | None = None, nms_iou: float | None = None):
+    """A detector from a spec: "default" (the shipped NanoDet at its measured settings), "nanodet" or
+    "nanodet:PATH.onnx", "movenet" (the shipped MoveNet MultiPose) or "movenet:PATH.onnx", "hog", "yolo:PATH.onnx",
+    "ultralytics:PATH", a callable frame -> Detections, or None (boxes must then be given)."""
     if spec is None or callable(spec):
         return spec
     kind, _, path = str(spec).partition(":")
     options = {} if score_threshold is None else {"score_threshold": score_threshold}
+    if nms_iou is not None:
+        options["nms_iou"] = nms_iou
     if kind == "default":
-        return MoveNetDetector(default_detector_file(), input_side=DEFAULT_DETECTOR_SIDE, **options)
+        return NanoDetDetector(shipped_detector_file(), **{**DEFAULT_DETECTOR, **options})
+    if kind == "nanodet":
+        return NanoDetDetector(path or shipped_detector_file(NANODET_FILE), **options)
     if kind == "hog":
-        return HogDetector(nms_iou=nms_iou, **options)
+        return HogDetector(**options)
     if kind == "movenet":
-        return MoveNetDetector(path, **options)
+        options.pop("nms_iou", None)  # MultiPose returns people, not overlapping boxes
+        return MoveNetDetector(path or shipped_detector_file(MULTIPOSE_FILE), **options)
     if kind == "yolo":
-        return YoloDetector(path, nms_iou=nms_iou, **options)
+        return YoloDetector(path, **options)
     if kind == "ultralytics":
-        return UltralyticsDetector(path, nms_iou=nms_iou, **options)
+        return UltralyticsDetector(path, **options)
     raise InputError(
-        f"unknown detector {spec!r}: use 'default', 'hog', 'movenet:PATH.onnx', 'yolo:PATH.onnx', 'ultralytics:PATH' or None"
+        f"unknown detector {spec!r}: use 'default', 'nanodet[:PATH.onnx]', 'movenet[:PATH.onnx]', 'hog', "
+        "'yolo:PATH.onnx', 'ultralytics:PATH' or None"
     )

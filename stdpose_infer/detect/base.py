@@ -35,7 +35,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     if len(boxes) == 0:
         return np.zeros(0, np.int64)
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
-    shifted = scores.astype(float) - float(scores.min())  # OpenCV wants scores >= its threshold 0; order kept
+    shifted = scores.astype(float) - float(scores.min()) + 1.0  # OpenCV keeps scores above its threshold 0; order kept
     keep = cv2.dnn.NMSBoxes(xywh.tolist(), shifted.tolist(), 0.0, iou)
     return np.asarray(keep, np.int64).reshape(-1)
 

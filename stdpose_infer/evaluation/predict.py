@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..annotation.interpolation import interpolated_pose, nearest_labeled
 from ..annotation.labels import FrameLabels, annotation_box
-from ..data.posetrack_folder import frame_order, read_image
+from ..data.posetrack_folder import frame_order, read_image, read_video_file
 from ..errors import InputError
 from ..keypoints import annotated, visible
 from ..model.config import MODES
@@ -86,7 +85,7 @@ def predict_dataset(
 def predict_video(pipe: Pipeline, data: Path, path: Path, mode: str, label_every: int = 7):
     """One video of a dataset folder through ``pipe``: its images in frame order, the ``PoseResult`` per frame,
     and (propagate mode) the sparse labels it was given (every ``label_every``-th labeled frame), else None."""
-    doc = json.loads(path.read_text())
+    doc = read_video_file(path)
     order = frame_order(doc["images"])
     images = [read_image(data / im["file_name"]) for im in order]  # labels match them by frame_index
     if mode != "propagate":
@@ -134,7 +133,7 @@ def score_predictions(
     exclude = {}
     if mode == "propagate":
         for path in _videos(Path(data), annotations):
-            order = frame_order(json.loads(path.read_text())["images"])
+            order = frame_order(read_video_file(path)["images"])
             given = _given(order, label_every)
             exclude[path.name] = {im["file_name"] for im in order if im["id"] in given}
     return evaluate(Path(data) / annotations, out, exclude=exclude)
@@ -161,7 +160,7 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
     data, out = Path(data), Path(out)
     written = []
     for path in _videos(data, annotations):
-        doc = json.loads(path.read_text())
+        doc = read_video_file(path)
         order = frame_order(doc["images"])
         given = _given(order, label_every)
         index = {im["id"]: t for t, im in enumerate(order)}
@@ -197,3 +196,26 @@ def interpolate_labels(data: str | Path, out: str | Path, label_every: int = 7,
                 )
         written.append(write_json({**doc, "annotations": anns}, out / path.name))
     return written
+
+
+def detector_recall(data: str | Path, out: str | Path, annotations: str = "annotations") -> tuple[int, int]:
+    """(found, total): the ground truth's people (their ``bbox``) that a prediction's box matches at IoU >= 0.5, one
+    to one per frame, over the labeled frames of ``data/ANNOTATIONS`` and the prediction files in ``out``."""
+    from ..detect import box_iou
+    from ..track import greedy_match
+
+    found = total = 0
+    for path in _videos(Path(data), annotations):
+        gt = read_video_file(path)
+        pred = read_video_file(Path(out) / path.name)
+        pred_ids = {im["file_name"]: im["id"] for im in pred["images"]}
+        for image in gt["images"]:
+            truth = [a["bbox"] for a in gt["annotations"] if a.get("image_id") == image["id"] and a.get("bbox")]
+            if not truth:
+                continue
+            pid = pred_ids.get(image["file_name"])
+            boxes = [a["bbox"] for a in pred["annotations"] if pid is not None and a.get("image_id") == pid]
+            xyxy = [np.array([[x, y, x + w, y + h] for x, y, w, h in b]).reshape(-1, 4) for b in (truth, boxes)]
+            found += len(greedy_match(box_iou(*xyxy), 0.5)) if len(boxes) else 0
+            total += len(truth)
+    return found, total

@@ -11,6 +11,7 @@ from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError
 from .batcher import Batcher, Reuse
 from .crop_policies import CropPolicy
+from .pose_nms import pose_nms
 from .resume import ResumePoint
 
 if TYPE_CHECKING:
@@ -32,8 +33,12 @@ def estimate_stream(pipe: Pipeline, frames: Iterable[Frame], boxes: Boxes | None
     trackers: dict[int, dict] = {}  # frame -> the tracker's state after it (where a resumed pass starts)
     last = -1
 
+    dedup = boxes is None and pipe.pose_nms  # detector boxes: two may fall on one person
+
     def released(results: Iterator[PoseResult]) -> Iterator[PoseResult]:
         for result in results:
+            if dedup:
+                result = pose_nms(result)
             if smooth is not None:
                 result = smooth(result)
             state = None if smooth is None else smooth.state()

@@ -52,7 +52,7 @@ class Pipeline:
         weights: an STDPose ``.safetensors`` checkpoint, a model, or a ready ``Backend``; None: the starter
             model shipped in the package (``stdpose-infer info`` says what it is and how it scores).
         backend: "auto", "torch", "onnxruntime" or "tensorrt" (see ``load_backend``).
-        detector: "default" (the shipped MoveNet MultiPose), "hog" (no weights), "movenet:PATH.onnx",
+        detector: "default" (the shipped NanoDet, people of any size), "hog" (no weights), "movenet:PATH.onnx",
             "yolo:PATH.onnx", "ultralytics:PATH", a callable frame -> ``Detections``, or None when you pass boxes.
         device: "auto" (a CUDA GPU when torch sees one), "cpu", "cuda", "cuda:1".
         batch_size: persons per backend call, gathered across frames.
@@ -61,7 +61,7 @@ class Pipeline:
         max_delay: a frame waits for at most this many later frames before its persons are inferred.
         precision: "auto" (fp16 on a GPU, fp32 on the CPU), "fp32", "fp16", "bf16" (torch backend).
         score_threshold: the detector's score threshold (None: the detector's own default).
-        nms_iou: the detector's non-maximum suppression overlap.
+        nms_iou: the detector's non-maximum suppression overlap (None: the detector's own default).
         min_box: detected boxes smaller than this (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
         fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint": between two
@@ -80,6 +80,10 @@ class Pipeline:
         gap_memory_mb: propagate mode: the most memory the decoded frames of one gap between labels may hold;
             beyond it they wait as their people's crops (the same poses; a long gap then costs a few hundred kB
             per person-frame, not a whole frame).
+        track_fill: estimate mode with a detector: a person seen in 3 or more frames whom the detector misses keeps
+            their track's predicted box for up to this many frames (0: off), so one missed detection loses no one.
+        pose_nms: estimate mode with a detector: where two boxes fell on one person, keep the better-scored of the
+            two nearly equal poses (more than half the joints within 0.1 x the person's size).
 
     Example::
 
@@ -101,13 +105,15 @@ class Pipeline:
         max_delay: int = 8,
         precision: str = "auto",
         score_threshold: float | None = None,
-        nms_iou: float = 0.45,
+        nms_iou: float | None = None,
         min_box: float = 8.0,
         cache_dir: str | Path = "engines",
         fallback: str | Fallback = "auto",
         smooth: OneEuro | bool | None = None,
         reuse_features: CropPolicy | bool = False,
         gap_memory_mb: float = 512,
+        track_fill: int = 2,
+        pose_nms: bool = True,
     ) -> None:
         if weights is None:
             weights = default_weights()
@@ -126,7 +132,8 @@ class Pipeline:
         self._options = dict(backend=backend, detector=detector, device=device, batch_size=batch_size,
                              flip_test=flip_test, aux_gap=aux_gap, max_delay=max_delay, precision=precision,
                              score_threshold=score_threshold, nms_iou=nms_iou, min_box=min_box, cache_dir=cache_dir,
-                             smooth=smooth, reuse_features=reuse_features, gap_memory_mb=gap_memory_mb)  # fmt: skip
+                             smooth=smooth, reuse_features=reuse_features, gap_memory_mb=gap_memory_mb,
+                             track_fill=track_fill, pose_nms=pose_nms)  # fmt: skip
         if isinstance(weights, Backend):
             self.backend, model = weights, getattr(weights, "model", None)
         else:
@@ -145,6 +152,7 @@ class Pipeline:
         self.detector = make_detector(detector, score_threshold, nms_iou)
         self.batch_size, self.aux_gap, self.max_delay = batch_size, aux_gap, max_delay
         self.min_box, self.gap_memory_mb = min_box, gap_memory_mb
+        self.track_fill, self.pose_nms = max(0, int(track_fill)), bool(pose_nms)
         self.calls = ModelCalls(self.backend, flip_test, self.keypoint_format)
         self.model: STDPose | None = model  # the torch model (None behind a graph, engine or server): what adapts
         self.fallback = fallback if isinstance(fallback, Fallback) else Fallback.for_model(fallback, model)
@@ -283,4 +291,12 @@ class Pipeline:
             size = np.minimum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1]) if len(found) else np.zeros(0)
             keep = size >= self.min_box  # detector boxes wholly outside or tiny are dropped, not errors
             found, scores = found[keep], np.asarray(det.scores)[keep] if len(det) else np.zeros(0)
-        return found, tracker.update(found, scores)
+        ids = tracker.update(found, scores)
+        if boxes is None and self.track_fill > 0:  # people the detector missed here keep their tracks' boxes
+            kept, kept_ids = tracker.missing(self.track_fill)
+            if len(kept):
+                kept = np.stack([kept[:, 0].clip(0, w), kept[:, 1].clip(0, h), kept[:, 2].clip(0, w),
+                                 kept[:, 3].clip(0, h)], axis=1)  # fmt: skip
+                inside = np.minimum(kept[:, 2] - kept[:, 0], kept[:, 3] - kept[:, 1]) >= self.min_box
+                found, ids = np.concatenate([found, kept[inside]]), np.concatenate([ids, kept_ids[inside]])
+        return found, ids

@@ -23,6 +23,7 @@ class _Track:
     box: np.ndarray
     velocity: np.ndarray
     missed: int = 0
+    hits: int = 1  # frames it was matched in (a box seen once may be a false detection)
 
     def predicted(self) -> np.ndarray:
         return self.box + self.velocity * (1 + self.missed)
@@ -63,7 +64,7 @@ class IouTracker:
             for r, c in pairs:
                 track, det = self.tracks[unmatched_tracks[r]], dets[c]
                 track.velocity = 0.5 * track.velocity + 0.5 * (boxes[det] - track.box) / (1 + track.missed)
-                track.box, track.missed = boxes[det], 0
+                track.box, track.missed, track.hits = boxes[det], 0, track.hits + 1
                 ids[det] = track.id
             matched = {unmatched_tracks[r] for r, _ in pairs}
             unmatched_tracks = [t for t in unmatched_tracks if t not in matched]
@@ -76,14 +77,21 @@ class IouTracker:
         self.tracks = [t for t in self.tracks if t.missed <= self.max_age]
         return ids
 
+    def missing(self, max_missed: int, min_hits: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        """(M, 4) predicted boxes and (M,) ids of the tracks the last ``update`` missed, for at most ``max_missed``
+        frames in a row, that were seen in at least ``min_hits`` frames: where a detector's miss leaves a person."""
+        gone = [t for t in self.tracks if 1 <= t.missed <= max_missed and t.hits >= min_hits]
+        boxes = np.array([t.predicted() - t.velocity for t in gone], np.float64).reshape(-1, 4)  # at this frame
+        return boxes, np.array([t.id for t in gone], np.int64)
+
     def state(self) -> dict:
         """What the next ``update`` depends on, as JSON-ready lists (an interrupted run resumes from it)."""
-        return {"next_id": self.next_id, "tracks": [[t.id, t.box.tolist(), t.velocity.tolist(), t.missed]
+        return {"next_id": self.next_id, "tracks": [[t.id, t.box.tolist(), t.velocity.tolist(), t.missed, t.hits]
                                                     for t in self.tracks]}  # fmt: skip
 
     def restore(self, state: dict) -> IouTracker:
         """This tracker, set to a ``state()`` taken earlier."""
         self.next_id = int(state["next_id"])
-        self.tracks = [_Track(int(i), np.asarray(b, np.float64), np.asarray(v, np.float64), int(m))
-                       for i, b, v, m in state["tracks"]]  # fmt: skip
+        self.tracks = [_Track(int(i), np.asarray(b, np.float64), np.asarray(v, np.float64), int(m), int(h))
+                       for i, b, v, m, *hits in state["tracks"] for h in (hits or [1])]  # fmt: skip
         return self
