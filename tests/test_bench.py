@@ -61,6 +61,7 @@ def test_bench_end_to_end_writes_json_markdown_png(tmp_path, capsys):
     assert png is not None and png.shape[0] > 200 and png.shape[1] > 400
     assert "Triplet model alone" in capsys.readouterr().out
     assert "FLOP bound at this pass count" in md
+    assert "| share of time |" in md and "- the detector: " in md and "% of the frame time" in md
 
 
 def test_reuse_flop_bound_matches_the_two_halves_counted_apart():

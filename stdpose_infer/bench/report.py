@@ -101,19 +101,24 @@ def _pipeline_sections(report: dict) -> list[str]:
         ]
         if "note" in r:
             lines.append(f"- {r['note']}; the detector found {r['detector_found_per_frame']:.1f} per frame")
+        detect = r["stages"].get("detect", {}).get("total_s", 0.0)
+        if detect and r["total_s"] > 0:
+            lines.append(f"- the detector: {100 * detect / r['total_s']:.1f} % of the frame time "
+                         f"({1e3 * detect / max(r['frames'], 1):.0f} ms a frame)")  # fmt: skip
         lines += [
             "",
-            "| stage | calls | median ms | p90 ms | p99 ms | total s | items/s |",
-            "|---|---|---|---|---|---|---|",
+            "| stage | calls | median ms | p90 ms | p99 ms | total s | share of time | items/s |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name in STAGES:
             s = r["stages"].get(name, {"n": 0})
             if not s.get("n"):
-                lines.append(f"| {name} | 0 | - | - | - | - | - |")
+                lines.append(f"| {name} | 0 | - | - | - | - | - | - |")
                 continue
+            share = 100 * s["total_s"] / r["total_s"] if r["total_s"] > 0 else float("nan")
             lines.append(
                 f"| {name} | {s['n']} | {s['median_ms']:.2f} | {s['p90_ms']:.2f} | {s['p99_ms']:.2f} | "
-                f"{s['total_s']:.3f} | {s['per_second']:.1f} |"
+                f"{s['total_s']:.3f} | {share:.1f} % | {s['per_second']:.1f} |"
             )
     return lines
 

@@ -62,7 +62,7 @@ class BenchConfig:
     resolution: tuple[int, int] = (1280, 720)
     people: int = 4
     frames: int = 48
-    detector: str = "hog"
+    detector: str = "default"  # what Pipeline() runs
     pipeline_batch: int = 32
     reuse: bool = False  # also time each pipeline row with cross-frame feature reuse (same run: a ratio)
     peak_tflops: float | None = None
