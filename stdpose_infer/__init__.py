@@ -2,10 +2,10 @@
 
 The public API (one screen):
 
-    Pipeline(weights, detector="hog", backend="auto", device="auto", batch_size=32, ...)
+    Pipeline(weights=None, detector="default", backend="auto", device="auto", batch_size=32, ...)
         pipe(video) / pipe.estimate(video, boxes=None)   -> PoseResult per frame, in order
-        Pipeline(..., reuse_features=True)   each frame's backbone pass shared by its triplets (NeighbourCrops,
-                                             or WindowBoxes: a crop box held per track over a window)
+        Pipeline(..., reuse_features="auto")   each frame's backbone pass shared by its triplets (on by default:
+                                             NeighbourCrops, or WindowBoxes: a crop box held per track over a window)
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
         pipe.adapt(video, labels, minutes=4)             a new Pipeline: the model fine-tuned on those labels, with

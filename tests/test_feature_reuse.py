@@ -265,8 +265,9 @@ def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
     images, boxes = _moving_people(12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
+        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=False)
         reuse = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
+        default = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
     a, b = list(plain(images, boxes)), list(reuse(images, boxes))
     assert [r.frame_index for r in b] == list(range(12))
     assert all(len(r.boxes) == 2 and np.isfinite(r.keypoints).all() for r in b)
@@ -278,10 +279,14 @@ def test_pipeline_reuse_runs_a_video_with_fewer_passes(tiny):
     assert reuse.reuse.passes_per_person_frame == 1
     for a, b in zip(same, plain(images, static)):
         np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-2)  # image px; batches differ in size
+    assert default.crop_policy == reuse.crop_policy  # on by default wherever the backend runs the two halves
     single = build_model("t", use_tff=False, use_tks=False, use_dam=False, use_stda=False)
     with warnings.catch_warnings(), pytest.raises(InputError, match="nothing to reuse"):
         warnings.simplefilter("ignore")
         Pipeline(single, backend="torch", device="cpu", detector=None, reuse_features=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert Pipeline(single, backend="torch", device="cpu", detector=None).crop_policy is None  # "auto": off
 
 
 def _labels_from(results, frames) -> dict:
@@ -296,8 +301,9 @@ def test_propagate_reuse_shares_the_labeled_frames_crops(tiny):
     images, boxes = _moving_people(11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
+        plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=False)
         reuse = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
+        default = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
     static = [boxes[0]] * 11
     labels = _labels_from(list(plain(images, static)), (0, 5, 10))
     a, b = list(plain.propagate(images, labels)), list(reuse.propagate(images, labels))
@@ -328,3 +334,24 @@ def test_propagate_reuse_runs_shared_and_whole_triplets_in_one_batch(tiny):
     for r in results[1:5]:
         assert sorted(r.origin) == ["estimated", "propagated"] and np.isfinite(r.keypoints).all()
     assert pipe.reuse.triplets_run == 4  # the propagated person; the estimated one ran whole triplets
+
+
+def test_default_pipeline_equals_reuse_off_on_a_real_clip():
+    """Reuse is on by default: the starter's poses on a real football clip match the reuse-off pipeline's to the
+    tolerance measured on the held-out clip (keypoints 0.001 px apart at the median, 0.07 px at most)."""
+    from conftest import shared_data
+
+    from stdpose_infer.video import read_frames
+
+    clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test", "000001_mpiinew_test.mp4")
+    frames = [f.image for f in read_frames(clip)]
+    default = Pipeline(backend="torch", batch_size=16)
+    on, off = list(default(frames)), list(Pipeline(backend="torch", batch_size=16, reuse_features=False)(frames))
+    assert default.reuse.passes_per_person_frame < 2  # reuse did run
+    shifts = []
+    for a, b in zip(on, off):
+        np.testing.assert_array_equal(a.track_ids, b.track_ids)
+        both = (a.scores > 0) & (b.scores > 0)
+        shifts.append(np.linalg.norm(a.keypoints - b.keypoints, axis=-1)[both])
+    shifts = np.concatenate(shifts)
+    assert len(shifts) > 100 and np.median(shifts) < 0.01 and shifts.max() < 0.5, (np.median(shifts), shifts.max())

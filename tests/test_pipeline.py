@@ -127,7 +127,7 @@ def test_batch_size_changes_nothing(tiny, quiet):
     for batch in (1, 7):
         backend = Recorder(tiny)
         backend.seen = []
-        list(Pipeline(backend, detector=None, batch_size=batch, max_delay=4)(frames, boxes=boxes))
+        list(Pipeline(backend, detector=None, batch_size=batch, max_delay=4, reuse_features=False)(frames, boxes=boxes))
         heatmaps.append(torch.cat(backend.seen))
     torch.testing.assert_close(heatmaps[0], heatmaps[1], rtol=0, atol=1e-5)
 

@@ -42,8 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "interpolation replaces the model (see Pipeline)")
     run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     run.add_argument("--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's")
-    run.add_argument("--reuse-features", action="store_true", help="cross-frame feature reuse (each crop's backbone "
-                     "pass shared by the triplets that read it)")
+    run.add_argument("--reuse-features", action=argparse.BooleanOptionalAction, default=None, help="cross-frame "
+                     "feature reuse (each crop's backbone pass shared by the triplets that read it); default: as "
+                     "Pipeline(), on wherever the backend can")
     args = parser.parse_args(argv)
     if bool(args.weights) == bool(args.pred) or (args.pred and not args.gt) or (args.weights and not args.data):
         parser.error("give --gt and --pred, or --weights and --data")
@@ -59,7 +60,7 @@ def _evaluate(args: argparse.Namespace) -> None:
                                annotations=args.annotations,
                                batch_size=args.batch_size, backend=args.backend, precision=args.precision,
                                fallback=args.fallback, smooth=args.smooth, flip_test=args.flip_test,
-                               reuse_features=args.reuse_features)  # fmt: skip
+                               reuse_features="auto" if args.reuse_features is None else args.reuse_features)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
         gt, pred = f"{args.data}/{args.annotations}", out

@@ -41,7 +41,7 @@ def _label(args: argparse.Namespace) -> None:
     results, point = interruption.load(keep, print_)[:2] if args.resume else ([], None)
     tracker = IouTracker()
     if point is not None:
-        point.check("label", False)
+        point.check("label")
         tracker.restore(point.tracker)
         print(f"resuming at frame {point.next_frame} ({len(results)} frames done, kept in {keep})")
     labelled = auto_label(args.source, args.detector, pose, args.min_box, tracker=tracker,

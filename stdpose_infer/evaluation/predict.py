@@ -51,13 +51,13 @@ def predict_dataset(
     fallback: str = "joint",
     smooth: bool = False,
     flip_test: bool = False,
-    reuse_features: bool = False,
+    reuse_features: bool | str = "auto",
 ) -> list[Path]:
     """One PoseTrack18 prediction file per video of ``data/ANNOTATIONS`` in ``out`` (same names, same file_name
     per image). ``boxes``: "labels" (the ground truth's person boxes; propagate mode interpolates the given
     frames' boxes) or a detector spec for ``Pipeline`` ("hog", "movenet:PATH"). ``fallback``: propagate mode's
     interpolation fallback; ``smooth``: estimate mode's One-Euro filter at its defaults; ``flip_test``: average
-    with the mirrored crops; ``reuse_features``: cross-frame feature reuse (``Pipeline``)."""
+    with the mirrored crops; ``reuse_features``: cross-frame feature reuse (``Pipeline``; "auto": on wherever the backend can)."""
 
     if mode not in MODES:
         raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")

@@ -32,10 +32,9 @@ class ResumePoint:
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"not a resume point ({e}); start the run afresh") from None
 
-    def check(self, mode: str, reuse_features: bool) -> None:
-        """A clear error where this point cannot continue a pass in ``mode``."""
+    def check(self, mode: str) -> None:
+        """A clear error where this point cannot continue a pass in ``mode``. Feature reuse needs nothing kept: the
+        shared crops are cut again from the frames decoded again, so a resumed pass gives the uninterrupted one's
+        poses within reuse's own tolerance (the crops an aux frame reads may differ at the resume point)."""
         if self.mode != mode:
             raise InputError(f"this resume point is from {self.mode} mode, not {mode}: rerun the same command")
-        if reuse_features:
-            raise InputError("resuming does not combine with feature reuse (the crops shared across the interruption "
-                             "are not kept): resume without --reuse-features, or start afresh")  # fmt: skip
