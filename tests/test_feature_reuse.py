@@ -303,7 +303,6 @@ def test_propagate_reuse_shares_the_labeled_frames_crops(tiny):
         warnings.simplefilter("ignore")
         plain = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=False)
         reuse = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4, reuse_features=True)
-        default = Pipeline(tiny, backend="torch", device="cpu", detector=None, batch_size=4)
     static = [boxes[0]] * 11
     labels = _labels_from(list(plain(images, static)), (0, 5, 10))
     a, b = list(plain.propagate(images, labels)), list(reuse.propagate(images, labels))
