@@ -7,6 +7,7 @@ The public API (one screen):
         Pipeline(..., reuse_features="auto")   each frame's backbone pass shared by its triplets (on by default:
                                              NeighbourCrops, or WindowBoxes: a crop box held per track over a window)
     posetrack_json(results) / coco_json(results) / write_json(doc, path)   results -> label files
+    results_table(results, fps) / TableWriter(path.csv|.parquet, fps)   one tidy table: frame, person, joint rows
         pipe.propagate(video, labels)                    labels on some frames -> poses on every frame
         pipe.adapt(video, labels, minutes=4)             a new Pipeline: the model fine-tuned on those labels, with
                                                          the blend held-out labels weighed (.adaptation: report)
@@ -39,7 +40,7 @@ from .export import export_onnx
 from .keypoints import COCO, POSETRACK, KeypointFormat, convert_keypoints, get_format
 from .model import STDPose, STDPoseConfig, build_model
 from .pipeline import NeighbourCrops, Pipeline, WindowBoxes
-from .results import PoseResult, coco_json, posetrack_json, write_json
+from .results import PoseResult, TableWriter, coco_json, posetrack_json, results_table, write_json
 from .runtime import load_backend
 from .weights import load_model, load_vitpose, load_weights, save_weights
 
@@ -76,6 +77,8 @@ __all__ = [
     "load_vitpose",
     "load_weights",
     "posetrack_json",
+    "results_table",
+    "TableWriter",
     "read_labels",
     "render_heatmaps",
     "review_rows",

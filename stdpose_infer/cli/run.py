@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import InputError, Interrupted
 from . import interruption
 
-OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "video_out", "contact_sheet")
+OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "table", "video_out", "contact_sheet")
 
 
 def add_commands(sub) -> None:
@@ -74,6 +74,8 @@ def add_commands(sub) -> None:
                          help="Label Studio: each task's image URL; {name} is the frame's file name (000123.jpg "
                          "for videos), {index} its number")  # fmt: skip
         out.add_argument("--review", help="CSV of the poses most worth a human look, worst first")
+        out.add_argument("--table", help="one tidy keypoint table, .csv or .parquet (frame, time_s, track, joint, "
+                         "x, y, score, origin; a row per frame, person and joint), written as frames finish")
         out.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
         out.add_argument("--contact-sheet", help="PNG of six overlay frames spread over the video, to see the "
                          "result at a glance")  # fmt: skip
@@ -85,6 +87,7 @@ def _run(args: argparse.Namespace) -> None:
 
     from ..adapt import AdaptReport
     from ..pipeline import Pipeline
+    from ..results import TableWriter
     from ..track import OneEuro
     from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
     from ..video.sources import frame_names
@@ -92,7 +95,7 @@ def _run(args: argparse.Namespace) -> None:
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
-                         "--review, --video-out, --contact-sheet")  # fmt: skip
+                         "--review, --table, --video-out, --contact-sheet")  # fmt: skip
 
     sheet = ContactSheet(args.contact_sheet) if args.contact_sheet else None  # a bad name fails now, not at the end
     keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
@@ -123,16 +126,19 @@ def _run(args: argparse.Namespace) -> None:
     collected, error, stopped = list(done), None, False
     overlay = VideoWriter(args.video_out, video_fps(args.source)) if args.video_out else None
     frames = read_frames(args.source) if overlay or sheet else None
+    table = TableWriter(args.table, video_fps(args.source)) if getattr(args, "table", None) else None
 
-    def draw(result) -> None:
+    def draw(result) -> None:  # the overlay, the sheet and the table are made as frames finish
         if frames is not None:
             drawn = result.plot(next(frames).image)
             if overlay:
                 overlay.write(drawn)
             if sheet:
                 sheet.offer(result.frame_index, drawn)
+        if table is not None:
+            table.write(result)
 
-    for result in done:  # the overlay and the sheet are drawn again from the kept results
+    for result in done:  # the overlay, the sheet and the table are made again from the kept results
         draw(result)
     bar = tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None, initial=len(done))
     try:
@@ -151,9 +157,11 @@ def _run(args: argparse.Namespace) -> None:
         bar.close()
         if overlay:
             overlay.close()
-        written = []
+        if table is not None:
+            table.close()
+        written = [] if table is None or stopped else [args.table]
         if not stopped:  # an error: write what was done; an interruption keeps it for --resume instead
-            written = _write(collected, args, pipe.adaptation) if collected else []
+            written += _write(collected, args, pipe.adaptation) if collected else []
             if sheet and sheet.close():
                 written.append(args.contact_sheet)
     if stopped:
