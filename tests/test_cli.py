@@ -40,3 +40,15 @@ def test_errors_are_one_clear_line_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("stdpose-infer: error: ") and "no such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_progress_off_a_terminal_logs_a_few_lines_not_one_per_item(tmp_path):
+    """In a log or a pipe a long run's bar is redrawn at most once a minute (a 110-frame run wrote 110 lines)."""
+    from stdpose_infer.progress import progress
+
+    log = tmp_path / "run.log"
+    with log.open("w") as f:
+        for _ in progress(range(500), desc="run", unit="frame", file=f):
+            pass
+    text = log.read_text()
+    assert text.count("\r") + text.count("\n") <= 4 and "500/500" in text, repr(text)

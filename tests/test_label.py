@@ -92,12 +92,13 @@ def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
     """SIGTERM keeps the done frames; --resume labels the rest with the tracker's state: the uninterrupted file."""
     import signal
 
-    from stdpose_infer.cli import label
+    import tqdm
+
     clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test") / "000001_mpiinew_test.mp4"
     args = ["label", str(clip), "--detector", "movenet"]
     assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
     out = tmp_path / "out.json"
-    monkeypatch.setattr(label, "tqdm", SignalAfter(signal.SIGTERM, 2))
+    monkeypatch.setattr(tqdm, "tqdm", SignalAfter(signal.SIGTERM, 2))
     assert main([*args, "--json", str(out)]) == 130
     assert "after 2 frames" in capsys.readouterr().err and not out.exists()
     monkeypatch.undo()

@@ -149,9 +149,9 @@ def finetune(
 def _bar(progress: bool, seconds: float, steps: int | None, desc: str):
     if not progress:
         return None
-    from tqdm import tqdm
+    from ..progress import progress
 
     if steps is not None:
-        return tqdm(total=steps, desc=desc, unit="step", leave=False)
-    return tqdm(total=round(seconds, 1), desc=desc, unit="s", leave=False,
+        return progress(total=steps, desc=desc, unit="step", leave=False)
+    return progress(total=round(seconds, 1), desc=desc, unit="s", leave=False,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s, {remaining} left{postfix}")  # fmt: skip

@@ -23,12 +23,12 @@ def annotate_videos(videos: list[str | Path], out_dir: str | Path, labels_dir: s
 
         rows = run_on_ray(jobs, options, None if ray is True else str(ray), actors, gpus_per_actor, cpus_per_actor)
     else:
-        from tqdm import tqdm
+        from ..progress import progress as progress_bar
 
         todo = [j for j in jobs if not Path(j.out).is_file()]
         annotator = VideoAnnotator(**options) if todo else None
         rows = []
-        for job in tqdm(jobs, desc="videos", unit="video", disable=not progress):
+        for job in progress_bar(jobs, desc="videos", unit="video", disable=not progress):
             rows.append(annotator(job) if annotator else summary_row(job, "skipped"))
     write_atomic({"videos": rows}, Path(out_dir) / "summary.json")
     return rows

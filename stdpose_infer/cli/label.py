@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
 
 from ..errors import InputError, Interrupted
 from ..label import MoveNetPose, add_head_boxes, auto_label
 from ..pipeline.resume import ResumePoint
+from ..progress import progress
 from ..results import posetrack_json, write_json
 from ..track import IouTracker
 from . import interruption
@@ -48,7 +48,7 @@ def _label(args: argparse.Namespace) -> None:
                           start=point.next_frame if point else 0)  # fmt: skip
     try:
         with interruption.StopOnSignal() as stop:  # Ctrl-C or SIGTERM: the frame at hand is finished, then kept
-            for result in tqdm(labelled, desc="label", unit="frame", initial=len(results)):
+            for result in progress(labelled, desc="label", unit="frame", initial=len(results)):
                 results.append(result)
                 point = ResumePoint("label", result.frame_index + 1, tracker.state())
                 if stop.requested:

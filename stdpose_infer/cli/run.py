@@ -83,10 +83,9 @@ def add_commands(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from tqdm import tqdm
-
     from ..adapt import AdaptReport
     from ..pipeline import Pipeline
+    from ..progress import progress
     from ..results import TableWriter
     from ..track import OneEuro
     from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
@@ -140,7 +139,7 @@ def _run(args: argparse.Namespace) -> None:
 
     for result in done:  # the overlay, the sheet and the table are made again from the kept results
         draw(result)
-    bar = tqdm(results, desc=args.command, unit="frame", total=len(names) if names else None, initial=len(done))
+    bar = progress(results, desc=args.command, unit="frame", total=len(names) if names else None, initial=len(done))
     try:
         with interruption.StopOnSignal() as stop:
             for result in bar:

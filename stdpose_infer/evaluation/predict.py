@@ -73,8 +73,10 @@ def predict_dataset(
     if progress:
         from tqdm import tqdm
 
+        from ..progress import progress
+
         tqdm.write(f"backend: {pipe.backend.info}")
-        bar = tqdm(files, desc=f"{mode} {data.name}", unit="video")
+        bar = progress(files, desc=f"{mode} {data.name}", unit="video")
     written = []
     for path in bar:
         order, results, _ = predict_video(pipe, data, path, mode, label_every)

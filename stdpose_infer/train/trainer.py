@@ -238,9 +238,9 @@ def _autocast(precision: str, device: torch.device):
 def _progress(loader, enabled: bool, desc: str):
     if not enabled:
         return loader
-    from tqdm import tqdm
+    from ..progress import progress
 
-    return tqdm(loader, desc=desc, unit="batch", leave=False)
+    return progress(loader, desc=desc, unit="batch", leave=False)
 
 
 def _checkpoint(model, optimizer, schedule, epoch, history, out: Path, config: TrainConfig, world: int = 1) -> None:
