@@ -52,10 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _bench(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from ..progress import progress
-
     from ..bench import BenchConfig, markdown, run_bench, write_report
     from ..errors import InputError
+    from ..progress import progress as progress_bar
 
     if not args.no_plot and not args.no_model:  # say so before the run, not after it
         from ..errors import require
@@ -76,7 +75,7 @@ def _bench(args: argparse.Namespace) -> None:
     pipeline_rows = int(config.pipeline) * (2 if config.reuse else 1)
     steps = len(config.backends) * len(config.precisions) * ((len(config.batch_sizes) if config.model else 0)
                                                              + pipeline_rows)  # fmt: skip
-    with progress(total=steps, desc="stdpose-bench", unit="run", file=sys.stderr) as bar:
+    with progress_bar(total=steps, desc="stdpose-bench", unit="run", file=sys.stderr) as bar:
 
         def progress(message: str) -> None:
             bar.set_postfix_str(message)

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "interpolation replaces the model (see Pipeline)")
     run.add_argument("--smooth", action="store_true", help="estimate: One-Euro smoothing along tracks")
     run.add_argument("--flip-test", action="store_true", help="average each crop's heatmaps with its mirror's")
-    run.add_argument("--reuse-features", action=argparse.BooleanOptionalAction, default=None, help="cross-frame "
+    run.add_argument("--reuse-features", action=argparse.BooleanOptionalAction, default="auto", help="cross-frame "
                      "feature reuse (each crop's backbone pass shared by the triplets that read it); default: as "
                      "Pipeline(), on wherever the backend can")
     args = parser.parse_args(argv)
@@ -60,7 +60,7 @@ def _evaluate(args: argparse.Namespace) -> None:
                                annotations=args.annotations,
                                batch_size=args.batch_size, backend=args.backend, precision=args.precision,
                                fallback=args.fallback, smooth=args.smooth, flip_test=args.flip_test,
-                               reuse_features="auto" if args.reuse_features is None else args.reuse_features)  # fmt: skip
+                               reuse_features=args.reuse_features)  # fmt: skip
         scored = "propagated frames only" if args.mode == "propagate" else "every labeled frame"
         print(f"{args.mode} on {args.data} ({scored}); predictions in {out}")
         gt, pred = f"{args.data}/{args.annotations}", out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from ..errors import InputError, Interrupted
 from ..label import MoveNetPose, add_head_boxes, auto_label
 from ..pipeline.resume import ResumePoint

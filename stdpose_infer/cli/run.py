@@ -54,7 +54,7 @@ def add_commands(sub) -> None:
         if name == "run":
             p.add_argument("--smooth", action="store_true", help="smooth each track's joints online (One-Euro "
                            "filter at the video's frame rate; no look-ahead)")  # fmt: skip
-        p.add_argument("--reuse-features", action=argparse.BooleanOptionalAction, default=None,
+        p.add_argument("--reuse-features", action=argparse.BooleanOptionalAction, default="auto",
                        help="compute each frame's backbone pass once and share it between the triplets that read it "
                        "(1.8-2.1x faster at the same accuracy; on by default wherever the backend can: "
                        "--no-reuse-features turns it off)")  # fmt: skip
@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> None:
     pipe = Pipeline(  # an interrupted --adapt run's adapted model, when it kept one (not a new adaptation)
         kept_weights or args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
-        smooth=smooth, reuse_features="auto" if args.reuse_features is None else args.reuse_features, gap_memory_mb=getattr(args, "gap_memory_mb", 512),
+        smooth=smooth, reuse_features=args.reuse_features, gap_memory_mb=getattr(args, "gap_memory_mb", 512),
     )  # fmt: skip
     if getattr(args, "save_weights", None) and not args.adapt:
         raise InputError("--save-weights keeps an adapted model: add --adapt")

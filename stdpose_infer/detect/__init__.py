@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..defaults import DEFAULT_DETECTOR, MULTIPOSE_FILE, NANODET_FILE, shipped_detector_file
 from ..errors import InputError
-from .base import Detections, box_iou, check_boxes, nms
+from .base import Detections, box_iou, check_boxes, clip_boxes, nms
 from .hog import HogDetector
 from .movenet import MoveNetDetector
 from .nanodet import NanoDetDetector
@@ -13,7 +13,7 @@ from .sliced import SlicedDetector
 from .yolo import UltralyticsDetector, YoloDetector
 
 __all__ = ["Detections", "HogDetector", "MoveNetDetector", "NanoDetDetector", "SlicedDetector", "YoloDetector",
-           "box_iou", "check_boxes", "make_detector", "nms"]
+           "box_iou", "check_boxes", "clip_boxes", "make_detector", "nms"]
 
 
 def make_detector(spec, score_threshold: float | None = None, nms_iou: float | None = None):

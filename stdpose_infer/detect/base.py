@@ -50,6 +50,13 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
+def clip_boxes(boxes: np.ndarray, frame_shape: tuple[int, int]) -> np.ndarray:
+    """(N, 4) xyxy boxes clipped to an (h, w) frame."""
+    h, w = frame_shape
+    return np.stack([boxes[:, 0].clip(0, w), boxes[:, 1].clip(0, h), boxes[:, 2].clip(0, w), boxes[:, 3].clip(0, h)],
+                    axis=1)  # fmt: skip
+
+
 def check_boxes(boxes, frame_shape: tuple[int, int], where: str, min_size: float = 4.0) -> np.ndarray:
     """Given boxes as (N, 4) float xyxy, clipped to the frame; boxes wholly outside or tinier than
     ``min_size`` px are refused with a message naming them (partly outside is fine: clipped)."""
@@ -59,9 +66,7 @@ def check_boxes(boxes, frame_shape: tuple[int, int], where: str, min_size: float
     if boxes.ndim != 2 or boxes.shape[1] != 4 or not np.isfinite(boxes).all():
         raise InputError(f"{where}: boxes must be finite (N, 4) [x1, y1, x2, y2] pixels, got shape {boxes.shape}")
     h, w = frame_shape
-    clipped = np.stack(
-        [boxes[:, 0].clip(0, w), boxes[:, 1].clip(0, h), boxes[:, 2].clip(0, w), boxes[:, 3].clip(0, h)], axis=1
-    )
+    clipped = clip_boxes(boxes, frame_shape)
     size = np.minimum(clipped[:, 2] - clipped[:, 0], clipped[:, 3] - clipped[:, 1])
     bad = np.flatnonzero(size < min_size)
     if len(bad):

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, require
-from .base import Detections, nms
+from .base import Detections, clip_boxes, nms
 
 STRIDES = (8, 16, 32)
 # NanoDet's own input normalisation (BGR order): RGB / 255 finds half as many people
@@ -94,9 +94,7 @@ class NanoDetDetector:
         scores, dists = [o[0] for o in outs[:3]], [o[0] for o in outs[3:]]
         scores, dists = _by_stride(scores), _by_stride(dists)
         boxes, conf = decode_nanodet(scores, dists, (ih, iw), self.score_threshold)
-        boxes /= r
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        boxes = clip_boxes(boxes / r, (h, w))
         keep = nms(boxes, conf, self.nms_iou)
         return Detections(boxes[keep], conf[keep])
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..annotation import read_labels
 from ..defaults import default_weights
-from ..detect import Detections, check_boxes, make_detector
+from ..detect import Detections, check_boxes, clip_boxes, make_detector
 from ..errors import InputError
 from ..export.onnx_graph import SPLIT_GRAPHS
 from ..keypoints import get_format
@@ -312,8 +312,7 @@ class Pipeline:
         if boxes is None and self.track_fill > 0:  # people the detector missed here keep their tracks' boxes
             kept, kept_ids = tracker.missing(self.track_fill)
             if len(kept):
-                kept = np.stack([kept[:, 0].clip(0, w), kept[:, 1].clip(0, h), kept[:, 2].clip(0, w),
-                                 kept[:, 3].clip(0, h)], axis=1)  # fmt: skip
+                kept = clip_boxes(kept, (h, w))
                 inside = np.minimum(kept[:, 2] - kept[:, 0], kept[:, 3] - kept[:, 1]) >= self.min_box
                 found, ids = np.concatenate([found, kept[inside]]), np.concatenate([ids, kept_ids[inside]])
         return found, ids
