@@ -32,6 +32,7 @@ Example::
 """
 
 from ._version import __version__
+from .analytics import kinematics, plot_angles
 from .annotation import cvat_xml, label_studio_tasks, read_labels, review_rows
 from .crops import box_to_center_scale, get_affine, heatmap_to_image, image_to_heatmap
 from .decode import decode_heatmaps, flip_heatmaps, render_heatmaps
@@ -71,11 +72,13 @@ __all__ = [
     "get_format",
     "heatmap_to_image",
     "image_to_heatmap",
+    "kinematics",
     "label_studio_tasks",
     "load_backend",
     "load_model",
     "load_vitpose",
     "load_weights",
+    "plot_angles",
     "posetrack_json",
     "results_table",
     "TableWriter",

@@ -19,9 +19,11 @@ from stdpose_infer.adapt import AdaptReport, AdaptSettings, NothingToAdapt, adap
 from stdpose_infer.adapt.heldout import (
     SPAN_EXPONENT,
     HeldOutErrors,
+    TrackingErrors,
     blend_terms,
     blended_errors,
     decided_errors,
+    interpolation_errors,
     model_from,
     split_labels,
 )
@@ -36,6 +38,7 @@ from stdpose_infer.keypoints import POSETRACK
 from stdpose_infer.pipeline import Fallback
 from stdpose_infer.pipeline.fallback import model_share
 from stdpose_infer.results import PoseResult, coco_json, write_json, write_text
+from stdpose_infer.video import read_frames
 
 SETTINGS = AdaptSettings(trains="head+temporal", lr=1e-3, batch_size=4)
 
@@ -68,7 +71,23 @@ def test_adaptation_moves_the_model_and_lowers_the_held_out_error(clip):
     assert not torch.equal(before["keypoint_head.final_layer.weight"], after["keypoint_head.final_layer.weight"])
     assert done.fallback.mode == "blend" and len(done.fallback.model_mse) == len(done.fallback.interpolation_rate) == 17
     assert "mid-gap the model's point weighs" in report.summary()
+    assert {"interpolation", "point tracking"} <= set(report.heldout_pck) and "point tracking" in report.summary()
+    better = min(("interpolation", "point tracking"), key=report.heldout_error.get)
+    assert done.fallback.carry == report.carry == {"point tracking": "tracking"}.get(better, "interpolation")
     assert "adaptation" in done.model.provenance and "adapted" in done.model.provenance["source"]
+
+
+def test_held_out_point_tracks_score_the_joints_interpolation_scores(clip):
+    source, doc = clip
+    names = [f"frame/{i:06d}" for i in range(19)]
+    kept, held = split_labels(read_labels(every(doc, 3), names, POSETRACK))
+    tracking = TrackingErrors(kept, held)
+    for frame in read_frames(source):
+        tracking.add(frame.index, frame.image)
+    tracked, interp = tracking.errors(), interpolation_errors(kept, held)
+    np.testing.assert_array_equal(tracked.slots, interp.slots)  # the same joints, in the same order
+    np.testing.assert_array_equal(tracked.spans, interp.spans)
+    assert len(tracked.errors) and not np.allclose(tracked.errors, interp.errors)  # the tracks moved joints
 
 
 def test_split_keeps_the_ends_and_holds_out_every_third_inner_frame(clip):

@@ -1,6 +1,6 @@
 """The package's modules import each other without a circle, counting imports inside functions too (a lazy import
-hides a circle from Python, not from a reader; imports for type hints only, under ``if TYPE_CHECKING:``, are not
-counted), and the core never imports torchvision or ultralytics."""
+hides a circle from Python, not from a reader; so are imports for type hints only, under ``if TYPE_CHECKING:``),
+and the core never imports torchvision or ultralytics."""
 
 from __future__ import annotations
 
@@ -20,12 +20,7 @@ def import_graph(package: Path) -> dict[str, set[str]]:
     for name, path in files.items():
         here = name if path.name == "__init__.py" else name.rpartition(".")[0]
         found = set()
-        tree = ast.parse(path.read_text())
-        hints = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(
-            block.test) for stmt in block.body for n in ast.walk(stmt)}  # fmt: skip
-        for node in ast.walk(tree):
-            if id(node) in hints:
-                continue
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level:
                 base = here.split(".")[: len(here.split(".")) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))

@@ -17,6 +17,7 @@ import json
 import statistics
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from .heldout import (
     blend_terms,
     blended_errors,
     decided_errors,
+    TrackingErrors,
     interpolation_errors,
     model_errors,
     interpolation_rate,
@@ -67,10 +69,11 @@ class AdaptReport:
     model_from: list[float | None] = field(default_factory=list)  # threshold rule, per slot: span from which it is used
     model_joints: list[str] = field(default_factory=list)  # slots whose model point weighs over half mid-gap
     slot_model_error: list[float | None] = field(default_factory=list)  # per slot, held-out mean (person sizes)
-    slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot, error / span ** exponent
+    slot_interpolation_rate: list[float | None] = field(default_factory=list)  # per slot: the carry, error / span ** e
     slot_model_mse: list[float | None] = field(default_factory=list)  # the blend's weights (heldout.blend_terms)
     slot_interpolation_mse_rate: list[float | None] = field(default_factory=list)
     mid_gap_share: float | None = None  # the model's mean weight mid-gap, over the labeled joint slots
+    carry: str = "interpolation"  # what carries the labels between them in the blend: "interpolation" or "tracking"
     kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
     # the held-out errors themselves ("interpolation", "model": the model chosen), for study; not saved with weights
     heldout: dict = field(default_factory=dict, compare=False, repr=False)
@@ -107,8 +110,10 @@ class AdaptReport:
         else:
             use = (f"mid-gap the model's point weighs {self.mid_gap_share:.2f} on average against interpolation "
                    f"(over half for {', '.join(self.model_joints) or 'no joint type'})")  # fmt: skip
+        use = use.replace("against interpolation", "against point tracking") if self.carry == "tracking" else use
+        tracking = f"point tracking {pck['point tracking']:.2f}, " if "point tracking" in pck else ""
         return (f"{head}; between labels {self.label_gap} frames apart {use}; held-out PCK: model {model:.2f}, "
-                f"interpolation {pck['interpolation']:.2f}, decided {pck['decided']:.2f} "
+                f"interpolation {pck['interpolation']:.2f}, {tracking}decided {pck['decided']:.2f} "
                 f"({self.heldout_frames} held-out frames)")  # fmt: skip
 
     def provenance(self) -> dict:
@@ -179,7 +184,13 @@ def adapt(
     if steps is None and minutes <= 0:
         raise NothingToAdapt(f"an adaptation budget of {minutes} minutes trains nothing; give --adapt-minutes > 0")
     fmt = get_format(model.config.keypoint_format)
-    count, frames, table = read_labeled_video(source, labels, fmt, neighbours=1)
+    tracking: list[TrackingErrors] = []  # the held-out labels' point tracks, made in the same pass over the video
+
+    def watch(table: dict) -> Callable[[int, np.ndarray], None]:
+        tracking.append(TrackingErrors(*split_labels(table)))
+        return tracking[0].add
+
+    count, frames, table = read_labeled_video(source, labels, fmt, neighbours=1, watch=watch)
     if len(table) < 2:
         raise NothingToAdapt(f"{len(table)} labeled frame(s): adaptation needs at least 2 (label every T-th frame)")
     tracks = [tid for lab in table.values() for tid in lab.track_ids.tolist()]
@@ -202,28 +213,33 @@ def adapt(
         if not held:  # too few labels to hold any out: train on all, no decision
             done = finetune(tuned, root, "annotations", gap, seconds, settings, steps, progress)
             report.steps, report.seconds = done["steps"], done["seconds"]
-            return Adaptation(tuned, Fallback("joint"), report)
+            return Adaptation(tuned, Fallback.for_model("track"), report)
         fold_steps = None if steps is None else max(1, round(steps * FOLD_SHARE))
         done = finetune(tuned, root, "annotations_fold", gap, seconds * FOLD_SHARE, settings, fold_steps, progress,
                         "adapt (held-out fold)")  # fmt: skip
         c = model.config
-        interp = interpolation_errors(kept, held)
+        interp, tracked = interpolation_errors(kept, held), tracking[0].errors()
         scored = {name: model_errors(_heatmap_fn(m), frames, kept, held, c.input_wh, c.heatmap_wh)
                   for name, m in (("base model", base), ("adapted model", tuned))}  # fmt: skip
-        report.heldout_error = {"interpolation": interp.mean(), **{k: v.mean() for k, v in scored.items()}}
+        report.heldout_error = {"interpolation": interp.mean(), "point tracking": tracked.mean(),
+                                **{k: v.mean() for k, v in scored.items()}}  # fmt: skip
         report.kept = report.heldout_error["adapted model"] <= report.heldout_error["base model"]
         chosen = scored["adapted model" if report.kept else "base model"]
-        threshold = np.where(fmt.valid_mask, model_from(chosen, interp, fmt.num_keypoints), np.inf)
-        model_mse, rate = blend_terms(chosen, interp, fmt.num_keypoints)
-        report.heldout = {"interpolation": interp, "model": chosen}
-        decided = blended_errors(chosen, interp, model_mse, rate)
-        rule = decided_errors(chosen, interp, threshold)
-        report.heldout_pck = {"interpolation": interp.pck(), **{k: v.pck() for k, v in scored.items()},
+        # the labels' side of the blend: whichever carried the held-out labels better on this video
+        report.carry = "tracking" if tracked.mean() < interp.mean() else "interpolation"
+        carried = tracked if report.carry == "tracking" else interp
+        threshold = np.where(fmt.valid_mask, model_from(chosen, carried, fmt.num_keypoints), np.inf)
+        model_mse, rate = blend_terms(chosen, carried, fmt.num_keypoints)
+        report.heldout = {"interpolation": interp, "point tracking": tracked, "model": chosen}
+        decided = blended_errors(chosen, carried, model_mse, rate)
+        rule = decided_errors(chosen, carried, threshold)
+        report.heldout_pck = {"interpolation": interp.pck(), "point tracking": tracked.pck(),
+                              **{k: v.pck() for k, v in scored.items()},
                               "decided": decided.pck(), "threshold rule": rule.pck()}  # fmt: skip
         report.heldout_error.update({"decided": decided.mean(), "threshold rule": rule.mean()})
         report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
         report.slot_model_error = _listed(chosen.per_slot(fmt.num_keypoints)[0])
-        report.slot_interpolation_rate = _listed(interpolation_rate(interp, fmt.num_keypoints))
+        report.slot_interpolation_rate = _listed(interpolation_rate(carried, fmt.num_keypoints))
         report.slot_model_mse, report.slot_interpolation_mse_rate = _listed(model_mse, 4), _listed(rate, 4)
         mid = model_share(model_mse, rate, (gap // 2) * (gap - gap // 2))  # at the middle of a gap
         report.mid_gap_share = round(float(mid[fmt.valid_mask].mean()), 3)

@@ -9,7 +9,7 @@ frames; propagation samples read other labeled frames). JPEG quality 95: a fract
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import cv2
@@ -29,9 +29,12 @@ def needed_frames(labeled: Iterable[int], neighbours: int, frames: int) -> set[i
     return {t + d for t in labeled for d in range(-neighbours, neighbours + 1) if 0 <= t + d < frames}
 
 
-def read_labeled_video(source, labels, keypoint_format: KeypointFormat, neighbours: int = 1):
+def read_labeled_video(source, labels, keypoint_format: KeypointFormat, neighbours: int = 1,
+                       watch: Callable[[dict], Callable[[int, np.ndarray], None]] | None = None):  # fmt: skip
     """One pass over ``source``: (frame count, {index: BGR image} of the labeled frames and their neighbours,
-    {index: FrameLabels} in the model's slots). Memory holds those frames only, not the whole video."""
+    {index: FrameLabels} in the model's slots). Memory holds those frames only, not the whole video.
+    ``watch``: called with the labels once they are read; every decoded frame is passed, in order, to what it
+    returns (the held-out point tracks read the frames between labels this way, in the same pass)."""
     if isinstance(source, (list, tuple)):  # frames in memory (Pipeline.propagate accepts a list of Frames)
         source = [f.image if isinstance(f, Frame) else f for f in source]
     names = frame_names(source)
@@ -40,13 +43,19 @@ def read_labeled_video(source, labels, keypoint_format: KeypointFormat, neighbou
         every = [f.image for f in read_frames(source)]
         names = [f"frame/{i:06d}" for i in range(len(every))]
         table = read_labels(labels, names, keypoint_format)
+        if watch is not None:
+            seen = watch(table)
+            for i, image in enumerate(every):
+                seen(i, image)
         keep = needed_frames(table, neighbours, len(every))
         return len(every), {t: every[t] for t in sorted(keep)}, table
     table = read_labels(labels, names, keypoint_format)
     keep = needed_frames(table, neighbours, len(names))
-    count = 0
+    count, seen = 0, watch(table) if watch is not None else None
     for frame in read_frames(source):
         count = frame.index + 1
+        if seen is not None:
+            seen(frame.index, frame.image)
         if frame.index in keep:
             frames[frame.index] = frame.image
     missing = sorted(t for t in table if t not in frames)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..annotation import FrameLabels
 from ..annotation.interpolation import SPAN_EXPONENT, interpolated_pose, nearest_labeled
+from ..annotation.point_tracking import LabelTracks
 from ..pipeline.fallback import model_share
 from ..pipeline.propagation import plan_propagation
 from ..pipeline.triplet_poses import HeatmapFn, triplet_poses
@@ -78,17 +79,44 @@ def _span(t: int, kept: dict) -> int:
     return (t - before) * (after - t)
 
 
+def _carried_rows(pose, t: int, truth: FrameLabels, kept: dict, rows: list) -> None:
+    for i, tid in enumerate(truth.track_ids):
+        carried = pose(t, int(tid))
+        if carried is None:
+            continue
+        xy, score = carried
+        _score(np.where((score > 0)[:, None], xy, np.nan), truth, i, _span(t, kept), rows)
+
+
 def interpolation_errors(kept: dict[int, FrameLabels], held: dict[int, FrameLabels]) -> HeldOutErrors:
     """The labels' linear interpolation at each held-out frame, scored against its labels."""
     rows: list = []
     for t, truth in sorted(held.items()):
-        for i, tid in enumerate(truth.track_ids):
-            interp = interpolated_pose(t, kept, int(tid))
-            if interp is None:
-                continue
-            xy, score = interp
-            _score(np.where((score > 0)[:, None], xy, np.nan), truth, i, _span(t, kept), rows)
+        _carried_rows(lambda t, tid: interpolated_pose(t, kept, tid), t, truth, kept, rows)
     return _errors(rows)
+
+
+class TrackingErrors:
+    """The labels' point tracks (``annotation.point_tracking``) at each held-out frame, scored against its labels,
+    as the video streams past: ``add`` every frame in order, then ``errors()`` (the same joints, in the same order,
+    as ``interpolation_errors``). Memory holds one gap between kept labels."""
+
+    def __init__(self, kept: dict[int, FrameLabels], held: dict[int, FrameLabels], budget_mb: float = 512) -> None:
+        self.kept, self.held, self.rows = kept, held, []
+        self.tracks = LabelTracks(kept, budget_mb)
+        self.pending = sorted(held)
+
+    def add(self, index: int, image: np.ndarray) -> None:
+        self.tracks.add(index, image)
+        while self.pending and nearest_labeled(self.tracks.labeled, self.pending[0])[1] <= index:
+            t = self.pending.pop(0)  # its gap's frames are all in
+            _carried_rows(self.tracks.pose, t, self.held[t], self.kept, self.rows)
+
+    def errors(self) -> HeldOutErrors:
+        for t in self.pending:  # past the last kept label (none, as split_labels holds out): copies
+            _carried_rows(self.tracks.pose, t, self.held[t], self.kept, self.rows)
+        self.pending = []
+        return _errors(self.rows)
 
 
 def model_errors(

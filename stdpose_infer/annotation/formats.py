@@ -21,11 +21,17 @@ def read_labels(
 ) -> dict[int, FrameLabels]:
     """{frame index: labels} in the model's slots, from a label file (path) or its parsed JSON (dict or list).
 
-    CVAT XML (.xml): keyframes of skeleton tracks; PoseTrack/COCO JSON (a dict with images and annotations);
+    A table this function returned passes through. CVAT XML (.xml): keyframes of skeleton tracks; PoseTrack/COCO JSON (a dict with images and annotations);
     Label Studio (a JSON list of tasks). Joints map by name; frames outside the source, unknown joint names or a
     CVAT task of another length raise ``InputError`` saying what does not fit.
     """
     where = "labels"
+    if isinstance(labels, dict) and labels and all(isinstance(v, FrameLabels) for v in labels.values()):
+        joints = {lab.keypoints.shape[1] for lab in labels.values() if len(lab.track_ids)}
+        if joints - {keypoint_format.num_keypoints}:
+            raise InputError(f"{where}: a table of {sorted(joints)} joint slots for a model of "
+                             f"{keypoint_format.num_keypoints}; read the file with this model's keypoint format")
+        return dict(labels)  # already a table in the model's slots (read_labels' own output)
     if isinstance(labels, (str, Path)):
         path = Path(labels)
         where = str(path)

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..errors import InputError, Interrupted
 from . import interruption
 
-OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "table", "video_out", "contact_sheet")
+OUTPUTS = ("json", "coco_json", "cvat_xml", "label_studio", "review", "table", "kinematics", "plot_angles", "video_out",
+           "contact_sheet")  # fmt: skip
 
 
 def add_commands(sub) -> None:
@@ -29,8 +30,9 @@ def add_commands(sub) -> None:
                            "PoseTrack18/21 keypoint JSON, or a Label Studio JSON export (detected from the file)")
             p.add_argument("--fallback", default="auto", choices=NAMED_FALLBACKS, help="where the labels' linear "
                            "interpolation replaces the model: between labels, and beyond them where the model is "
-                           "unsure or strays (joint); never (none); wherever there is one (interpolate); auto: "
-                           "joint, or after --adapt (or for adapted --weights) the blend the held-out labels weighed")
+                           "unsure or strays (joint); the same with the labels carried by point tracking instead "
+                           "of interpolation (track); never (none); wherever there is one (interpolate); auto: "
+                           "track, or after --adapt (or for adapted --weights) the blend the held-out labels weighed")
             p.add_argument("--adapt", action="store_true", help="first fine-tune the model on these labels of this "
                            "video (held-out labels weigh it against interpolation)")
             p.add_argument("--adapt-minutes", type=float, default=4.0, help="--adapt: training time budget "
@@ -76,6 +78,13 @@ def add_commands(sub) -> None:
         out.add_argument("--review", help="CSV of the poses most worth a human look, worst first")
         out.add_argument("--table", help="one tidy keypoint table, .csv or .parquet (frame, time_s, track, joint, "
                          "x, y, score, origin; a row per frame, person and joint), written as frames finish")
+        out.add_argument("--kinematics", help="joint and segment angles, angular velocities and keypoint speeds per "
+                         "track and frame, .csv or .parquet (needs the analytics extra)")  # fmt: skip
+        out.add_argument("--plot-angles", help="PNG of the knee, hip, shoulder and elbow angles over time per track")
+        p.add_argument("--height-m", type=float, help="--kinematics: the people's height in metres, for speeds in "
+                       "m/s (each track's height in pixels is measured along its skeleton)")  # fmt: skip
+        p.add_argument("--fps", type=float, help="the frame rate for times and speeds (default: the video's own; "
+                       "25 for a folder of images)")  # fmt: skip
         out.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
         out.add_argument("--contact-sheet", help="PNG of six overlay frames spread over the video, to see the "
                          "result at a glance")  # fmt: skip
@@ -94,9 +103,11 @@ def _run(args: argparse.Namespace) -> None:
 
     if not any(getattr(args, o) for o in OUTPUTS):
         raise InputError("nothing to write: give at least one of --json, --coco-json, --cvat-xml, --label-studio, "
-                         "--review, --table, --video-out, --contact-sheet")  # fmt: skip
+                         "--review, --table, --kinematics, --plot-angles, --video-out, --contact-sheet")  # fmt: skip
 
     sheet = ContactSheet(args.contact_sheet) if args.contact_sheet else None  # a bad name fails now, not at the end
+    if args.kinematics or args.plot_angles:  # so do a bad kinematics name and a missing extra
+        _check_kinematics(args)
     keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
     done, point, kept_weights = interruption.load(keep, print_) if args.resume else ([], None, None)
     detector = None if args.detector == "none" else args.detector
@@ -212,7 +223,7 @@ def adapted(pipe, args: argparse.Namespace):
         return pipe
     print(new.adaptation.summary())
     if args.fallback != "auto":
-        new.fallback = Fallback(args.fallback)
+        new.fallback = Fallback.for_model(args.fallback)
     if args.save_weights:
         print(f"wrote {save_weights(new.model, args.save_weights)} (adapted weights; use as --weights)")
     return new
@@ -245,4 +256,39 @@ def _write(results: list, args: argparse.Namespace, adaptation=None) -> list[str
         written.append(str(write_review_csv(rows, args.review)))
     if args.command == "propagate" or args.review:
         print(review_summary(rows))
+    if args.kinematics or args.plot_angles:
+        written += _write_kinematics(results, args)
+    return written
+
+
+def _check_kinematics(args: argparse.Namespace) -> None:
+    from ..errors import require
+
+    suffix = Path(args.kinematics).suffix.lower() if args.kinematics else ".csv"
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"{args.kinematics}: a kinematics table is .csv or .parquet, not {suffix or 'no suffix'!r}")
+    for module in ("pandas", "scipy.signal", *(["pyarrow"] if suffix == ".parquet" else []),
+                   *(["matplotlib"] if args.plot_angles else [])):  # fmt: skip
+        require(module, "analytics", "--kinematics and --plot-angles")
+    if args.height_m is not None and not args.height_m > 0:
+        raise InputError(f"--height-m is a height in metres (> 0), got {args.height_m}")
+
+
+def _write_kinematics(results: list, args: argparse.Namespace) -> list[str]:
+    """--kinematics and --plot-angles from the run's results."""
+    from ..analytics import kinematics, plot_angles
+    from ..video import video_fps
+
+    fps = args.fps or video_fps(args.source)
+    if not args.fps and not Path(args.source).is_file():
+        print(f"kinematics: times and speeds at {fps:g} frames/s (a folder of images has no frame rate: give --fps)")
+    table = kinematics(results, fps, height_m=args.height_m)
+    written = []
+    if args.kinematics:
+        path = Path(args.kinematics)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(path, index=False) if path.suffix.lower() == ".csv" else table.to_parquet(path, index=False)
+        written.append(str(path))
+    if args.plot_angles:
+        written.append(str(plot_angles(table, args.plot_angles)))
     return written

@@ -4,21 +4,18 @@ drop frames no later triplet reads (memory stays flat), and release results in f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from ..results import PoseResult
 from ..track import IouTracker, OneEuro
 from ..video import Frame, TruncatedVideoError
 from .batcher import Batcher, Reuse
 from .crop_policies import CropPolicy
+from .pass_context import Boxes, PassContext
 from .pose_nms import pose_nms
 from .resume import ResumePoint
 
-if TYPE_CHECKING:
-    from .pipeline import Boxes, Pipeline
 
-
-def estimate_stream(pipe: Pipeline, frames: Iterable[Frame], boxes: Boxes | None, smooth: OneEuro | None,
+def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | None, smooth: OneEuro | None,
                     resume: ResumePoint | None = None) -> Iterator[PoseResult]:  # fmt: skip
     """``pipe``'s poses on every frame from ``resume.next_frame`` (default 0); ``pipe.resume_point`` follows the
     results as they are yielded."""

@@ -9,12 +9,15 @@ import numpy as np
 
 from ..annotation.interpolation import SPAN_EXPONENT, interpolated_pose, nearest_labeled
 from ..annotation.labels import FrameLabels
+from ..annotation.point_tracking import LabelTracks
 from ..errors import InputError
 from ..results import PoseResult
 
 FALLBACKS = ("joint", "none", "interpolate", "blend", "decided")
-# what a user can name on a command line: "blend" and "decided" need what an adaptation measured; "auto" picks it
-NAMED_FALLBACKS = ("auto", "joint", "none", "interpolate")
+# what a user can name on a command line: "blend" and "decided" need what an adaptation measured; "auto" picks it;
+# "track" is "joint" with the labels carried by point tracking instead of linear interpolation
+NAMED_FALLBACKS = ("auto", "joint", "track", "none", "interpolate")
+CARRIES = ("interpolation", "tracking")  # how the labels reach the frames between them
 # "blend": two points whose squared distance exceeds GATE x the sum of their expected squared errors (2-D, person
 # sizes) disagree: the 95 % point of a chi-square with 2 degrees of freedom (5.99) x the variance per axis (half the
 # 2-D mean square)
@@ -30,7 +33,8 @@ class Fallback:
     ``min_gap`` is set, the nearest label is at least that many frames away; (b) the model scores it at least
     ``min_score``; and (c) it lies within ``max_shift`` x the person's size (the square root of its box area) x
     the frames to the nearest label of the interpolated point (a point farther off is the model's failure).
-    Elsewhere the interpolation is used. The defaults (never the model between two labels; 0.2; 0.4) were
+    Elsewhere the interpolation is used (``carry`` "interpolation"; "tracking": the labels' point tracks,
+    ``annotation.point_tracking``, in every place this text says interpolation). The defaults (never the model between two labels; 0.2; 0.4) were
     measured with the starter model (benchmarks/propagation_fallback.py): trusting it between labels won on
     synthetic clips and lost on a real one. "none": the model's points as they are; "interpolate": the labels'
     interpolation wherever there is one (the model still fills joints and people the labels lack). "decided": as
@@ -42,7 +46,7 @@ class Fallback:
     inverse of their expected squared errors on this video's held-out labels (``model_share``): ``model_mse[j]`` for the
     model, ``interpolation_rate[j]`` x span ** (2 x ``span_exponent``) for interpolation (the span law, unless a
     caller measured its own); ``correlation``: of the two sources' errors (0: independent; measured 0.1-0.6 on
-    held-out labels, but weights using it lost, benchmarks/blend_variants.py). Near a label the
+    held-out labels, but weights using it lost, benchmarks/experiments/blend_variants.py). Near a label the
     interpolation weighs most, mid-gap the model gains weight where it placed held-out joints well; a point the
     "joint" rule calls a failure (score, shift) gets no weight, and two points farther apart than both errors
     explain are not averaged (``GATE``): the source expected to be better takes the joint.
@@ -57,10 +61,13 @@ class Fallback:
     interpolation_rate: tuple[float, ...] = ()
     span_exponent: float = SPAN_EXPONENT
     correlation: float = 0.0
+    carry: str = "interpolation"
 
     def __post_init__(self) -> None:
         if self.mode not in FALLBACKS:
-            raise InputError(f"fallback must be one of {FALLBACKS}, got {self.mode!r}")
+            raise InputError(f"fallback must be one of {FALLBACKS} (or 'track'), got {self.mode!r}")
+        if self.carry not in CARRIES:
+            raise InputError(f"carry must be one of {CARRIES}, got {self.carry!r}")
         if self.mode == "blend" and (len(self.model_mse) != len(self.interpolation_rate) or not self.model_mse):
             raise InputError("the 'blend' fallback needs, per joint, the model's and interpolation's held-out errors "
                              "(model_mse=..., interpolation_rate=...); they come from Pipeline.adapt or `propagate "
@@ -72,21 +79,32 @@ class Fallback:
     @classmethod
     def for_model(cls, mode: str, model=None) -> Fallback:
         """``mode``, where "auto" means "blend" for a model adapted to a video (its provenance holds the held-out
-        errors; "decided" for one adapted before the blend existed), else "joint"."""
+        errors, and whether tracking or interpolation carried the labels better there; "decided" for one adapted
+        before the blend existed), else "track"; "track" means "joint" with the labels' point tracks (measured: +1.0
+        mAP on average over "joint", -1.5 to +10.1 a row, on 27 clip and gap rows;
+        benchmarks/results/2026-12-06_propagation_sources.md)."""
+        if mode == "track":
+            return cls("joint", carry="tracking")
         if mode != "auto":
             return cls(mode)
         record = json.loads(getattr(model, "provenance", {}).get("adaptation", "{}"))
         if record.get("slot_model_mse"):
             return cls("blend", model_mse=tuple(record["slot_model_mse"]),
-                       interpolation_rate=tuple(record["slot_interpolation_mse_rate"]))  # fmt: skip
+                       interpolation_rate=tuple(record["slot_interpolation_mse_rate"]),
+                       carry=record.get("carry", "interpolation"))  # fmt: skip
         if not record.get("model_from"):
-            return cls("joint")
+            return cls("joint", carry="tracking")
         return cls("decided", model_from=tuple(float("inf") if v is None else float(v) for v in record["model_from"]))
 
-    def apply(self, result: PoseResult, labels: dict[int, FrameLabels]) -> PoseResult:
-        """``result`` with its propagated joints replaced by the interpolated labels where this rule says so."""
+    def apply(self, result: PoseResult, labels: dict[int, FrameLabels], tracks: LabelTracks | None = None) -> PoseResult:
+        """``result`` with its propagated joints replaced by the carried labels where this rule says so
+        (``tracks``: the labels' point tracks over the video, which carry "tracking" needs)."""
         if self.mode == "none" or not labels:
             return result
+        if self.carry == "tracking" and tracks is None:
+            raise InputError("carry 'tracking' follows the labels through the frames: pass the video's LabelTracks "
+                             "(Pipeline.propagate does)")  # fmt: skip
+        carried = tracks.pose if self.carry == "tracking" else (lambda t, tid: interpolated_pose(t, labels, tid))
         slots = {"decided": len(self.model_from), "blend": len(self.model_mse)}.get(self.mode)
         if slots is not None and slots != result.keypoints.shape[1]:
             raise InputError(f"the {self.mode!r} fallback has {slots} joint slots, the model has "
@@ -95,7 +113,7 @@ class Fallback:
         before, after = nearest_labeled(sorted(labels), t)
         gap = max(min(abs(t - before), abs(after - t)), 1)
         for i in np.flatnonzero(result.origin == "propagated"):
-            interp = interpolated_pose(t, labels, int(result.track_ids[i]))
+            interp = carried(t, int(result.track_ids[i]))
             if interp is None:
                 continue
             xy, score = interp

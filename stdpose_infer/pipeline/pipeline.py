@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -38,11 +38,11 @@ from .crop_policies import CropPolicy, NeighbourCrops
 from .estimate_mode import estimate_stream
 from .fallback import Fallback
 from .model_calls import ModelCalls
+from .pass_context import Boxes
 from .propagate_mode import propagate_stream
 from .resume import ResumePoint
 
 log = logging.getLogger(__name__)
-Boxes = Sequence[np.ndarray] | dict[int, np.ndarray]  # per-frame (N, 4) xyxy boxes, by position or frame index
 
 
 class Pipeline:
@@ -64,10 +64,11 @@ class Pipeline:
         nms_iou: the detector's non-maximum suppression overlap (None: the detector's own default).
         min_box: detected boxes smaller than this (px) are dropped.
         cache_dir: where exported graphs and TensorRT engines are cached.
-        fallback: propagate mode: where the labels' linear interpolation replaces the model ("joint": between two
-            labels, and beyond them where the model is unsure or strays; "none"; "interpolate"; or a ``Fallback``,
-            e.g. "blend" with an adaptation's held-out errors). "auto" (default): "blend" for weights adapted to a
-            video (``adapt``), else "joint".
+        fallback: propagate mode: where the labels, carried to the frames between them, replace the model ("joint":
+            between two labels, and beyond them where the model is unsure or strays, the labels' linear
+            interpolation; "track": the same with the labels followed by point tracking; "none"; "interpolate"; or
+            a ``Fallback``, e.g. "blend" with an adaptation's held-out errors). "auto" (default): "blend" for
+            weights adapted to a video (``adapt``), else "track".
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
         reuse_features: compute each frame's backbone features once and share them between the triplets that

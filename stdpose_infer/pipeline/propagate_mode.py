@@ -9,28 +9,26 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
-
 import warnings
 
 import numpy as np
 
 from ..annotation import FrameLabels
 from ..annotation.interpolation import nearest_labeled
+from ..annotation.point_tracking import LabelTracks
 from ..detect import check_boxes
 from ..results import PoseResult
 from ..track import IouTracker
 from ..video import Frame, TruncatedVideoError
 from .batcher import Reuse
 from .crop_policies import NeighbourCrops
+from .pass_context import Boxes, PassContext
 from .propagation import plan_propagation
 from .resume import ResumePoint
 
-if TYPE_CHECKING:
-    from .pipeline import Boxes, Pipeline
 
 
-def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, FrameLabels], boxes: Boxes | None,
+def propagate_stream(pipe: PassContext, frames: Iterable[Frame], table: dict[int, FrameLabels], boxes: Boxes | None,
                      resume: ResumePoint | None = None) -> Iterator[PoseResult]:  # fmt: skip
     """``pipe``'s poses on every frame from ``resume.next_frame`` (default 0), ``table`` the labels by frame;
     ``pipe.resume_point`` follows the results as they are yielded."""
@@ -45,6 +43,7 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
     if resume is not None:
         tracker.restore(resume.tracker)
         run.next_out = start
+    tracks = LabelTracks(table, pipe.gap_memory_mb) if pipe.fallback.carry == "tracking" else None
     trackers: dict[int, dict] = {}  # frame -> the tracker's state after it (where a resumed pass starts)
     waiting: deque[Frame] = deque()  # decoded, not yet queued
     held, budget, said = 0, pipe.gap_memory_mb * 2**20, False  # bytes of the waiting frames' images, their bound
@@ -69,7 +68,7 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
         for result in results:
             t = result.frame_index
             pipe.resume_point = ResumePoint("propagate", t + 1, trackers.pop(t))
-            yield pipe.fallback.apply(result, table)
+            yield pipe.fallback.apply(result, table, tracks)
 
     def process(frame: Frame) -> Iterator[PoseResult]:
         t = frame.index
@@ -107,6 +106,8 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
             if frame.index < floor:  # done before an interruption, and no frame to come reads it
                 continue
             run.add_frame(frame)
+            if tracks is not None:
+                tracks.add(frame.index, frame.image)
             if frame.index >= start:
                 waiting.append(frame)
                 held += frame.image.nbytes
@@ -117,6 +118,8 @@ def propagate_stream(pipe: Pipeline, frames: Iterable[Frame], table: dict[int, F
         truncated = e
         table = {t: lab for t, lab in table.items() if t <= run.last_frame}
         labeled[:] = sorted(table)
+        if tracks is not None:
+            tracks.relabel(table)
         for lost in [f for f in [*run.awaited, *run.awaited_crops] if f > run.last_frame and labeled]:
             run.never_comes(lost, labeled[-1])  # frames queued as crops read their left label twice
     while waiting and labeled:

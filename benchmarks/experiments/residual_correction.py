@@ -9,7 +9,7 @@ the model alone, with the shipped starter (no adaptation: an adapted model has t
 its miss there says little about the frames between).
 
     python benchmarks/adaptation.py data --work W                                 # the clips (as for adaptation)
-    python benchmarks/residual_correction.py --work W --clips sports2d_heldout --T 3 7 15 --out OUT
+    python benchmarks/experiments/residual_correction.py --work W --clips sports2d_heldout --T 3 7 15 --out OUT
 
 The model's points at every frame come from estimate mode at propagation's boxes (the labels' boxes on labeled
 frames, their interpolation between), so the miss at a label and the point between are read the same way.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from adaptation import _score, read_clip  # noqa: E402
 from common import machine  # noqa: E402
 
