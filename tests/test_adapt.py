@@ -77,6 +77,17 @@ def test_adaptation_moves_the_model_and_lowers_the_held_out_error(clip):
     assert "adaptation" in done.model.provenance and "adapted" in done.model.provenance["source"]
 
 
+def test_adaptation_progress_in_a_log_is_a_few_lines(clip, tmp_path, monkeypatch):
+    """Off a terminal the adaptation's bars (a loss per step) are redrawn as rarely as any other bar."""
+    source, doc = clip
+    log = tmp_path / "adapt.log"
+    with log.open("w") as f:
+        monkeypatch.setattr("sys.stderr", f)
+        adapt(build_model("t"), source, every(doc, 3), steps=12, settings=SETTINGS, progress=True)
+    text = log.read_text()
+    assert "adapt" in text and text.count("\r") + text.count("\n") <= 8, repr(text)
+
+
 def test_held_out_point_tracks_score_the_joints_interpolation_scores(clip):
     source, doc = clip
     names = [f"frame/{i:06d}" for i in range(19)]

@@ -155,3 +155,18 @@ def test_cli_refuses_a_bad_kinematics_name_before_running(tmp_path, capsys):
     code = main(["run", str(tmp_path / "missing.mp4"), "--kinematics", str(tmp_path / "k.xlsx")])
     assert code != 0
     assert ".csv or .parquet" in capsys.readouterr().err
+
+
+def test_a_front_view_gives_both_sides_the_same_sign():
+    # jumping jacks seen from the front: the arms raised sideways, mirror images of each other
+    kp = _pose()
+    shoulder_r, shoulder_l = np.array([270.0, 250.0]), np.array([330.0, 250.0])
+    kp[J["right_shoulder"]], kp[J["left_shoulder"]] = shoulder_r, shoulder_l
+    kp[J["right_elbow"]], kp[J["left_elbow"]] = shoulder_r + [-80, 0], shoulder_l + [80, 0]
+    as_seen = kinematics(_results([kp] * 10), FPS, cutoff_hz=0).iloc[5]
+    front = kinematics(_results([kp] * 10), FPS, cutoff_hz=0, visible_side="front").iloc[5]
+    assert as_seen["right_shoulder_deg"] == pytest.approx(-as_seen["left_shoulder_deg"], abs=0.1)
+    assert front["right_shoulder_deg"] == pytest.approx(front["left_shoulder_deg"], abs=0.1)
+    assert abs(front["right_shoulder_deg"]) == pytest.approx(90.0, abs=0.1)  # the arm at right angles to the trunk
+    with pytest.raises(InputError, match="visible_side"):
+        kinematics(_results([kp] * 3), FPS, visible_side="top")

@@ -137,7 +137,7 @@ def finetune(
             after_step(done)
         if bar is not None:
             bar.update(1 if steps is not None else min(time.perf_counter() - start, bar.total) - bar.n)
-            bar.set_postfix(step=done, loss=f"{losses[-1]:.5f}")
+            bar.set_postfix(step=done, loss=f"{losses[-1]:.5f}", refresh=False)  # shown at the next redraw
     if bar is not None:
         bar.close()
     for p in model.parameters():

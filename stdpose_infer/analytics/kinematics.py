@@ -20,6 +20,20 @@ from ..results import PoseResult
 from .angles import ANGLES, angle_degrees, available, body_points
 
 SMOOTH_ORDER, SMOOTH_HZ = 4, 6.0  # the low-pass: order and cut-off (human movement is mostly below 6 Hz)
+# Joints scored under this are not used. The starter's scores (heatmap peaks) run lower than a detector's: at true
+# boxes 85 % of its joints scored 0.15-0.20 lie within 0.1 person sizes of the truth, 62 % of those at 0.10-0.15,
+# and 6 % of all joints score under 0.20 (benchmarks/results/2026-12-06_joint_scores.md).
+MIN_SCORE = 0.15
+
+
+SIDES = ("right", "left", "front", "back")
+
+
+def mirrored(xy: np.ndarray, name: str, visible_side: str) -> np.ndarray:
+    """A Sports2D-named point's x negated as ``visible_side`` asks (midpoints, Neck and Hip, stay in front and back
+    views)."""
+    flip = {"right": False, "left": True, "front": name.startswith("R"), "back": name.startswith("L")}[visible_side]
+    return xy * [-1.0, 1.0] if flip else xy
 
 
 def _runs(valid: np.ndarray) -> list[slice]:
@@ -83,19 +97,25 @@ def pixel_height(points: dict[str, np.ndarray]) -> float:
 def kinematics(
     results: Iterable[PoseResult],
     fps: float,
-    threshold: float = 0.3,
+    threshold: float = MIN_SCORE,
     cutoff_hz: float = SMOOTH_HZ,
     metres_per_pixel: float | None = None,
     height_m: float | None = None,
+    visible_side: str = "right",
 ):
     """A DataFrame, a row per track and frame where the track is seen: ``frame``, ``time_s``, ``track``; per angle
     ``{name}_deg`` and ``{name}_deg_s`` (angular velocity); per joint ``{joint}_speed_px_s`` (``_m_s`` with a
     scale). ``fps``: the video's frame rate. ``threshold``: joints scoring under it are not used. ``cutoff_hz``:
     the smoothing low-pass (0: none). Scale (optional): ``metres_per_pixel`` (from a calibration), or
-    ``height_m`` (the person's height; each track's pixel height from ``pixel_height``)."""
+    ``height_m`` (the person's height; each track's pixel height from ``pixel_height``). ``visible_side``, as
+    Sports2D's: the side of the body the camera sees, which sets the angles' signs ("right": as the image shows;
+    "left": mirrored; "front": the right side's joints mirrored, so both sides' angles share a sign; "back": the
+    left side's)."""
     pd = require("pandas", "analytics", "kinematics tables")
     if not fps or fps <= 0:
         raise InputError(f"kinematics need the video's frame rate (fps > 0), got {fps!r}")
+    if visible_side not in SIDES:
+        raise InputError(f"visible_side must be one of {SIDES}, got {visible_side!r}")
     if metres_per_pixel is not None and height_m is not None:
         raise InputError("give one scale: metres_per_pixel (a calibration) or height_m (the person's height)")
     if cutoff_hz >= fps / 2:
@@ -123,6 +143,7 @@ def kinematics(
         xy = np.where((sc >= threshold)[..., None], xy, np.nan)
         xy = np.stack([smooth_series(xy[:, j], fps, cutoff_hz) for j in range(xy.shape[1])], axis=1)
         points = body_points(xy, np.ones(sc.shape), fmt, 0.0)  # already masked above
+        seen_from = {name: mirrored(p, name, visible_side) for name, p in points.items()}
         scale = metres_per_pixel
         if height_m is not None:
             scale = height_m / pixel_height(points)  # NaN where the track never shows a whole skeleton
@@ -130,7 +151,8 @@ def kinematics(
                    "track": np.full(frames, tid)}  # fmt: skip
         for name in names:
             angle = ANGLES[name]
-            degrees = _unwrap(angle_degrees(angle, [points[p] for p in angle.points]), 180 if angle.half_turn else 360)
+            degrees = angle_degrees(angle, [seen_from[p] for p in angle.points])
+            degrees = _unwrap(degrees, 180 if angle.half_turn else 360)
             columns[f"{name}_deg"] = degrees
             columns[f"{name}_deg_s"] = _rate(degrees, fps)
         for j, joint in enumerate(fmt.keypoints):

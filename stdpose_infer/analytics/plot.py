@@ -9,10 +9,10 @@ from ..errors import InputError, require
 JOINTS = ("knee", "hip", "shoulder", "elbow")
 
 
-def plot_angles(table, path: str | Path, joints: tuple[str, ...] = JOINTS, tracks=None) -> Path:
+def plot_angles(table, path: str | Path, joints: tuple[str, ...] = JOINTS, tracks=None, longest: int = 4) -> Path:
     """Draw ``{right,left}_{joint}_deg`` of a ``kinematics`` table against time, a panel per joint (right solid,
-    left dashed, a colour per track); ``tracks``: only these ids (default: all). Writes ``path`` (.png, .pdf,
-    .svg) and returns it."""
+    left dashed, a colour per track); ``tracks``: only these ids (default: the ``longest`` tracks, by frames
+    seen). Writes ``path`` (.png, .pdf, .svg) and returns it."""
     require("matplotlib", "analytics", "angle plots")
     import matplotlib
 
@@ -23,7 +23,9 @@ def plot_angles(table, path: str | Path, joints: tuple[str, ...] = JOINTS, track
     have = [j for j in joints if f"right_{j}_deg" in table or f"left_{j}_deg" in table]
     if not have:
         raise InputError(f"the table has no angle of {', '.join(joints)}: plot a kinematics() table")
-    rows = table if tracks is None else table[table["track"].isin(list(tracks))]
+    if tracks is None:
+        tracks = table["track"].value_counts().index[:longest].tolist()
+    rows = table[table["track"].isin(list(tracks))]
     if rows.empty:
         raise InputError(f"no rows for tracks {sorted(tracks)}; the table has {sorted(table['track'].unique())}")
     fig, axes = plt.subplots(len(have), 1, figsize=(9, 2.2 * len(have)), sharex=True, squeeze=False)

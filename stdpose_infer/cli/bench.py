@@ -78,7 +78,7 @@ def _bench(args: argparse.Namespace) -> None:
     with progress_bar(total=steps, desc="stdpose-bench", unit="run", file=sys.stderr) as bar:
 
         def progress(message: str) -> None:
-            bar.set_postfix_str(message)
+            bar.set_postfix_str(message, refresh=False)
             if message.startswith(("model:", "pipeline:")):
                 bar.update(1)
             elif message.startswith("skipped"):

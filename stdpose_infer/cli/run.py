@@ -83,6 +83,9 @@ def add_commands(sub) -> None:
         out.add_argument("--plot-angles", help="PNG of the knee, hip, shoulder and elbow angles over time per track")
         p.add_argument("--height-m", type=float, help="--kinematics: the people's height in metres, for speeds in "
                        "m/s (each track's height in pixels is measured along its skeleton)")  # fmt: skip
+        p.add_argument("--visible-side", default="right", choices=("right", "left", "front", "back"),
+                       help="--kinematics: the side of the body the camera sees (sets the angles' signs, as in "
+                       "Sports2D; front: both sides' angles share a sign)")  # fmt: skip
         p.add_argument("--fps", type=float, help="the frame rate for times and speeds (default: the video's own; "
                        "25 for a folder of images)")  # fmt: skip
         out.add_argument("--video-out", help="overlay video (.mp4 or .avi)")
@@ -282,7 +285,7 @@ def _write_kinematics(results: list, args: argparse.Namespace) -> list[str]:
     fps = args.fps or video_fps(args.source)
     if not args.fps and not Path(args.source).is_file():
         print(f"kinematics: times and speeds at {fps:g} frames/s (a folder of images has no frame rate: give --fps)")
-    table = kinematics(results, fps, height_m=args.height_m)
+    table = kinematics(results, fps, height_m=args.height_m, visible_side=args.visible_side)
     written = []
     if args.kinematics:
         path = Path(args.kinematics)

@@ -160,7 +160,7 @@ def _train(config: TrainConfig, progress: bool, out: Path, run: Run) -> dict:
                 history["steps"].append([epoch * per_epoch + step + 1, sum(window) / STEP_LOG])
                 window = []
             if hasattr(batches, "set_postfix"):
-                batches.set_postfix(loss=f"{values['loss']:.5f}")
+                batches.set_postfix(loss=f"{values['loss']:.5f}", refresh=False)  # shown at the next redraw
         if window:  # an epoch's last, shorter window
             history["steps"].append([(epoch + 1) * per_epoch, sum(window) / len(window)])
         schedule.step()
