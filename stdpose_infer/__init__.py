@@ -43,6 +43,7 @@ from .model import STDPose, STDPoseConfig, build_model
 from .pipeline import NeighbourCrops, Pipeline, WindowBoxes
 from .results import PoseResult, TableWriter, coco_json, posetrack_json, results_table, write_json
 from .runtime import load_backend
+from .video import LiveSource
 from .weights import load_model, load_vitpose, load_weights, save_weights
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "CheckpointError",
     "InputError",
     "KeypointFormat",
+    "LiveSource",
     "MissingDependencyError",
     "NeighbourCrops",
     "Pipeline",

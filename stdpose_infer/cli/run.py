@@ -7,6 +7,8 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError, Interrupted
 from . import interruption
 
@@ -23,7 +25,8 @@ def add_commands(sub) -> None:
         ("propagate", "turn poses labeled on some frames (CVAT, COCO, PoseTrack or Label Studio) into every frame"),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("source", help="video file or folder of frames")
+        p.add_argument("source", help="video file or folder of frames; for run also a camera index (0) or a stream "
+                       "URL (rtsp://, http://, ...), read live: frames it cannot keep up with are dropped")
         p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
         if name == "propagate":
             p.add_argument("--labels", required=True, help="labels on some frames: CVAT for video 1.1 XML, COCO or "
@@ -100,7 +103,7 @@ def _run(args: argparse.Namespace) -> None:
     from ..progress import progress
     from ..results import TableWriter
     from ..track import OneEuro
-    from ..video import ContactSheet, TruncatedVideoError, VideoWriter, read_frames, video_fps
+    from ..video import ContactSheet, LiveSource, TruncatedVideoError, VideoWriter, is_live, read_frames, video_fps
     from ..video.sources import frame_names
     from ..weights import save_weights
 
@@ -111,10 +114,21 @@ def _run(args: argparse.Namespace) -> None:
     sheet = ContactSheet(args.contact_sheet) if args.contact_sheet else None  # a bad name fails now, not at the end
     if args.kinematics or args.plot_angles:  # so do a bad kinematics name and a missing extra
         _check_kinematics(args)
+    live = None
+    if is_live(args.source):  # a camera index or a stream URL
+        if args.command != "run" or args.resume:
+            raise InputError(f"{args.source}: a camera or stream is read live by `run`, without --resume (its past "
+                             "frames are gone); record it to a file to propagate labels")  # fmt: skip
+        live = LiveSource(args.source)
+    fps = args.fps or (live.fps if live is not None else video_fps(args.source, default=0.0)) or 25.0
+    if not args.fps and (live is None and not Path(args.source).is_file() or live is not None and not live.fps):
+        if args.kinematics or args.plot_angles or getattr(args, "table", None) or args.video_out:
+            print(f"times at {fps:g} frames/s: this source does not say its frame rate (give --fps)")
+    args.fps = fps
     keep, print_ = interruption.incomplete_path(args, OUTPUTS), interruption.fingerprint(args)
     done, point, kept_weights = interruption.load(keep, print_) if args.resume else ([], None, None)
     detector = None if args.detector == "none" else args.detector
-    smooth = OneEuro(fps=video_fps(args.source)) if getattr(args, "smooth", False) else None
+    smooth = OneEuro(fps=fps) if getattr(args, "smooth", False) else None
     pipe = Pipeline(  # an interrupted --adapt run's adapted model, when it kept one (not a new adaptation)
         kept_weights or args.weights, backend=args.backend, detector=detector, device=args.device, precision=args.precision,
         batch_size=args.batch_size, flip_test=args.flip_test, fallback=getattr(args, "fallback", "joint"),
@@ -130,20 +144,22 @@ def _run(args: argparse.Namespace) -> None:
         pipe = adapted(pipe, args)
     print(f"model: {pipe.model_source}")
     print(f"backend: {pipe.backend.info}")
-    names = frame_names(args.source)  # the progress bar's total (and ETA) where the source says its length
+    names = None if live else frame_names(args.source)  # the progress bar's total (and ETA) where it is known
     start = time.perf_counter()
     if args.command == "run":
-        results = pipe.estimate(args.source, resume=point)
+        results = pipe.estimate(live or args.source, resume=point)
     else:
         results = pipe.propagate(args.source, args.labels, resume=point)
     collected, error, stopped = list(done), None, False
-    overlay = VideoWriter(args.video_out, video_fps(args.source)) if args.video_out else None
-    frames = read_frames(args.source) if overlay or sheet else None
-    table = TableWriter(args.table, video_fps(args.source)) if getattr(args, "table", None) else None
+    overlay = VideoWriter(args.video_out, fps) if args.video_out else None
+    frames = read_frames(args.source) if (overlay or sheet) and live is None else None
+    table = TableWriter(args.table, fps) if getattr(args, "table", None) else None
+    latencies: list[float] = []
 
     def draw(result) -> None:  # the overlay, the sheet and the table are made as frames finish
-        if frames is not None:
-            drawn = result.plot(next(frames).image)
+        if overlay or sheet:
+            image = live.image(result.frame_index) if live is not None else next(frames).image
+            drawn = result.plot(image)
             if overlay:
                 overlay.write(drawn)
             if sheet:
@@ -159,15 +175,19 @@ def _run(args: argparse.Namespace) -> None:
             for result in bar:
                 collected.append(result)
                 point = pipe.resume_point
+                if live is not None:
+                    latencies.append(live.latency(result.frame_index))
                 draw(result)
                 if stop.requested:
                     raise KeyboardInterrupt
     except TruncatedVideoError as e:  # write what was decoded, then report
         error = e
     except KeyboardInterrupt:
-        stopped = True
+        stopped = live is None  # a live run stops here and writes what it has; a file's run keeps it to resume
     finally:
         bar.close()
+        if live is not None:
+            live.close()
         if overlay:
             overlay.close()
         if table is not None:
@@ -193,6 +213,10 @@ def _run(args: argparse.Namespace) -> None:
     rate = (len(collected) - len(done)) / max(time.perf_counter() - start, 1e-9)
     print(f"{len(collected)} frames, {people} poses, {rate:.1f} frames/s{peak_memory()}; wrote "
           + (", ".join(written) or "nothing"))  # fmt: skip
+    if live is not None:
+        late = np.array([x for x in latencies if x is not None]) if latencies else np.zeros(0)
+        print(live.summary() + (f"; latency from capture to pose: median {np.median(late):.2f} s, 95th percentile "
+                                f"{np.percentile(late, 95):.2f} s" if len(late) else ""))  # fmt: skip
     if pipe.reuse is not None and pipe.reuse.triplets_run:
         print(f"feature reuse: {pipe.reuse.passes_per_person_frame:.2f} backbone passes per person-frame (3 without)")
     if error:
@@ -280,12 +304,8 @@ def _check_kinematics(args: argparse.Namespace) -> None:
 def _write_kinematics(results: list, args: argparse.Namespace) -> list[str]:
     """--kinematics and --plot-angles from the run's results."""
     from ..analytics import kinematics, plot_angles
-    from ..video import video_fps
 
-    fps = args.fps or video_fps(args.source)
-    if not args.fps and not Path(args.source).is_file():
-        print(f"kinematics: times and speeds at {fps:g} frames/s (a folder of images has no frame rate: give --fps)")
-    table = kinematics(results, fps, height_m=args.height_m, visible_side=args.visible_side)
+    table = kinematics(results, args.fps, height_m=args.height_m, visible_side=args.visible_side)
     written = []
     if args.kinematics:
         path = Path(args.kinematics)

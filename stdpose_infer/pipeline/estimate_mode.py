@@ -16,12 +16,13 @@ from .resume import ResumePoint
 
 
 def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | None, smooth: OneEuro | None,
-                    resume: ResumePoint | None = None) -> Iterator[PoseResult]:  # fmt: skip
+                    resume: ResumePoint | None = None, live: bool = False) -> Iterator[PoseResult]:  # fmt: skip
     """``pipe``'s poses on every frame from ``resume.next_frame`` (default 0); ``pipe.resume_point`` follows the
-    results as they are yielded."""
+    results as they are yielded. ``live``: a frame waits for no later frame but its right neighbour (no batching
+    across frames: latency before throughput)."""
     d, start = pipe.aux_gap, resume.next_frame if resume else 0
     reuse = None if pipe.crop_policy is None else Reuse(pipe.calls.frame_parts, pipe.calls.temporal)
-    run, tracker, pipe.reuse = pipe._batcher(reuse), IouTracker(), reuse
+    run, tracker, pipe.reuse = pipe._batcher(reuse, d if live else None), IouTracker(), reuse
     if resume is not None:
         tracker.restore(resume.tracker)
         run.next_out = start

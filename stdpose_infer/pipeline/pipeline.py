@@ -30,7 +30,7 @@ from ..results import PoseResult
 from ..runtime import Backend, load_backend
 from ..runtime.triton_backend import SCHEME as TRITON_SCHEME
 from ..track import IouTracker, OneEuro
-from ..video import Frame, read_frames
+from ..video import Frame, LiveSource, read_frames
 from ..video.sources import frame_names
 from ..weights.native import load_model
 from .batcher import Batcher, Reuse
@@ -195,8 +195,9 @@ class Pipeline:
     def estimate(self, source, boxes: Boxes | None = None, resume: ResumePoint | None = None) -> Iterator[PoseResult]:
         """Poses on every frame of ``source``, one ``PoseResult`` per frame, in order, as they are ready.
 
-        ``source``: a video file, a folder of images, a ``cv2.VideoCapture``, an iterable of BGR frames or an
-        (N, H, W, 3) array. ``boxes``: per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
+        ``source``: a video file, a folder of images, a ``cv2.VideoCapture``, an iterable of BGR frames, an
+        (N, H, W, 3) array, or a ``LiveSource`` (a camera or stream: frames the pipeline cannot keep up with are
+        dropped, and no frame waits for a batch). ``boxes``: per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
         instead of the detector. A truncated video yields the frames it has, then raises. ``resume``: go on from
         where an interrupted pass stood (its ``resume_point``), with the results one uninterrupted pass gives.
         """
@@ -209,7 +210,10 @@ class Pipeline:
         smooth = None if self.smooth is None else dataclasses.replace(self.smooth)  # a fresh filter state per video
         if smooth is not None and resume is not None and resume.smooth is not None:
             smooth.restore(resume.smooth)
-        return estimate_stream(self, self._frames(source), boxes, smooth, resume)
+        live = isinstance(source, LiveSource)
+        if live and resume is not None:
+            raise InputError("a live source cannot be resumed: its frames are gone; start it again")
+        return estimate_stream(self, self._frames(source), boxes, smooth, resume, live)
 
     def propagate(self, source, labels, boxes: Boxes | None = None,
                   resume: ResumePoint | None = None) -> Iterator[PoseResult]:  # fmt: skip
@@ -274,11 +278,12 @@ class Pipeline:
     def _stage(self, name: str, items: int = 1) -> AbstractContextManager:
         return self.timer.stage(name, items) if self.timer is not None else nullcontext()
 
-    def _batcher(self, reuse: Reuse | None = None) -> Batcher:
+    def _batcher(self, reuse: Reuse | None = None, max_delay: int | None = None) -> Batcher:
         device = self.backend.device
         return Batcher(
             self.calls.heatmaps, self._stage, self.keypoint_format, self.config.input_wh, self.config.heatmap_wh,
-            self.batch_size, self.max_delay, warp_device=device if device.type == "cuda" else None, reuse=reuse,
+            self.batch_size, max_delay or self.max_delay, warp_device=device if device.type == "cuda" else None,
+            reuse=reuse,
         )  # fmt: skip
 
     def _frames(self, source) -> Iterator[Frame]:

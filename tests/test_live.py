@@ -1,0 +1,107 @@
+"""Live sources against a real stream: FFmpeg (the imageio-ffmpeg binary) serves a clip as MPEG-TS over HTTP on
+127.0.0.1 in real time, for one client, and stops by itself (the clip's end, or a watchdog)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from stdpose_infer.errors import InputError
+from stdpose_infer.video import LiveSource, is_live
+
+FPS, SECONDS = 20, 3
+
+
+def _clip(path) -> None:
+    """A 3 s, 20 fps clip of a bright square crossing a textured background."""
+    rng = np.random.default_rng(0)
+    background = cv2.GaussianBlur(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), (0, 0), 3)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (320, 240))
+    for t in range(FPS * SECONDS):
+        frame = background.copy()
+        cv2.rectangle(frame, (10 + 4 * t, 80), (50 + 4 * t, 160), (255, 255, 255), -1)
+        writer.write(frame)
+    writer.release()
+
+
+def _listening(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:port (Linux's table; elsewhere, assume so after a pause)."""
+    try:
+        table = open("/proc/net/tcp").read().splitlines()[1:]
+    except OSError:
+        time.sleep(1.0)
+        return True
+    return any(line.split()[1] == f"0100007F:{port:04X}" and line.split()[3] == "0A" for line in table)
+
+
+@pytest.fixture
+def stream(tmp_path):
+    """An http:// URL serving the clip in real time to one client, ready to connect to."""
+    ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="the test extra's FFmpeg binary serves the stream")
+    clip = tmp_path / "clip.mp4"
+    _clip(clip)
+    with socket.socket() as s:  # a free port on the loopback interface
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/live.ts"
+    server = subprocess.Popen([ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-re", "-i", str(clip),
+                               "-c:v", "mpeg2video", "-q:v", "4", "-f", "mpegts", "-listen", "1", url],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    watchdog = threading.Timer(60, server.kill)  # never outlives a stuck test
+    watchdog.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not _listening(port):
+            assert time.monotonic() < deadline and server.poll() is None, "the test server did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        watchdog.cancel()
+        server.kill()
+        server.wait()
+
+
+def test_a_slow_reader_gets_the_newest_frames_and_the_drops_are_counted(stream):
+    with LiveSource(stream) as live:
+        taken = []
+        for i, image in enumerate(live):
+            assert image.shape == (240, 320, 3)
+            taken.append(live.latency(i))
+            time.sleep(0.2)  # a pipeline at 5 frames/s against a 20 frames/s source
+    assert live.received >= 0.8 * FPS * SECONDS  # the reader thread kept up with the source
+    assert live.yielded < live.received / 2  # the slow reader saw the newest frames only
+    assert live.dropped == live.received - live.yielded  # every frame is either taken or counted as dropped
+    assert max(taken) < 0.5  # each taken frame was at most one source frame old, plus decoding
+    assert "dropped to keep up" in live.summary()
+
+
+def test_cli_run_reads_a_stream_and_reports_drops_and_latency(stream, tmp_path, tiny, capsys):
+    import json
+    import warnings
+
+    from stdpose_infer.cli.main import main
+    from stdpose_infer.weights import save_weights
+
+    weights = save_weights(tiny, tmp_path / "t.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["run", stream, "--weights", str(weights), "--backend", "torch", "--detector", "hog",
+                     "--json", str(tmp_path / "live.json")])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "live:" in out and "frames received" in out and "latency from capture to pose" in out
+    doc = json.loads((tmp_path / "live.json").read_text())
+    assert len(doc["images"]) >= 5
+
+
+def test_what_counts_as_live():
+    assert is_live(0) and is_live("1") and is_live("rtsp://cam/stream") and is_live("http://127.0.0.1:1/x.ts")
+    assert not is_live("clip.mp4") and not is_live(True)
+    with pytest.raises(InputError, match="cannot open stream"):
+        LiveSource("http://127.0.0.1:9/nothing.ts")  # the discard port: nothing serves there
