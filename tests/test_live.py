@@ -100,6 +100,33 @@ def test_cli_run_reads_a_stream_and_reports_drops_and_latency(stream, tmp_path, 
     assert len(doc["images"]) >= 5
 
 
+def test_ctrl_c_on_a_live_run_writes_what_it_has(stream, tmp_path, tiny, monkeypatch, capsys):
+    import json
+    import warnings
+
+    from stdpose_infer.cli import interruption
+    from stdpose_infer.cli.main import main
+    from stdpose_infer.weights import save_weights
+
+    class StopAfterFive(interruption.StopOnSignal):  # Ctrl-C pressed while the fifth frame is done
+        checks = 0
+
+        @property
+        def requested(self) -> bool:
+            StopAfterFive.checks += 1
+            return StopAfterFive.checks >= 5
+
+    monkeypatch.setattr(interruption, "StopOnSignal", StopAfterFive)
+    weights = save_weights(tiny, tmp_path / "t.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["run", stream, "--weights", str(weights), "--backend", "torch", "--detector", "hog",
+                     "--json", str(tmp_path / "live.json")])  # fmt: skip
+    assert code == 0 and "live:" in capsys.readouterr().out
+    assert len(json.loads((tmp_path / "live.json").read_text())["images"]) == 5  # written, not kept for --resume
+    assert not (tmp_path / "live.incomplete.json").exists()
+
+
 def test_what_counts_as_live():
     assert is_live(0) and is_live("1") and is_live("rtsp://cam/stream") and is_live("http://127.0.0.1:1/x.ts")
     assert not is_live("clip.mp4") and not is_live(True)

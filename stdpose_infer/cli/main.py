@@ -19,6 +19,7 @@ from .batch import add_command as add_batch_command
 from .label import add_command as add_label_command
 from .serve import add_command as add_serve_command
 from .run import add_commands
+from .triangulate import add_command as add_triangulate_command
 
 
 def _import_vitpose(args: argparse.Namespace) -> None:
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_label_command(sub)
     add_batch_command(sub)
     add_serve_command(sub)
+    add_triangulate_command(sub)
     return parser
 
 

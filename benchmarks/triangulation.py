@@ -1,0 +1,140 @@
+"""3D from the four calibrated pose2sim views: reprojection error against the 2D it was built from and against an
+independent 2D estimator (MoveNet Thunder, the teacher's poses of ``adaptation.py data``), bone-length steadiness,
+and the frame offsets found between views.
+
+    python benchmarks/adaptation.py data --work W --data DATA          # the teacher's 2D of the four views
+    python benchmarks/triangulation.py --data DATA --work W --out OUT
+
+The 2D is ``Pipeline()`` (the shipped starter and detector) on each view; the starter trained on single frames of
+these views, so this measures the 3D steps on a recording the model has seen, not the model on a new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, save_results  # noqa: E402
+
+from stdpose_infer import Pipeline  # noqa: E402
+from stdpose_infer.annotation import read_labels  # noqa: E402
+from stdpose_infer.multiview import read_calibration, reconstruct  # noqa: E402
+
+VIEWS = ("cam01", "cam02", "cam03", "cam04")
+BONES = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "upper arm": ("shoulder", "elbow")}
+
+
+def two_d(data: Path, work: Path) -> list[list]:
+    """Each view's results (cached in WORK/triangulation_2d.pkl)."""
+    cache = work / "triangulation_2d.pkl"
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    pipe = Pipeline()
+    views = [list(pipe(data / "real_videos" / "pose2sim_multiperson" / "videos" / f"{v}.mp4")) for v in VIEWS]
+    cache.write_bytes(pickle.dumps(views))
+    return views
+
+
+def teacher(work: Path, view: str, frames: int, fmt) -> dict:
+    doc = json.loads((work / "clips" / f"pose2sim_{view}" / "annotations" / f"pose2sim_{view}.json").read_text())
+    return read_labels(doc, [f"frame/{i:06d}" for i in range(frames)], fmt)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    cameras = read_calibration(args.data / "real_videos" / "pose2sim_multiperson" / "calibration" / "Calib.qca.txt")
+    start = time.perf_counter()
+    views = two_d(args.data, args.work)
+    two_d_s = time.perf_counter() - start
+    start = time.perf_counter()
+    people = reconstruct(cameras, views, max_offset=3)
+    three_d_s = time.perf_counter() - start
+    fmt = people.keypoint_format
+    valid = fmt.valid_mask
+    slot = {n: i for i, n in enumerate(fmt.keypoints)}
+    own, independent, bones = [], [], {}
+    for k in range(len(people)):
+        for t in range(people.points.shape[1]):
+            X = people.points[k, t]
+            if not np.isfinite(X[valid]).any():
+                continue
+            for v, cam in enumerate(cameras):
+                frame = people.first_frame + t + people.offsets[v]
+                projected = cam.project(X)
+                i = people.views[k, t, v]
+                if i >= 0:  # against the 2D detection it was built from
+                    d = np.linalg.norm(projected - views[v][frame].keypoints[i], axis=1)
+                    own.extend(d[valid & np.isfinite(d) & (views[v][frame].scores[i] >= 0.15)])
+        seen = np.isfinite(people.points[k][:, valid]).all(-1).any(-1).sum()
+        if seen < 20:
+            continue
+        for bone, (a, b) in BONES.items():
+            for side in ("left", "right"):
+                length = np.linalg.norm(people.points[k, :, slot[f"{side}_{a}"]] - people.points[k, :, slot[f"{side}_{b}"]], axis=1)
+                length = length[np.isfinite(length)]
+                if len(length) >= 10:
+                    bones[f"person {k + 1} {side} {bone}"] = {"frames": int(len(length)),
+                                                              "mean_m": round(float(length.mean()), 3),
+                                                              "cv": round(float(length.std() / length.mean()), 3)}  # fmt: skip
+    for v, (cam, view) in enumerate(zip(cameras, VIEWS)):
+        truth = teacher(args.work, view, len(views[v]), fmt)
+        for k in range(len(people)):
+            for t in range(people.points.shape[1]):
+                frame = people.first_frame + t + people.offsets[v]
+                X = people.points[k, t]
+                lab = truth.get(frame)
+                if lab is None or not len(lab.track_ids) or not np.isfinite(X[valid]).sum() >= 6:
+                    continue
+                projected = cam.project(X)
+                d = np.linalg.norm(projected[None] - lab.keypoints, axis=2)  # (people, J)
+                ok = lab.visible & valid[None] & np.isfinite(d)
+                with np.errstate(all="ignore"):
+                    mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
+                best = int(np.argmin(mean))
+                if np.isfinite(mean[best]) and mean[best] < 100:  # the teacher found this person in this view
+                    independent.extend(d[best][ok[best]])
+    cv = [b["cv"] for b in bones.values()]
+    result = {
+        "date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": "python " + " ".join(sys.argv),
+        "people": len(people), "frame_offsets": dict(zip(VIEWS, people.offsets)),
+        "offset_costs_px": [{str(o): round(c, 2) for o, c in costs.items()} for costs in people.offset_costs],
+        "reprojection_px_own_2d": {"median": round(float(np.median(own)), 2), "p90": round(float(np.percentile(own, 90)), 2),
+                                   "joints": len(own)},
+        "reprojection_px_movenet_thunder": {"median": round(float(np.median(independent)), 2),
+                                            "p90": round(float(np.percentile(independent, 90)), 2),
+                                            "joints": len(independent)},
+        "bone_length_cv": bones, "bone_length_cv_max": max(cv) if cv else None,
+        "seconds": {"2d": round(two_d_s, 1), "3d": round(three_d_s, 1)},
+    }  # fmt: skip
+    lines = [
+        "# 3D from the four pose2sim views", "", f"{result['date']}; {result['machine']}. Command: `{result['command']}`.",
+        "", f"2D: `Pipeline()` on each view ({result['seconds']['2d']} s, or cached); 3D (offsets, association, "
+        f"triangulation, 3D tracking): {result['seconds']['3d']} s for {people.points.shape[1]} frames.", "",
+        f"Frame offsets found against cam01: {result['frame_offsets']} (median distance of the best-matching "
+        f"people to their epipolar lines per offset tried: {result['offset_costs_px']}).", "",
+        "| measure | median | 90th percentile | joints | goal |", "|---|---|---|---|---|",
+        f"| reprojection against the 2D it was built from | {result['reprojection_px_own_2d']['median']} px | "
+        f"{result['reprojection_px_own_2d']['p90']} px | {len(own)} | <= 8 px |",
+        f"| reprojection against MoveNet Thunder (independent) | {result['reprojection_px_movenet_thunder']['median']} px | "
+        f"{result['reprojection_px_movenet_thunder']['p90']} px | {len(independent)} | <= 20 px |", "",
+        "Bone lengths over the clip (people seen on 20 frames or more; coefficient of variation, goal <= 5 %):", "",
+        "| bone | frames | mean | CV |", "|---|---|---|---|",
+        *[f"| {name} | {b['frames']} | {b['mean_m']} m | {b['cv']:.1%} |" for name, b in bones.items()], "",
+    ]  # fmt: skip
+    save_results(args.out, result, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

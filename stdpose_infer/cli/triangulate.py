@@ -1,0 +1,91 @@
+"""``stdpose-infer triangulate``: the videos of several calibrated cameras -> 3D poses per person (TRC, JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("triangulate", help="3D poses from several calibrated views: one TRC per person (and JSON)")
+    p.add_argument("videos", nargs="+", help="one video per camera, in the calibration's order (or each named as its "
+                   "camera, e.g. cam01.mp4)")  # fmt: skip
+    p.add_argument("--calibration", required=True, help="Qualisys .qca.txt or Calib.toml (Pose2Sim), or OpenCV "
+                   "YAML/JSON (K, dist, R or rvec, t per camera)")  # fmt: skip
+    p.add_argument("--out", required=True, help="poses3d.trc (one file per person: NAME.trc, NAME_2.trc, ...) or "
+                   "poses3d.json (every person, with per-joint reprojection errors)")  # fmt: skip
+    p.add_argument("--json", help="also the JSON (every person's joints, reprojection errors, views used, offsets)")
+    p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
+    p.add_argument("--detector", default="default", help="as for run")
+    p.add_argument("--max-offset", type=int, default=3, help="look for a constant frame offset between views up to "
+                   "this many frames (0: the views are in step)")  # fmt: skip
+    p.add_argument("--fps", type=float, help="frame rate for the TRC (default: the first video's)")
+    p.set_defaults(func=_triangulate)
+
+
+def _order(videos: list[str], cameras) -> list[str]:
+    """The videos in the cameras' order: by name where every video is named as a camera, else as given."""
+    names = {Path(v).stem.lower(): v for v in videos}
+    if all(c.name.lower() in names for c in cameras) and len(names) == len(videos):
+        return [names[c.name.lower()] for c in cameras]
+    return videos
+
+
+def _triangulate(args: argparse.Namespace) -> None:
+    from ..multiview import marker_names, read_calibration, reconstruct, write_trc
+    from ..pipeline import Pipeline
+    from ..progress import progress
+    from ..video import video_fps
+
+    cameras = read_calibration(args.calibration)
+    if len(args.videos) != len(cameras):
+        raise InputError(f"{len(args.videos)} videos for the {len(cameras)} cameras of {args.calibration}: give one "
+                         "video per camera")  # fmt: skip
+    out = Path(args.out)
+    if out.suffix.lower() not in (".trc", ".json"):
+        raise InputError(f"{out}: --out is a .trc or .json file")
+    videos = _order(args.videos, cameras)
+    pipe = Pipeline(args.weights, detector=args.detector)
+    views = []
+    for cam, video in zip(cameras, videos):
+        views.append(list(progress(pipe(video), desc=f"2D {cam.name}", unit="frame")))
+    people = reconstruct(cameras, views, args.max_offset)
+    fps = args.fps or video_fps(videos[0])
+    print(f"views: {', '.join(f'{c.name} <- {Path(v).name}' for c, v in zip(cameras, videos))}")
+    print("frame offsets against the first view: " + ", ".join(f"{c.name} {o:+d}" for c, o in zip(cameras, people.offsets)))
+    names = marker_names(people.keypoint_format)
+    written = []
+    frames = max(len(v) for v in views)
+    if out.suffix.lower() == ".trc":
+        for k in range(len(people)):
+            path = out if k == 0 else out.with_name(f"{out.stem}_{k + 1}{out.suffix}")
+            written.append(str(write_trc(path, people.marker_rows(k, frames), names, fps)))
+    json_path = out if out.suffix.lower() == ".json" else (Path(args.json) if args.json else None)
+    if json_path is not None:
+        written.append(str(_write_json(json_path, people, names, fps, cameras)))
+    valid = people.keypoint_format.valid_mask
+    errors = people.errors[..., valid]
+    for k in range(len(people)):
+        seen = np.isfinite(people.points[k][..., valid, :]).all(-1).any(-1).sum()
+        print(f"person {k + 1}: {seen} frames, median reprojection error {np.nanmedian(errors[k]):.1f} px")
+    print("wrote " + (", ".join(written) or "nothing (no person seen by two views)"))
+
+
+def _write_json(path: Path, people, names: list[str], fps: float, cameras) -> Path:
+    valid = people.keypoint_format.valid_mask
+
+    def listed(a: np.ndarray):
+        return np.where(np.isfinite(a), np.round(a, 5), None).tolist()
+
+    doc = {"fps": fps, "units": "m", "markers": names, "cameras": [c.name for c in cameras],
+           "frame_offsets": dict(zip((c.name for c in cameras), people.offsets)), "first_frame": people.first_frame,
+           "people": [{"points": listed(people.points[k][:, valid]), "reprojection_error_px": listed(people.errors[k][:, valid]),
+                       "views": people.views[k].tolist()} for k in range(len(people))]}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+    return path

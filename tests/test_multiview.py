@@ -1,0 +1,141 @@
+"""3D from calibrated views (``multiview``) on cameras and people made by hand: exact triangulation, a wrong view
+dropped, people matched across views in any order, a view out of step found, calibration files and TRC round
+trips; and the real four-view clip where the shared data is present."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stdpose_infer.errors import InputError
+from stdpose_infer.keypoints import POSETRACK
+from stdpose_infer.multiview import Camera, read_calibration, read_trc, reconstruct, triangulate, write_trc
+from stdpose_infer.multiview.associate import associate
+from stdpose_infer.results import PoseResult
+
+
+def _look_at(centre: np.ndarray, target=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """R, t of a camera at ``centre`` looking at ``target`` (world z up, image y down)."""
+    forward = np.asarray(target) - centre
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0, 0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    R = np.stack([right, down, forward])
+    return R, -R @ centre
+
+
+def _cameras() -> list[Camera]:
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    out = []
+    for i, angle in enumerate(np.radians([20, 110, 200, 290])):
+        R, t = _look_at(np.array([4 * np.cos(angle), 4 * np.sin(angle), 1.8]))
+        out.append(Camera(f"cam{i + 1:02d}", K, np.array([0.02, -0.01, 0.001, 0.0]), R, t, (1280, 720)))
+    return out
+
+
+def _skeleton(x: float, y: float, who: int = 0) -> np.ndarray:
+    """Person ``who``'s 17 joints (metres; a fixed random shape of a person's size) standing at (x, y)."""
+    joints = np.random.default_rng(who).uniform([-0.2, -0.15, 0.1], [0.2, 0.15, 1.75], (17, 3))
+    return joints + [x, y, 0.0]
+
+
+def _view(cam: Camera, people: list[np.ndarray], order: list[int], frame: int = 0) -> PoseResult:
+    kps = np.stack([cam.project(people[i]) for i in order])
+    n = len(order)
+    return PoseResult(frame, f"f/{frame}", np.tile([0.0, 0, 10, 10], (n, 1)), np.arange(n), kps,
+                      np.ones((n, 17)) * POSETRACK.valid_mask, np.array(["estimated"] * n), POSETRACK, (720, 1280))
+
+
+def test_triangulation_is_exact_and_drops_a_view_that_disagrees():
+    cams = _cameras()
+    X = _skeleton(0.1, -0.2)
+    points = np.stack([c.project(X) for c in cams])
+    Y, error, used = triangulate(cams, points, np.ones((4, 17)))
+    np.testing.assert_allclose(Y, X, atol=1e-6)
+    assert error.max() < 1e-6
+    points[3, :5] += 60  # the fourth view has five joints wrong (a swapped limb)
+    Y, error, used = triangulate(cams, points, np.ones((4, 17)))
+    np.testing.assert_allclose(Y[:5], X[:5], atol=1e-6)
+    assert not used[3, :5].any() and used[3, 5:].all() and error.max() < 1e-6
+    scores = np.zeros((4, 17))
+    scores[0] = 1
+    assert np.isnan(triangulate(cams, points, scores)[0]).all()  # one view sees nothing in 3D
+
+
+def test_people_are_matched_across_views_in_any_order():
+    cams = _cameras()
+    people = [_skeleton(0.8, 0.0, 1), _skeleton(-0.8, 0.3, 2), _skeleton(0.0, -0.9, 3)]
+    orders = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [0, 2]]  # the fourth view misses the second person
+    views = [_view(c, people, o) for c, o in zip(cams, orders)]
+    matches = associate(cams, [v.keypoints for v in views], [v.scores for v in views])
+    assert len(matches) == 3
+    for choice in matches:
+        person = {orders[v][i] for v, i in enumerate(choice) if i is not None}
+        assert len(person) == 1  # every view's detection is the same person
+    assert sorted(sum(i is not None for i in c) for c in matches) == [3, 4, 4]
+
+
+def test_a_view_out_of_step_is_found_and_put_in_step():
+    cams = _cameras()
+    frames = 30
+    paths = [[_skeleton(0.6 * np.cos(t / 5), 0.6 * np.sin(t / 5), 1) for t in range(frames + 4)],
+             [_skeleton(-0.7, 0.2 * t / frames, 2) for t in range(frames + 4)]]  # one circling, one walking slowly
+    shift = 2  # the third camera started 2 frames late: its frame t shows the scene's frame t + 2
+    views = []
+    for v, cam in enumerate(cams):
+        o = shift if v == 2 else 0
+        views.append([_view(cam, [paths[0][t + o], paths[1][t + o]], [0, 1], t) for t in range(frames)])
+    people = reconstruct(cams, views, max_offset=3)
+    assert people.offsets == [0, 0, -shift, 0]  # view 2's frame t - 2 shows view 0's frame t
+    assert len(people) == 2 and people.first_frame == shift
+    circling = people.points[0] if np.nanstd(people.points[0][..., 0]) > 0.1 else people.points[1]
+    truth = np.stack([paths[0][t] for t in range(shift, shift + circling.shape[0])])
+    valid = POSETRACK.valid_mask
+    np.testing.assert_allclose(circling[:, valid], truth[:, valid], atol=1e-5)
+
+
+def test_calibration_files_and_trc_round_trip(tmp_path):
+    import cv2
+
+    cams = _cameras()
+    toml = ["[metadata]", "adjusted = false", ""]
+    for c in cams:
+        rvec = cv2.Rodrigues(c.R)[0].ravel().tolist()
+        toml += [f"[{c.name}]", f'name = "{c.name}"', f"size = {list(c.size)}", f"matrix = {c.K.tolist()}",
+                 f"distortions = {c.dist.tolist()}", f"rotation = {rvec}", f"translation = {c.t.tolist()}",
+                 "fisheye = false", ""]  # fmt: skip
+    (tmp_path / "Calib.toml").write_text("\n".join(toml))
+    doc = [{"name": c.name, "K": c.K.tolist(), "dist": c.dist.tolist(), "R": c.R.tolist(), "t": c.t.tolist()}
+           for c in cams]  # fmt: skip
+    (tmp_path / "cams.json").write_text(json.dumps(doc))
+    X = _skeleton(0.0, 0.0)
+    for name in ("Calib.toml", "cams.json"):
+        read = read_calibration(tmp_path / name)
+        assert [c.name for c in read] == [c.name for c in cams]
+        for a, b in zip(read, cams):
+            np.testing.assert_allclose(a.project(X), b.project(X), atol=1e-6)
+    with pytest.raises(InputError, match="calibration"):
+        read_calibration(tmp_path / "missing.toml")
+    points = np.where(np.arange(5)[:, None, None] == 2, np.nan, np.arange(5 * 3 * 3).reshape(5, 3, 3) / 10)
+    path = write_trc(tmp_path / "p.trc", points, ["LHip", "RHip", "RKnee"], 60)
+    names, back, fps = read_trc(path)
+    assert names == ["LHip", "RHip", "RKnee"] and fps == 60
+    np.testing.assert_allclose(back, points, atol=1e-6)  # NaN where empty, in place
+    assert path.read_text().splitlines()[2].split("\t")[4] == "m"
+
+
+def test_the_real_four_view_calibration_reads_as_pose2sim_converts_it():
+    """The shared four-view clip's Qualisys calibration: the world origin (a corner of the platform) and a point
+    1 m above it land inside every view, the point above higher in the image (z up). The 3D of the clip itself is
+    measured in benchmarks/triangulation.py (its 2D takes minutes)."""
+    from conftest import shared_data
+
+    path = shared_data("real_videos", "pose2sim_multiperson", "calibration", "Calib.qca.txt")
+    cams = read_calibration(path)
+    assert [c.name for c in cams] == ["cam01", "cam02", "cam03", "cam04"] and cams[0].size == (1088, 1920)
+    for c in cams:
+        floor, above = c.project(np.array([0.0, 0, 0])), c.project(np.array([0.0, 0, 1]))
+        assert 0 < floor[0] < 1088 and 0 < floor[1] < 1920 and above[1] < floor[1]
