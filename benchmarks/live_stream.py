@@ -71,7 +71,7 @@ def main() -> None:
         "processed_share": round(live.yielded / max(live.received, 1), 3), "poses": people,
         "latency_s": {"median": round(float(np.median(late)), 3), "p95": round(float(np.percentile(late, 95)), 3),
                       "max": round(float(late.max()), 3)},
-        "model": pipe.model_source, "backend": pipe.backend.info.split(",")[0],
+        "model": pipe.model_source, "backend": str(pipe.backend.info).split(",")[0],
     }  # fmt: skip
     md = "\n".join([
         "# Live stream at real time", "",

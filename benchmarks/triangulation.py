@@ -12,15 +12,16 @@ these views, so this measures the 3D steps on a recording the model has seen, no
 from __future__ import annotations
 
 import argparse
-import json
 import pickle
 import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from adaptation import read_clip  # noqa: E402
 from common import machine, save_results  # noqa: E402
 
 from stdpose_infer import Pipeline  # noqa: E402
@@ -42,40 +43,38 @@ def two_d(data: Path, work: Path) -> list[list]:
     return views
 
 
-def teacher(work: Path, view: str, frames: int, fmt) -> dict:
-    doc = json.loads((work / "clips" / f"pose2sim_{view}" / "annotations" / f"pose2sim_{view}.json").read_text())
-    return read_labels(doc, [f"frame/{i:06d}" for i in range(frames)], fmt)
+def teacher(work: Path, view: str, frames: int, fmt, height: int) -> dict:
+    """The teacher's poses of the view on every frame (MoveNet MultiPose boxes + Thunder poses), in the video's
+    pixels (the clip's frames were stored at a longer side of 1024)."""
+    root, order, _, every = read_clip(work, f"pose2sim_{view}", 1, images=False)
+    scale = height / cv2.imread(str(root / order[0]["file_name"])).shape[0]
+    table = read_labels(every, [f"frame/{i:06d}" for i in range(frames)], fmt)
+    for lab in table.values():
+        lab.keypoints = lab.keypoints * scale
+    return table
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--fps", type=float, default=60.0, help="the views' frame rate (the 3D low-pass; 0: none)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     cameras = read_calibration(args.data / "real_videos" / "pose2sim_multiperson" / "calibration" / "Calib.qca.txt")
-    start = time.perf_counter()
+    start, cached = time.perf_counter(), (args.work / "triangulation_2d.pkl").is_file()
     views = two_d(args.data, args.work)
-    two_d_s = time.perf_counter() - start
+    two_d_s = None if cached else round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    people = reconstruct(cameras, views, max_offset=3)
+    people = reconstruct(cameras, views, max_offset=3, fps=args.fps)
     three_d_s = time.perf_counter() - start
     fmt = people.keypoint_format
     valid = fmt.valid_mask
     slot = {n: i for i, n in enumerate(fmt.keypoints)}
     own, independent, bones = [], [], {}
     for k in range(len(people)):
-        for t in range(people.points.shape[1]):
-            X = people.points[k, t]
-            if not np.isfinite(X[valid]).any():
-                continue
-            for v, cam in enumerate(cameras):
-                frame = people.first_frame + t + people.offsets[v]
-                projected = cam.project(X)
-                i = people.views[k, t, v]
-                if i >= 0:  # against the 2D detection it was built from
-                    d = np.linalg.norm(projected - views[v][frame].keypoints[i], axis=1)
-                    own.extend(d[valid & np.isfinite(d) & (views[v][frame].scores[i] >= 0.15)])
+        e = people.errors[k][:, valid]  # each joint against the 2D of the views it was triangulated from
+        own.extend(e[np.isfinite(e)])
         seen = np.isfinite(people.points[k][:, valid]).all(-1).any(-1).sum()
         if seen < 20:
             continue
@@ -88,7 +87,7 @@ def main() -> None:
                                                               "mean_m": round(float(length.mean()), 3),
                                                               "cv": round(float(length.std() / length.mean()), 3)}  # fmt: skip
     for v, (cam, view) in enumerate(zip(cameras, VIEWS)):
-        truth = teacher(args.work, view, len(views[v]), fmt)
+        truth = teacher(args.work, view, len(views[v]), fmt, views[v][0].image_size[0])
         for k in range(len(people)):
             for t in range(people.points.shape[1]):
                 frame = people.first_frame + t + people.offsets[v]
@@ -115,11 +114,12 @@ def main() -> None:
                                             "p90": round(float(np.percentile(independent, 90)), 2),
                                             "joints": len(independent)},
         "bone_length_cv": bones, "bone_length_cv_max": max(cv) if cv else None,
-        "seconds": {"2d": round(two_d_s, 1), "3d": round(three_d_s, 1)},
+        "seconds": {"2d": two_d_s, "3d": round(three_d_s, 1)},
     }  # fmt: skip
     lines = [
         "# 3D from the four pose2sim views", "", f"{result['date']}; {result['machine']}. Command: `{result['command']}`.",
-        "", f"2D: `Pipeline()` on each view ({result['seconds']['2d']} s, or cached); 3D (offsets, association, "
+        "", "2D: `Pipeline()` on each view (" + (f"{two_d_s} s" if two_d_s else "cached from an earlier run of this "
+        "script: not timed here") + "); 3D (offsets, association, "
         f"triangulation, 3D tracking): {result['seconds']['3d']} s for {people.points.shape[1]} frames.", "",
         f"Frame offsets found against cam01: {result['frame_offsets']} (median distance of the best-matching "
         f"people to their epipolar lines per offset tried: {result['offset_costs_px']}).", "",

@@ -42,13 +42,20 @@ def _runs(valid: np.ndarray) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def smooth_series(values: np.ndarray, fps: float, cutoff_hz: float = SMOOTH_HZ, order: int = SMOOTH_ORDER) -> np.ndarray:
-    """(T, ...) values low-passed along T within each run of frames where every value is finite; runs too short for
-    the filter's padding (3 x its length) are left as they are, NaN stays NaN."""
-    signal = require("scipy.signal", "analytics", "kinematics (the smoothing filter)")
+def smooth_series(values: np.ndarray, fps: float, cutoff_hz: float = SMOOTH_HZ, order: int = SMOOTH_ORDER,
+                  per_column: bool = False) -> np.ndarray:  # fmt: skip
+    """(T, ...) values low-passed along T within each run of frames where every value is finite (``per_column``:
+    each (T, ..., last axis) column on its own runs, e.g. each joint of (T, J, 3) points); runs too short for the
+    filter's padding (3 x its length) are left as they are, NaN stays NaN."""
+    signal = require("scipy.signal", "analytics", "smoothing (the Butterworth filter)")
     out = np.array(values, dtype=np.float64)
-    if cutoff_hz <= 0:
+    if cutoff_hz <= 0 or cutoff_hz >= fps / 2:
         return out
+    if per_column and out.ndim > 2:
+        flat = out.reshape(len(out), -1, out.shape[-1])
+        for c in range(flat.shape[1]):
+            flat[:, c] = smooth_series(flat[:, c], fps, cutoff_hz, order)
+        return flat.reshape(out.shape)
     sos = signal.butter(order, cutoff_hz, btype="low", fs=fps, output="sos")
     pad = 3 * (2 * len(sos) + 1)
     valid = np.isfinite(out.reshape(len(out), -1)).all(1)

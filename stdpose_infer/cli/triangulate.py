@@ -24,7 +24,9 @@ def add_command(sub) -> None:
     p.add_argument("--detector", default="default", help="as for run")
     p.add_argument("--max-offset", type=int, default=3, help="look for a constant frame offset between views up to "
                    "this many frames (0: the views are in step)")  # fmt: skip
-    p.add_argument("--fps", type=float, help="frame rate for the TRC (default: the first video's)")
+    p.add_argument("--fps", type=float, help="frame rate for the TRC and the 3D low-pass (default: the first video's)")
+    p.add_argument("--min-frames", type=int, default=10, help="people seen in 3D on fewer frames are not written "
+                   "(chance matches of two views)")  # fmt: skip
     p.set_defaults(func=_triangulate)
 
 
@@ -54,29 +56,32 @@ def _triangulate(args: argparse.Namespace) -> None:
     views = []
     for cam, video in zip(cameras, videos):
         views.append(list(progress(pipe(video), desc=f"2D {cam.name}", unit="frame")))
-    people = reconstruct(cameras, views, args.max_offset)
     fps = args.fps or video_fps(videos[0])
+    people = reconstruct(cameras, views, args.max_offset, fps=fps)
+    valid = people.keypoint_format.valid_mask
+    seen = np.isfinite(people.points[..., valid, :]).all(-1).any(-1).sum(1)  # frames per person
+    keep = np.flatnonzero(seen >= args.min_frames)
     print(f"views: {', '.join(f'{c.name} <- {Path(v).name}' for c, v in zip(cameras, videos))}")
     print("frame offsets against the first view: " + ", ".join(f"{c.name} {o:+d}" for c, o in zip(cameras, people.offsets)))
     names = marker_names(people.keypoint_format)
     written = []
     frames = max(len(v) for v in views)
     if out.suffix.lower() == ".trc":
-        for k in range(len(people)):
-            path = out if k == 0 else out.with_name(f"{out.stem}_{k + 1}{out.suffix}")
+        for n, k in enumerate(keep):
+            path = out if n == 0 else out.with_name(f"{out.stem}_{n + 1}{out.suffix}")
             written.append(str(write_trc(path, people.marker_rows(k, frames), names, fps)))
     json_path = out if out.suffix.lower() == ".json" else (Path(args.json) if args.json else None)
     if json_path is not None:
-        written.append(str(_write_json(json_path, people, names, fps, cameras)))
-    valid = people.keypoint_format.valid_mask
+        written.append(str(_write_json(json_path, people, names, fps, cameras, keep)))
     errors = people.errors[..., valid]
-    for k in range(len(people)):
-        seen = np.isfinite(people.points[k][..., valid, :]).all(-1).any(-1).sum()
-        print(f"person {k + 1}: {seen} frames, median reprojection error {np.nanmedian(errors[k]):.1f} px")
+    for n, k in enumerate(keep):
+        print(f"person {n + 1}: {seen[k]} frames, median reprojection error {np.nanmedian(errors[k]):.1f} px")
+    if len(keep) < len(people):
+        print(f"{len(people) - len(keep)} more seen on under {args.min_frames} frames, not written (--min-frames)")
     print("wrote " + (", ".join(written) or "nothing (no person seen by two views)"))
 
 
-def _write_json(path: Path, people, names: list[str], fps: float, cameras) -> Path:
+def _write_json(path: Path, people, names: list[str], fps: float, cameras, keep) -> Path:
     valid = people.keypoint_format.valid_mask
 
     def listed(a: np.ndarray):
@@ -85,7 +90,7 @@ def _write_json(path: Path, people, names: list[str], fps: float, cameras) -> Pa
     doc = {"fps": fps, "units": "m", "markers": names, "cameras": [c.name for c in cameras],
            "frame_offsets": dict(zip((c.name for c in cameras), people.offsets)), "first_frame": people.first_frame,
            "people": [{"points": listed(people.points[k][:, valid]), "reprojection_error_px": listed(people.errors[k][:, valid]),
-                       "views": people.views[k].tolist()} for k in range(len(people))]}  # fmt: skip
+                       "views": people.views[k].tolist()} for k in keep]}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
     return path

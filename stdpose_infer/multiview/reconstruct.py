@@ -15,6 +15,7 @@ from .associate import associate
 from .calibration import Camera
 from .sync import frame_offsets
 from .triangulate import triangulate
+from ..analytics.kinematics import SMOOTH_HZ, smooth_series
 
 FOLLOW_M = 0.5  # a person's mean joint moves less than this between frames (3D tracking)
 
@@ -52,9 +53,36 @@ def _undistorted_people(cameras: list[Camera], views: list[list[PoseResult]]) ->
             for cam, results in zip(cameras, views)]  # fmt: skip
 
 
-def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset: int = 3) -> People3D:
+def _unswapped(cameras: list[Camera], points: np.ndarray, scores: np.ndarray,
+               flip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """A view whose 2D model took the person's left for the right (it happens in side views) gets its left and
+    right joints swapped back: with three views or more, each view is compared, as it is and swapped, with the
+    projection of what the other views triangulate; the closer one is kept."""
+    seen = [v for v in range(len(cameras)) if (scores[v] > 0).any()]
+    if len(seen) < 3:
+        return points, scores
+    points, scores = points.copy(), scores.copy()
+    for v in seen:
+        others = scores.copy()
+        others[v] = 0
+        X, _, _ = triangulate(cameras, points, others)
+        projected = cameras[v].project(X)
+        ok = np.isfinite(projected).all(1) & (scores[v] > 0) & (scores[v][flip] > 0)
+        if ok.sum() < 4:
+            continue
+        as_is = np.linalg.norm(projected - points[v], axis=1)[ok].mean()
+        swapped = np.linalg.norm(projected - points[v][flip], axis=1)[ok].mean()
+        if swapped < as_is:
+            points[v], scores[v] = points[v][flip], scores[v][flip]
+    return points, scores
+
+
+def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset: int = 3, fps: float | None = None,
+                smooth_hz: float = SMOOTH_HZ) -> People3D:  # fmt: skip
     """3D people from each view's results (``views[v]``: view v's ``PoseResult`` per frame, in order; views in
-    the cameras' order). ``max_offset``: the largest frame offset between views looked for (0: in step)."""
+    the cameras' order). ``max_offset``: the largest frame offset between views looked for (0: in step).
+    ``fps`` and ``smooth_hz``: each joint's 3D path is low-passed along time (as Pose2Sim filters its 3D; the
+    kinematics' Butterworth, ``analytics.kinematics.smooth_series``); without ``fps``, or at 0 Hz, it is not."""
     if len(views) != len(cameras):
         raise InputError(f"{len(views)} views for {len(cameras)} calibrated cameras: give one video per camera, in the "
                          "calibration's order (or named as its cameras)")  # fmt: skip
@@ -79,10 +107,11 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
             for v, i in enumerate(choice):
                 if i is not None:
                     points[v], scores[v] = frame[v].keypoints[i], frame[v].scores[i]
-            X, err, _ = triangulate(cameras, points, scores)
-            found.append((X, err, np.array([-1 if i is None else i for i in choice])))
+            points, scores = _unswapped(cameras, points, scores, fmt.flip_permutation)
+            X, err, kept = triangulate(cameras, points, scores)
+            found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, kept)))
         taken: set[int] = set()
-        for X, err, used in sorted(found, key=lambda f: -np.isfinite(f[0]).all(1).sum()):
+        for X, err, used, seen in sorted(found, key=lambda f: -np.isfinite(f[0]).all(1).sum()):
             centre = np.nanmean(X, axis=0) if np.isfinite(X).any() else None
             near = [(np.linalg.norm(centre - c), k) for k, c in enumerate(last) if k not in taken and centre is not None]
             near = [(d, k) for d, k in near if d < FOLLOW_M]
@@ -90,13 +119,19 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
             if k == len(tracks):
                 tracks.append({})
                 last.append(centre)
-            tracks[k][t - first], last[k] = (X, err, used), centre if centre is not None else last[k]
+            tracks[k][t - first], last[k] = (X, err, used, seen), centre if centre is not None else last[k]
             taken.add(k)
     P = len(tracks)
     points, errors = np.full((P, frames, J, 3), np.nan), np.full((P, frames, J), np.nan)
     used = np.full((P, frames, len(views)), -1)
     for k, track in enumerate(tracks):
-        for t, (X, err, v) in track.items():
+        for t, (X, err, v, _) in track.items():
             points[k, t], errors[k, t], used[k, t] = X, err, v
+        if smooth_hz > 0 and fps:  # a low-pass along time, then each joint's error again against its 2D
+            points[k] = smooth_series(points[k], fps, smooth_hz, per_column=True)
+            for t, (_, _, _, (xy, kept)) in track.items():
+                projected = np.stack([c.project(points[k, t]) for c in cameras])  # (V, J, 2)
+                d = np.where(kept, np.linalg.norm(projected - xy, axis=2), 0.0)
+                errors[k, t] = np.where(kept.sum(0) > 0, d.sum(0) / np.maximum(kept.sum(0), 1), np.nan)
     order = np.argsort([-np.isfinite(p).all(-1).sum() for p in points]) if P else np.zeros(0, int)
     return People3D(points[order], errors[order], used[order], fmt, offsets, costs, first)

@@ -18,11 +18,11 @@ from .resume import ResumePoint
 def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | None, smooth: OneEuro | None,
                     resume: ResumePoint | None = None, live: bool = False) -> Iterator[PoseResult]:  # fmt: skip
     """``pipe``'s poses on every frame from ``resume.next_frame`` (default 0); ``pipe.resume_point`` follows the
-    results as they are yielded. ``live``: a frame waits for no later frame but its right neighbour (no batching
-    across frames: latency before throughput)."""
+    results as they are yielded. ``live``: a frame waits for no later frame (no batching across frames, and its
+    right aux frame is itself, as for a video's last frame: latency before accuracy)."""
     d, start = pipe.aux_gap, resume.next_frame if resume else 0
     reuse = None if pipe.crop_policy is None else Reuse(pipe.calls.frame_parts, pipe.calls.temporal)
-    run, tracker, pipe.reuse = pipe._batcher(reuse, d if live else None), IouTracker(), reuse
+    run, tracker, pipe.reuse = pipe._batcher(reuse, 0 if live else None), IouTracker(), reuse
     if resume is not None:
         tracker.restore(resume.tracker)
         run.next_out = start
@@ -55,7 +55,7 @@ def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | N
             trackers[frame.index] = tracker.state()
             if policy is not None:
                 policy.update(frame.index, found, ids)
-            key = frame.index - d
+            key = frame.index if live else frame.index - d  # live: no look-ahead, the key is its own right aux
             if key >= start:
                 _queue(run, policy, people.pop(key), key, max(key - d, 0), frame.index)
                 run.evict_before(frame.index + 1 - 2 * d)  # the next key frame's left neighbour
@@ -67,8 +67,8 @@ def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | N
 
 
 def _finish(run: Batcher, people: dict, start: int, last: int, d: int, policy) -> Iterator[PoseResult]:
-    """The last frames, whose right aux frame is clamped to the video's last frame."""
-    for k in range(max(start, last - d + 1), last + 1):
+    """The last frames, whose right aux frame is clamped to the video's last frame (none left in a live pass)."""
+    for k in [k for k in range(max(start, last - d + 1), last + 1) if k in people]:
         _queue(run, policy, people.pop(k), k, max(k - d, 0), min(k + d, last))
     yield from run.flush()
 

@@ -197,7 +197,7 @@ class Pipeline:
 
         ``source``: a video file, a folder of images, a ``cv2.VideoCapture``, an iterable of BGR frames, an
         (N, H, W, 3) array, or a ``LiveSource`` (a camera or stream: frames the pipeline cannot keep up with are
-        dropped, and no frame waits for a batch). ``boxes``: per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
+        dropped, no frame waits for a batch or a later frame: its right aux frame is itself). ``boxes``: per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
         instead of the detector. A truncated video yields the frames it has, then raises. ``resume``: go on from
         where an interrupted pass stood (its ``resume_point``), with the results one uninterrupted pass gives.
         """
@@ -282,7 +282,7 @@ class Pipeline:
         device = self.backend.device
         return Batcher(
             self.calls.heatmaps, self._stage, self.keypoint_format, self.config.input_wh, self.config.heatmap_wh,
-            self.batch_size, max_delay or self.max_delay, warp_device=device if device.type == "cuda" else None,
+            self.batch_size, self.max_delay if max_delay is None else max_delay, warp_device=device if device.type == "cuda" else None,
             reuse=reuse,
         )  # fmt: skip
 
