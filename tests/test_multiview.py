@@ -139,3 +139,14 @@ def test_the_real_four_view_calibration_reads_as_pose2sim_converts_it():
     for c in cams:
         floor, above = c.project(np.array([0.0, 0, 0])), c.project(np.array([0.0, 0, 1]))
         assert 0 < floor[0] < 1088 and 0 < floor[1] < 1920 and above[1] < floor[1]
+
+
+def test_cli_refuses_videos_that_do_not_match_the_cameras(tmp_path, capsys):
+    from stdpose_infer.cli.main import main
+
+    doc = [{"name": c.name, "K": c.K.tolist(), "dist": c.dist.tolist(), "R": c.R.tolist(), "t": c.t.tolist()}
+           for c in _cameras()]  # fmt: skip
+    (tmp_path / "cams.json").write_text(json.dumps(doc))
+    code = main(["triangulate", "a.mp4", "b.mp4", "--calibration", str(tmp_path / "cams.json"), "--out",
+                 str(tmp_path / "p.trc")])  # fmt: skip
+    assert code == 2 and "2 videos for the 4 cameras" in capsys.readouterr().err
