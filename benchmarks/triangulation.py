@@ -32,12 +32,12 @@ VIEWS = ("cam01", "cam02", "cam03", "cam04")
 BONES = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "upper arm": ("shoulder", "elbow")}
 
 
-def two_d(data: Path, work: Path) -> list[list]:
-    """Each view's results (cached in WORK/triangulation_2d.pkl)."""
-    cache = work / "triangulation_2d.pkl"
+def two_d(data: Path, work: Path, flip_test: bool = False) -> list[list]:
+    """Each view's results (cached in WORK/triangulation_2d[_flip].pkl)."""
+    cache = work / f"triangulation_2d{'_flip' if flip_test else ''}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    pipe = Pipeline()
+    pipe = Pipeline(flip_test=flip_test)
     views = [list(pipe(data / "real_videos" / "pose2sim_multiperson" / "videos" / f"{v}.mp4")) for v in VIEWS]
     cache.write_bytes(pickle.dumps(views))
     return views
@@ -58,12 +58,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--flip-test", action="store_true", help="2D with the flip test (each crop and its mirror)")
     p.add_argument("--fps", type=float, default=60.0, help="the views' frame rate (the 3D low-pass; 0: none)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     cameras = read_calibration(args.data / "real_videos" / "pose2sim_multiperson" / "calibration" / "Calib.qca.txt")
-    start, cached = time.perf_counter(), (args.work / "triangulation_2d.pkl").is_file()
-    views = two_d(args.data, args.work)
+    cache = args.work / f"triangulation_2d{'_flip' if args.flip_test else ''}.pkl"
+    start, cached = time.perf_counter(), cache.is_file()
+    views = two_d(args.data, args.work, args.flip_test)
     two_d_s = None if cached else round(time.perf_counter() - start, 1)
     start = time.perf_counter()
     people = reconstruct(cameras, views, max_offset=3, fps=args.fps)
@@ -118,7 +120,7 @@ def main() -> None:
     }  # fmt: skip
     lines = [
         "# 3D from the four pose2sim views", "", f"{result['date']}; {result['machine']}. Command: `{result['command']}`.",
-        "", "2D: `Pipeline()` on each view (" + (f"{two_d_s} s" if two_d_s else "cached from an earlier run of this "
+        "", f"2D: `Pipeline(flip_test={args.flip_test})` on each view (" + (f"{two_d_s} s" if two_d_s else "cached from an earlier run of this "
         "script: not timed here") + "); 3D (offsets, association, "
         f"triangulation, 3D tracking): {result['seconds']['3d']} s for {people.points.shape[1]} frames.", "",
         f"Frame offsets found against cam01: {result['frame_offsets']} (median distance of the best-matching "

@@ -43,3 +43,45 @@ def test_the_shipped_model_alone_follows_its_labels(clip):
     frames, labels = clip
     pipe = Pipeline(backend="torch", detector=None, device="cpu", fallback="none")
     assert label_sensitivity(pipe, frames, labels, d=10.0) >= 0.5
+
+
+def _label_prior_model():
+    """The tiny model as a ``label_prior`` model whose STDA starts at zero: it equals its carried labels."""
+    import torch
+
+    from stdpose_infer import build_model
+
+    torch.manual_seed(0)
+    model = build_model("t", label_prior=True)
+    torch.nn.init.zeros_(model.stda.head.final_layer.weight)
+    torch.nn.init.zeros_(model.stda.head.final_layer.bias)
+    return model
+
+
+def test_a_label_prior_model_is_its_carried_labels_plus_a_correction(frames):
+    import torch
+
+    from stdpose_infer import build_model
+    from stdpose_infer.model.stdpose import label_prior_heatmaps
+
+    model = _label_prior_model()
+    aux = torch.rand(len(frames), 2, 17, 64, 48)
+    with torch.no_grad():
+        out = model(frames, aux)
+        torch.testing.assert_close(out, aux.mean(1))  # STDA at zero: exactly the carried labels
+        torch.nn.init.normal_(model.stda.head.final_layer.weight, std=0.01)
+        whole = model(frames, aux)
+        feats, heat = model.frame_features(frames.flatten(0, 1))
+        heat = heat.unflatten(0, (len(frames), 3))
+        heatmaps = torch.stack([aux[:, 0], heat[:, 1], aux[:, 1]], dim=1)
+        split = label_prior_heatmaps(model.temporal(feats.unflatten(0, (len(frames), 3)), heatmaps), heatmaps)
+        torch.testing.assert_close(whole, split, atol=1e-5, rtol=1e-4)  # feature reuse's path gives the same
+        plain = build_model("t")
+        plain.load_state_dict(model.state_dict())
+        torch.testing.assert_close(model(frames), plain(frames))  # estimate mode is unchanged
+
+
+def test_a_label_prior_model_follows_its_labels_in_the_pipeline(clip):
+    frames, labels = clip
+    pipe = Pipeline(_label_prior_model(), backend="torch", detector=None, device="cpu", fallback="none")
+    assert label_sensitivity(pipe, frames, labels, d=10.0) == pytest.approx(1.0, abs=0.1)

@@ -219,7 +219,7 @@ def adapt(
                         "adapt (held-out fold)")  # fmt: skip
         c = model.config
         interp, tracked = interpolation_errors(kept, held), tracking[0].errors()
-        scored = {name: model_errors(_heatmap_fn(m), frames, kept, held, c.input_wh, c.heatmap_wh)
+        scored = {name: model_errors(_heatmap_fn(m), frames, kept, held, c.input_wh, c.heatmap_wh, c.label_prior)
                   for name, m in (("base model", base), ("adapted model", tuned))}  # fmt: skip
         report.heldout_error = {"interpolation": interp.mean(), "point tracking": tracked.mean(),
                                 **{k: v.mean() for k, v in scored.items()}}  # fmt: skip

@@ -80,7 +80,8 @@ def datasets(folder: Path, annotations: str, gap: int, model: STDPose, settings:
     common = dict(augment=settings.augment, keypoint_format=model.config.keypoint_format, seed=settings.seed,
                   annotations=annotations, input_wh=model.config.input_wh, heatmap_wh=model.config.heatmap_wh,
                   photometric=settings.photometric)  # fmt: skip
-    for mode, max_gap, extra in (("estimate", 1, {}), ("propagate", 2 * gap, {"key_occlusion": settings.key_occlusion})):
+    propagate = {"key_occlusion": settings.key_occlusion, "carried_aux": model.config.label_prior}
+    for mode, max_gap, extra in (("estimate", 1, {}), ("propagate", 2 * gap, propagate)):
         try:
             out[mode] = TripletDataset(folder, mode, max_gap=max_gap, **common, **extra)
         except InputError:  # e.g. no two labels within 2 x gap: no propagation samples

@@ -16,7 +16,7 @@ from ..annotation import FrameLabels
 from ..annotation.interpolation import SPAN_EXPONENT, interpolated_pose, nearest_labeled
 from ..annotation.point_tracking import LabelTracks
 from ..pipeline.fallback import model_share
-from ..pipeline.propagation import plan_propagation
+from ..pipeline.propagation import carried_aux, plan_propagation
 from ..pipeline.triplet_poses import HeatmapFn, triplet_poses
 
 PCK_RADIUS = 0.1  # of the person's size
@@ -111,6 +111,7 @@ class TrackingErrors:
         while self.pending and nearest_labeled(self.tracks.labeled, self.pending[0])[1] <= index:
             t = self.pending.pop(0)  # its gap's frames are all in
             _carried_rows(self.tracks.pose, t, self.held[t], self.kept, self.rows)
+            self.tracks.release(t)
 
     def errors(self) -> HeldOutErrors:
         for t in self.pending:  # past the last kept label (none, as split_labels holds out): copies
@@ -126,9 +127,11 @@ def model_errors(
     held: dict[int, FrameLabels],
     input_wh: tuple[int, int],
     heatmap_wh: tuple[int, int],
+    carried: bool = False,
 ) -> HeldOutErrors:
     """The model's propagation of each held-out frame from its kept neighbours (crop at the interpolated label box,
-    as the Pipeline without a detector), scored against its labels. Only people labeled on a neighbour are scored,
+    as the Pipeline without a detector; ``carried``: a ``label_prior`` model's aux labels, the labels interpolated to
+    the frame), scored against its labels. Only people labeled on a neighbour are scored,
     as for interpolation."""
     rows: list = []
     labeled = sorted(kept)
@@ -137,8 +140,9 @@ def model_errors(
         plan = plan_propagation(t, before, after, kept, np.zeros((0, 4)))
         if not len(plan.boxes):
             continue
+        aux = carried_aux(t, plan.track_ids, plan.aux, kept, None) if carried else plan.aux  # a label_prior model
         points, _ = triplet_poses(heatmaps, [frames[before], frames[t], frames[after]], plan.boxes, input_wh,
-                                  heatmap_wh, plan.aux)  # fmt: skip
+                                  heatmap_wh, aux)  # fmt: skip
         for i, tid in enumerate(truth.track_ids):
             hit = np.flatnonzero(plan.track_ids == tid)
             if len(hit):

@@ -97,7 +97,7 @@ class LabelTracks:
     """The labels' point tracks over a video whose frames stream in: ``add`` each decoded frame, then ``pose(t,
     track_id)`` gives what ``interpolation.interpolated_pose`` gives, the joints carried by point tracking where
     the gap holds them. A gap is tracked once, when its first frame is asked for (its frames all added by then);
-    its grey frames are dropped when a later gap is asked for. Past the first or last label the label is copied
+    ``release(t)`` drops what frames up to t no longer need. Past the first or last label the label is copied
     (as interpolation does). Grey frames beyond ``budget_mb`` in one gap are not kept: that gap is interpolated,
     and a warning says so."""
 
@@ -123,6 +123,15 @@ class LabelTracks:
             return
         self.greys[index] = grey(image)
 
+    def release(self, t: int) -> None:
+        """Frames up to ``t`` will ask no more: drop the gaps that end by then and the grey frames before the
+        labeled frame at or before ``t``."""
+        before = nearest_labeled(self.labeled, t)[0] if self.labeled else t
+        for i in [i for i in self.greys if i < before]:
+            del self.greys[i]
+        for k in [k for k in self.gaps if k[1] <= t]:
+            del self.gaps[k]
+
     def relabel(self, labels: dict[int, FrameLabels]) -> None:
         """Carry these labels instead (a truncated video drops the labels past its end)."""
         self.labels, self.labeled, self.gaps = labels, sorted(labels), {}
@@ -143,10 +152,6 @@ class LabelTracks:
     def _gap(self, before: int, after: int) -> dict[int, np.ndarray] | None:
         key = (before, after)
         if key not in self.gaps:
-            for i in [i for i in self.greys if i < before]:
-                del self.greys[i]
-            for k in [k for k in self.gaps if k[1] <= before]:
-                del self.gaps[k]
             frames = [self.greys.get(i) for i in range(before, after + 1)]
             self.gaps[key] = None if any(f is None for f in frames) else track_gap(
                 frames, self.labels[before], self.labels[after])  # fmt: skip

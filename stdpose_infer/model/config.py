@@ -20,6 +20,11 @@ network it was saved from. Choices the paper does not pin down, and why we made 
   then the identity, so imported single-frame weights (ViTPose, a pretrained backbone) give their
   single-frame poses from step 0 and training only adds. Checkpoints saved before it load with False
   (the paper's form: STDA alone gives the heatmaps). Rows without STDA (Table 4 b, c) ignore it.
+- ``label_prior`` (propagate mode, with ``residual_heatmaps``): the pipeline renders both aux slots from the labels
+  carried to the key frame (point tracking, else interpolation), and the final heatmaps are those carried labels
+  (the mean of the two slots) plus STDA's output, instead of the key frame's heatmaps plus it. With STDA's last
+  layer at zero the model then equals its carried labels, and training adds what the pixels show (issue 37's
+  "a residual over the labels"). Estimate mode is unchanged. ``label_prior_heatmaps`` is the one formula.
 - ``cls_token``, ``layer_scale``: backbone details of DINOv2-style ViTs (a class token that attends with
   the patches and is dropped at the output; per-channel residual scales). Off for ViTPose.
 - ``tks_group_channels = 8``, ``tks_channels = 64``: width of TKS's per-keypoint temporal convs
@@ -105,6 +110,7 @@ class STDPoseConfig:
     stda_depth: int = 2
     stda_patch_size: int = 4
     residual_heatmaps: bool = False  # final = key-frame heatmaps + STDA (True for new models; see above)
+    label_prior: bool = False  # propagate mode: final = the labels carried to the key frame + STDA (see above)
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists
@@ -121,6 +127,9 @@ class STDPoseConfig:
             raise InputError(f"embed_dim {self.embed_dim} is not divisible by num_heads {self.num_heads}")
         if self.use_dam and not self.use_stda:
             raise InputError("use_dam=True needs use_stda=True: the dynamic-aware mask is consumed by STDA")
+        if self.label_prior and not (self.residual_heatmaps and self.use_stda):
+            raise InputError("label_prior=True needs residual_heatmaps=True and use_stda=True: the carried labels "
+                             "are the base that STDA corrects")  # fmt: skip
         if self.dam_scale not in ("hw", "none"):
             raise InputError(f"dam_scale must be 'hw' or 'none', got {self.dam_scale!r}")
         if self.dam_compression not in ("conv1x1", "mean"):

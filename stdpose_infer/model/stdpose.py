@@ -130,7 +130,10 @@ class STDPose(nn.Module):
         else:  # propagation: only the key frame's heatmaps come from the head
             key = self.keypoint_head(feats[:, 1])
             heatmaps = torch.stack([aux_heatmaps[:, 0].to(key.dtype), key, aux_heatmaps[:, 1].to(key.dtype)], dim=1)
-        return self.temporal_parts(feats, heatmaps)
+        parts = self.temporal_parts(feats, heatmaps)
+        if aux_heatmaps is not None and self.config.label_prior:
+            parts["heatmaps"] = label_prior_heatmaps(parts["heatmaps"], heatmaps)
+        return parts
 
     def frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The per-frame half of the model: (N, 3, H, W) crops -> backbone features (N, C, gh, gw) and the head's
@@ -172,6 +175,12 @@ class STDPose(nn.Module):
             outputs.append(merged)
         parts["heatmaps"] = torch.stack(outputs).mean(0)
         return parts
+
+
+def label_prior_heatmaps(out: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+    """A ``label_prior`` model's propagate-mode output: the temporal half's ``out`` (key heatmaps + correction)
+    rebased on the carried labels, the mean of the (B, 3, J, h, w) ``heatmaps``' two aux slots (see the config)."""
+    return out - heatmaps[:, 1].to(out.dtype) + 0.5 * (heatmaps[:, 0] + heatmaps[:, 2]).to(out.dtype)
 
 
 def build_model(variant: str = "b", num_keypoints: int = 17, **overrides: Any) -> STDPose:

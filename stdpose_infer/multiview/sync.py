@@ -8,6 +8,10 @@ import numpy as np
 from .calibration import Camera
 
 MIN_SCORE = 0.15
+# an offset other than 0 is taken only where it brings the people this much closer to their epipolar lines: on the
+# pose2sim views the costs of offsets -3..3 lie within 2 % of each other (people moving slowly), and the minimum
+# then moved with the 2D's noise (benchmarks/results/2026-12-06_triangulation*.md)
+MARGIN = 0.05
 
 
 def fundamental(a: Camera, b: Camera) -> np.ndarray:
@@ -41,8 +45,8 @@ def _pair_cost(F, a_people, b_people) -> float:
 
 def frame_offsets(cameras: list[Camera], people: list[list[list[tuple[np.ndarray, np.ndarray]]]],
                   max_offset: int = 3) -> tuple[list[int], list[dict[int, float]]]:  # fmt: skip
-    """Per view, the offset o (frames) such that its frame t + o shows view 0's frame t, within +-``max_offset``;
-    and per view the cost of each offset tried (median over frames, pixels). ``people[v][t]``: (undistorted
+    """Per view, the offset o (frames) such that its frame t + o shows view 0's frame t, within +-``max_offset``
+    (0 unless another brings the people ``MARGIN`` closer to their epipolar lines); and per view the cost of each offset tried (median over frames, pixels). ``people[v][t]``: (undistorted
     (J, 2) points, (J,) scores) of each person of view v on frame t."""
     offsets, costs = [0], [{0: 0.0}]
     for v in range(1, len(cameras)):
@@ -53,6 +57,7 @@ def frame_offsets(cameras: list[Camera], people: list[list[list[tuple[np.ndarray
             per_frame = [_pair_cost(F, people[0][t], people[v][t + o]) for t in frames]
             per_frame = [c for c in per_frame if np.isfinite(c)]
             tried[o] = float(np.median(per_frame)) if per_frame else np.inf
-        offsets.append(min(tried, key=lambda o: (tried[o], abs(o))))
+        best = min(tried, key=lambda o: (tried[o], abs(o)))
+        offsets.append(best if tried[best] < (1 - MARGIN) * tried[0] else 0)
         costs.append(tried)
     return offsets, costs

@@ -23,7 +23,7 @@ from ..video import Frame, TruncatedVideoError
 from .batcher import Reuse
 from .crop_policies import NeighbourCrops
 from .pass_context import Boxes, PassContext
-from .propagation import plan_propagation
+from .propagation import carried_aux, plan_propagation
 from .resume import ResumePoint
 
 
@@ -43,7 +43,8 @@ def propagate_stream(pipe: PassContext, frames: Iterable[Frame], table: dict[int
     if resume is not None:
         tracker.restore(resume.tracker)
         run.next_out = start
-    tracks = LabelTracks(table, pipe.gap_memory_mb) if pipe.fallback.carry == "tracking" else None
+    carried = pipe.config.label_prior  # the model reads the labels carried to each frame, not the labels
+    tracks = LabelTracks(table, pipe.gap_memory_mb) if pipe.fallback.carry == "tracking" or carried else None
     trackers: dict[int, dict] = {}  # frame -> the tracker's state after it (where a resumed pass starts)
     waiting: deque[Frame] = deque()  # decoded, not yet queued
     held, budget, said = 0, pipe.gap_memory_mb * 2**20, False  # bytes of the waiting frames' images, their bound
@@ -68,7 +69,10 @@ def propagate_stream(pipe: PassContext, frames: Iterable[Frame], table: dict[int
         for result in results:
             t = result.frame_index
             pipe.resume_point = ResumePoint("propagate", t + 1, trackers.pop(t))
-            yield pipe.fallback.apply(result, table, tracks)
+            result = pipe.fallback.apply(result, table, tracks)
+            if tracks is not None:
+                tracks.release(t)
+            yield result
 
     def process(frame: Frame) -> Iterator[PoseResult]:
         t = frame.index
@@ -87,6 +91,8 @@ def propagate_stream(pipe: PassContext, frames: Iterable[Frame], table: dict[int
             h, w = frame.image.shape[:2]
             key_boxes = check_boxes(plan.boxes, (h, w), f"frame {t} (interpolated label boxes)", min_size=1.0)
             aux = plan.aux if pipe.config.uses_aux_heatmaps else None  # a single-frame model reads the key frame
+            if carried:
+                aux = carried_aux(t, plan.track_ids, plan.aux, table, tracks)
             shared = None
             if policy is not None:  # the labeled frames' crops, shared by every frame between them
                 policy.update(t, key_boxes, plan.track_ids)

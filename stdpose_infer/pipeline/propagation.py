@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..annotation.interpolation import interpolated_pose
 from ..annotation.labels import FrameLabels
+from ..annotation.point_tracking import LabelTracks
 from ..detect import box_iou
 from ..track import greedy_match
 from .batcher import AuxLabels
@@ -52,3 +54,15 @@ def plan_propagation(t: int, before: int, after: int, labels: dict[int, FrameLab
     if not sides:
         columns = [np.zeros((0, joints, 2)), np.zeros((0, joints), bool)] * 2
     return PropagationPlan(np.array(ids, np.int64), boxes, AuxLabels(*columns), found[~claimed])
+
+
+def carried_aux(t: int, track_ids: np.ndarray, aux: AuxLabels, table: dict[int, FrameLabels],
+                tracks: LabelTracks | None) -> AuxLabels:  # fmt: skip
+    """A ``label_prior`` model's aux labels: both slots the labels carried to frame ``t`` (point tracking where the
+    gap's frames are in, else interpolation); a joint labeled on neither side stays unseen."""
+    points, seen = aux.left_points.copy(), np.zeros(aux.left_visible.shape, bool)
+    for i, tid in enumerate(track_ids):
+        pose = tracks.pose(t, int(tid)) if tracks is not None else interpolated_pose(t, table, int(tid))
+        if pose is not None:
+            points[i], seen[i] = pose[0], (pose[1] > 0) & (aux.left_visible[i] | aux.right_visible[i])
+    return AuxLabels(points, seen, points, seen)

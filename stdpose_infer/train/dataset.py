@@ -61,6 +61,15 @@ class _Video:
     labels: dict[int, dict[int, _Person]]  # frame index -> track id -> person (labeled frames only)
 
 
+def carried_keypoints(t: int, left: int, right: int, kl: np.ndarray, kr: np.ndarray) -> np.ndarray:
+    """(17, 3) the labels of frames ``left`` and ``right`` interpolated to frame ``t`` (a joint visible on one side
+    only is copied from it): what a ``label_prior`` model reads as its aux labels in training."""
+    vl, vr = visible(kl), visible(kr)
+    a = 0.0 if right == left else (t - left) / (right - left)
+    xy = np.where((vl & vr)[:, None], (1 - a) * kl[:, :2] + a * kr[:, :2], np.where(vl[:, None], kl[:, :2], kr[:, :2]))
+    return np.concatenate([xy, np.where(vl | vr, 2.0, 0.0)[:, None]], axis=1)
+
+
 def load_videos(root: str | Path, label_every: int = 1, annotations: str = "annotations") -> list[_Video]:
     """Every video under ``root/ANNOTATIONS``; labeled frames thinned to every ``label_every``-th."""
     root = Path(root)
@@ -169,6 +178,7 @@ class TripletDataset(Dataset):
         aux_jitter: float = 0.0,
         key_occlusion: float = 0.0,
         photometric: float = 0.0,
+        carried_aux: bool = False,
     ) -> None:
         if mode not in MODES:
             raise InputError(f"mode must be 'estimate' or 'propagate', got {mode!r}")
@@ -188,7 +198,7 @@ class TripletDataset(Dataset):
         if not 0 <= photometric <= 1:
             raise InputError(f"photometric is a probability in [0, 1], got {photometric}")
         self.window_crops, self.aux_jitter, self.key_occlusion = window_crops, aux_jitter, key_occlusion
-        self.photometric = photometric
+        self.photometric, self.carried_aux = photometric, carried_aux
         self.format = get_format(keypoint_format)
         self.input_wh, self.heatmap_wh = tuple(input_wh), tuple(heatmap_wh)
         self.epoch = 0
@@ -248,8 +258,10 @@ class TripletDataset(Dataset):
         }
         if self.mode == "propagate":  # the aux frames' labels, rendered as the pipeline renders them
             aux = []
-            for f in (left, right):
-                k = video.labels[f][tid].keypoints
+            sides = [video.labels[f][tid].keypoints for f in (left, right)]
+            if self.carried_aux:  # a label_prior model reads the labels carried to the key frame, in both slots
+                sides = [carried_keypoints(t, left, right, *sides)] * 2
+            for k in sides:
                 a_pts, a_vis = self._encode(k, visible(k), aug.flip, width, to_heatmap)
                 aux.append(render_heatmaps(a_pts[None], a_vis[None], (h, w), self.sigma)[0])
             sample["aux"] = torch.from_numpy(np.stack(aux))
