@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,18 @@ from stdpose_infer import build_model
 from lively import lively_weights as make_lively
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def run_command(model: torch.nn.Module, tmp_path: Path, source, *options: str) -> int:
+    """``stdpose-infer run SOURCE OPTIONS`` with ``model``'s weights on the torch backend (its exit code); the
+    untrained weights' warning is silenced."""
+    from stdpose_infer.cli.main import main
+    from stdpose_infer.weights import save_weights
+
+    weights = save_weights(model, tmp_path / "weights.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return main(["run", str(source), "--weights", str(weights), "--backend", "torch", *options])
 
 
 def shared_data(*parts: str) -> Path:

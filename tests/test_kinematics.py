@@ -129,20 +129,12 @@ def test_plot_angles_draws_a_png(tmp_path):
 
 
 def test_cli_writes_kinematics_and_the_angle_plot(tmp_path, tiny):
-    import warnings
-
     import pandas as pd
-    from conftest import shared_data
-
-    from stdpose_infer.cli.main import main
-    from stdpose_infer.weights import save_weights
+    from conftest import run_command, shared_data
 
     clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test", "000001_mpiinew_test.mp4")
-    weights = save_weights(tiny, tmp_path / "t.safetensors")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["run", str(clip), "--weights", str(weights), "--backend", "torch", "--kinematics",
-                     str(tmp_path / "k.csv"), "--plot-angles", str(tmp_path / "a.png")])  # fmt: skip
+    code = run_command(tiny, tmp_path, clip, "--kinematics", str(tmp_path / "k.csv"), "--plot-angles",
+                       str(tmp_path / "a.png"))  # fmt: skip
     assert code == 0
     table = pd.read_csv(tmp_path / "k.csv")
     assert {"frame", "time_s", "track", "right_knee_deg", "right_knee_deg_s", "nose_speed_px_s"} <= set(table)

@@ -83,16 +83,10 @@ def test_a_slow_reader_gets_the_newest_frames_and_the_drops_are_counted(stream):
 
 def test_cli_run_reads_a_stream_and_reports_drops_and_latency(stream, tmp_path, tiny, capsys):
     import json
-    import warnings
 
-    from stdpose_infer.cli.main import main
-    from stdpose_infer.weights import save_weights
+    from conftest import run_command
 
-    weights = save_weights(tiny, tmp_path / "t.safetensors")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["run", stream, "--weights", str(weights), "--backend", "torch", "--detector", "hog",
-                     "--json", str(tmp_path / "live.json")])  # fmt: skip
+    code = run_command(tiny, tmp_path, stream, "--detector", "hog", "--json", str(tmp_path / "live.json"))
     assert code == 0
     out = capsys.readouterr().out
     assert "live:" in out and "frames received" in out and "latency from capture to pose" in out
@@ -102,11 +96,10 @@ def test_cli_run_reads_a_stream_and_reports_drops_and_latency(stream, tmp_path, 
 
 def test_ctrl_c_on_a_live_run_writes_what_it_has(stream, tmp_path, tiny, monkeypatch, capsys):
     import json
-    import warnings
+
+    from conftest import run_command
 
     from stdpose_infer.cli import interruption
-    from stdpose_infer.cli.main import main
-    from stdpose_infer.weights import save_weights
 
     class StopAfterFive(interruption.StopOnSignal):  # Ctrl-C pressed while the fifth frame is done
         checks = 0
@@ -117,11 +110,7 @@ def test_ctrl_c_on_a_live_run_writes_what_it_has(stream, tmp_path, tiny, monkeyp
             return StopAfterFive.checks >= 5
 
     monkeypatch.setattr(interruption, "StopOnSignal", StopAfterFive)
-    weights = save_weights(tiny, tmp_path / "t.safetensors")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["run", stream, "--weights", str(weights), "--backend", "torch", "--detector", "hog",
-                     "--json", str(tmp_path / "live.json")])  # fmt: skip
+    code = run_command(tiny, tmp_path, stream, "--detector", "hog", "--json", str(tmp_path / "live.json"))
     assert code == 0 and "live:" in capsys.readouterr().out
     assert len(json.loads((tmp_path / "live.json").read_text())["images"]) == 5  # written, not kept for --resume
     assert not (tmp_path / "live.incomplete.json").exists()

@@ -52,17 +52,10 @@ def test_a_table_of_another_kind_is_refused(tmp_path):
 
 
 def test_cli_run_writes_the_table(tmp_path, tiny):
-    import warnings
-
-    from stdpose_infer.cli.main import main
-    from stdpose_infer.weights import save_weights
+    from conftest import run_command
 
     clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test", "000001_mpiinew_test.mp4")
-    weights = save_weights(tiny, tmp_path / "t.safetensors")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["run", str(clip), "--weights", str(weights), "--backend", "torch", "--table",
-                     str(tmp_path / "k.csv"), "--json", str(tmp_path / "k.json")])  # fmt: skip
+    code = run_command(tiny, tmp_path, clip, "--table", str(tmp_path / "k.csv"), "--json", str(tmp_path / "k.json"))
     assert code == 0
     table = pd.read_csv(tmp_path / "k.csv")
     assert sorted(table.frame.unique()) == list(range(5)) and set(table.origin) == {"estimated"}

@@ -148,7 +148,7 @@ def kinematics(
     for tid, (xy, sc) in sorted(tracks.items()):
         seen = np.isfinite(xy).all(2).any(1)
         xy = np.where((sc >= threshold)[..., None], xy, np.nan)
-        xy = np.stack([smooth_series(xy[:, j], fps, cutoff_hz) for j in range(xy.shape[1])], axis=1)
+        xy = smooth_series(xy, fps, cutoff_hz, per_column=True)  # each joint on its own runs
         points = body_points(xy, np.ones(sc.shape), fmt, 0.0)  # already masked above
         seen_from = {name: mirrored(p, name, visible_side) for name, p in points.items()}
         scale = metres_per_pixel

@@ -75,16 +75,16 @@ def track_gap(greys: Sequence[np.ndarray], left: FrameLabels, right: FrameLabels
     for tid, got in sides.items():
         if "left" in got and "right" in got:
             (fw, l_xy, l_ok), (bw, r_xy, r_ok) = got["left"], got["right"]
+            tol = 0.5 * np.linalg.norm(r_xy - l_xy, axis=1) + AGREE_PX
             rows = []
             for i in range(n):
                 xy, _, both = interpolate(float(a[i, 0]), l_xy, l_ok, r_xy, r_ok)
                 xy = np.where((l_ok | r_ok)[:, None], xy, np.nan)
-                tol = 0.5 * np.linalg.norm(r_xy - l_xy, axis=1) + AGREE_PX
                 agree = both & (np.linalg.norm(fw[i] - bw[i], axis=1) <= tol)  # NaN (lost) compares False
                 blend = (1 - a[i, 0]) * fw[i] + a[i, 0] * bw[i]
-                one = ~both & np.isfinite(np.where(l_ok[:, None], fw[i], bw[i])).all(1)  # labeled on one side only
-                rows.append(np.where(agree[:, None], blend, np.where(one[:, None], np.where(l_ok[:, None], fw[i],
-                                                                                            bw[i]), xy)))  # fmt: skip
+                own = np.where(l_ok[:, None], fw[i], bw[i])  # the track from the side the joint is labeled on
+                single = ~both & np.isfinite(own).all(1)  # labeled on one side only, and still tracked
+                rows.append(np.where(agree[:, None], blend, np.where(single[:, None], own, xy)))
             out[tid] = np.stack(rows)
         else:
             track, xy, ok = got.get("left") or got["right"]

@@ -290,13 +290,15 @@ def _write(results: list, args: argparse.Namespace, adaptation=None) -> list[str
 
 def _check_kinematics(args: argparse.Namespace) -> None:
     from ..errors import require
+    from ..results.table import SUFFIXES
 
     suffix = Path(args.kinematics).suffix.lower() if args.kinematics else ".csv"
-    if suffix not in (".csv", ".parquet"):
+    if suffix not in SUFFIXES:
         raise InputError(f"{args.kinematics}: a kinematics table is .csv or .parquet, not {suffix or 'no suffix'!r}")
-    for module in ("pandas", "scipy.signal", *(["pyarrow"] if suffix == ".parquet" else []),
-                   *(["matplotlib"] if args.plot_angles else [])):  # fmt: skip
+    for module in ("pandas", "scipy.signal", *(["matplotlib"] if args.plot_angles else [])):
         require(module, "analytics", "--kinematics and --plot-angles")
+    if suffix == ".parquet":
+        require("pyarrow", "table", "a Parquet kinematics table")  # the extra that has it
     if args.height_m is not None and not args.height_m > 0:
         raise InputError(f"--height-m is a height in metres (> 0), got {args.height_m}")
 

@@ -4,7 +4,7 @@ from the key frame's pixels alone moves them by 0. The ratio is the share of d t
 
 from __future__ import annotations
 
-import copy
+from dataclasses import replace
 
 import numpy as np
 
@@ -14,13 +14,8 @@ from ..annotation.interpolation import interpolated_pose
 
 def shifted_labels(table: dict[int, FrameLabels], dx: float, dy: float = 0.0) -> dict[int, FrameLabels]:
     """The labels with every joint and box moved by (dx, dy) pixels."""
-    out = {}
-    for t, lab in table.items():
-        moved = copy.copy(lab)
-        moved.keypoints = lab.keypoints + np.array([dx, dy])
-        moved.boxes = lab.boxes + np.array([dx, dy, dx, dy])
-        out[t] = moved
-    return out
+    return {t: replace(lab, keypoints=lab.keypoints + [dx, dy], boxes=lab.boxes + [dx, dy, dx, dy])
+            for t, lab in table.items()}
 
 
 def label_sensitivity(pipe, frames, labels, d: float = 10.0) -> float:

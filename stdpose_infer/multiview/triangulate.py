@@ -25,9 +25,14 @@ def _dlt(P: np.ndarray, xy: np.ndarray, w: np.ndarray) -> np.ndarray:
         return X[:, :3] / X[:, 3:4]
 
 
+def _homogeneous(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(N, V, 3) homogeneous pinhole projections of (N, 3) points by (V, 3, 4) projections."""
+    return np.einsum("vij,nj->nvi", P, np.concatenate([X, np.ones((len(X), 1))], axis=1))
+
+
 def _pinhole(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     """(N, V, 2) pinhole projections of (N, 3) points."""
-    h = np.einsum("vij,nj->nvi", P, np.concatenate([X, np.ones((len(X), 1))], axis=1))
+    h = _homogeneous(P, X)
     with np.errstate(divide="ignore", invalid="ignore"):
         return h[..., :2] / h[..., 2:3]
 
@@ -35,7 +40,7 @@ def _pinhole(P: np.ndarray, X: np.ndarray) -> np.ndarray:
 def _refine(P: np.ndarray, xy: np.ndarray, w: np.ndarray, X: np.ndarray, steps: int = 3) -> np.ndarray:
     """Gauss-Newton on sum_v w_v |proj_v(X) - xy_v|^2, from X."""
     for _ in range(steps):
-        h = np.einsum("vij,nj->nvi", P, np.concatenate([X, np.ones((len(X), 1))], axis=1))  # (N, V, 3)
+        h = _homogeneous(P, X)
         with np.errstate(divide="ignore", invalid="ignore"):
             uv = h[..., :2] / h[..., 2:3]
             # d(uv)/dX = (P[:2, :3] c - (a, b) P[2, :3]) / c^2
