@@ -13,7 +13,8 @@ A clip's truth is the teacher (MoveNet MultiPose boxes + MoveNet Thunder poses, 
 starter's held-out clip (benchmarks/starter_model.py). The given labels are the truth on every T-th frame; only the
 other frames are scored (PoseTrack mAP). Adaptation reads the given labels and the clip's frames, nothing else.
 Clips: sports2d_heldout (frames 120-229 of sports2d/demo.mp4; the starter trained on frames 0-109 of that video),
-sports2d_full (all 230 frames: the time goal), pose2sim_cam01..04 (100 frames each; the starter trained on them).
+sports2d_full (all 230 frames: the time goal), sports2d_train (frames 0-109: training data for
+benchmarks/experiments only), pose2sim_cam01..04 (100 frames each; the starter trained on them).
 The synthetic set: Table 4's synthetic test set (4 videos of 29 frames, 384 x 288, 3 people, seed 200; the same
 pixels as ``write_benchmark(videos=4, seed=200, ...)``), one clip per video (000000_synthetic .. 000003_synthetic),
 its truth the renderer's exact poses. `data --synthetic-seed S` writes another 4 such videos (seed S, clips
@@ -51,6 +52,7 @@ from stdpose_infer.pipeline import Fallback  # noqa: E402
 CLIPS = {
     "sports2d_heldout": ("real_videos/sports2d/demo.mp4", 120, 230),
     "sports2d_full": ("real_videos/sports2d/demo.mp4", 0, 230),
+    "sports2d_train": ("real_videos/sports2d/demo.mp4", 0, 110),  # training only (the starter's frames too)
     **{f"pose2sim_cam0{i}": (f"real_videos/pose2sim_multiperson/videos/cam0{i}.mp4", 0, 100) for i in range(1, 5)},
 }
 

@@ -62,7 +62,6 @@ def test_a_label_prior_model_is_its_carried_labels_plus_a_correction(frames):
     import torch
 
     from stdpose_infer import build_model
-    from stdpose_infer.model.stdpose import label_prior_heatmaps
 
     model = _label_prior_model()
     aux = torch.rand(len(frames), 2, 17, 64, 48)
@@ -74,7 +73,7 @@ def test_a_label_prior_model_is_its_carried_labels_plus_a_correction(frames):
         feats, heat = model.frame_features(frames.flatten(0, 1))
         heat = heat.unflatten(0, (len(frames), 3))
         heatmaps = torch.stack([aux[:, 0], heat[:, 1], aux[:, 1]], dim=1)
-        split = label_prior_heatmaps(model.temporal(feats.unflatten(0, (len(frames), 3)), heatmaps), heatmaps)
+        split = model.temporal(feats.unflatten(0, (len(frames), 3)), heatmaps, propagate=True)
         torch.testing.assert_close(whole, split, atol=1e-5, rtol=1e-4)  # feature reuse's path gives the same
         plain = build_model("t")
         plain.load_state_dict(model.state_dict())

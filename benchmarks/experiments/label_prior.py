@@ -1,16 +1,21 @@
 """A temporal half that reads its labels (issue 37): the shipped starter rebased on the labels carried to the key
 frame (``STDPoseConfig.label_prior``: final = carried labels + STDA's correction), STDA's last layer zeroed so it
-starts equal to the carried labels, then its temporal modules (TFF, TKS, DAM, STDA) trained to correct them from the
-pixels; backbone and head frozen.
+starts equal to the carried labels, then trained to correct them from the pixels; backbone and head frozen.
+
+``--modules own`` (default): propagate mode gets its own TKS, DAM and STDA (``propagate_modules``), copied from the
+starter's and trained alone, so estimate mode keeps the starter's weights exactly; TFF stays shared and frozen, so
+its output is cached once. ``--modules shared``: the first experiment, every temporal module trained, shared by both
+modes (it moved estimation).
 
     python benchmarks/adaptation.py data --work W --data DATA              # the clips (pose2sim views: teacher labels)
     python benchmarks/experiments/label_prior.py --work W --minutes 12 --out W/label_prior.safetensors
     python benchmarks/propagation_sources.py --work W --weights W/label_prior.safetensors --clips ... --out OUT
 
 Training data: the four pose2sim views (100 frames each, the MoveNet teacher on every frame; the starter's stage A
-trained on them too) and four synthetic videos of a seed no benchmark scores (900). Never the held-out sports2d
-frames 120-229, nor the synthetic test set (seed 200). Aux labels 1-14 frames away on each side, interpolated to the
-key frame (the pipeline carries them by point tracking where it can).
+trained on them too), with ``--sports2d-train`` sports2d frames 0-109 (teacher labels; the starter trained on them),
+and ``--synthetic`` synthetic videos of a seed no benchmark scores (900). Never the held-out sports2d frames
+120-229, nor the synthetic test set (seed 200). Aux labels 1-14 frames away on each side, interpolated to the key
+frame (the pipeline carries them by point tracking where it can).
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from stdpose_infer.train.dataset import TripletDataset
 from stdpose_infer.weights import load_model, save_weights
 
 
-def datasets(work: Path, config, mode: str = "propagate") -> ConcatDataset:
+def datasets(work: Path, config, mode: str = "propagate", sports2d: bool = False, synthetic: int = 4) -> ConcatDataset:
     roots = [work / "clips" / f"pose2sim_cam0{i}" for i in range(1, 5)]
-    for i in range(4):
+    if sports2d:
+        roots.append(work / "clips" / "sports2d_train")
+    for i in range(synthetic):
         name = f"lp_train_{i:06d}"
         root = work / "label_prior_synthetic" / name
         if not (root / "annotations" / f"{name}.json").is_file():
@@ -46,9 +53,9 @@ def datasets(work: Path, config, mode: str = "propagate") -> ConcatDataset:
 
 
 @torch.no_grad()
-def cache(data, model: STDPose, draws: int) -> dict[str, torch.Tensor]:
-    """Per sample (``draws`` augmented draws of each): the frozen half's features (3 frames) and key heatmaps, the
-    aux heatmaps, target and weight; FP16 to fit in memory."""
+def cache(data, model: STDPose, draws: int, fused: bool = False) -> dict[str, torch.Tensor]:
+    """Per sample (``draws`` augmented draws of each): the frozen half's features (3 frames; ``fused``: TFF's output
+    instead) and key heatmaps, the aux heatmaps, target and weight; FP16 to fit in memory."""
     out: dict[str, list] = {"feats": [], "key": [], "aux": [], "target": [], "weight": []}
     start = time.perf_counter()
     for draw in range(draws):
@@ -57,7 +64,10 @@ def cache(data, model: STDPose, draws: int) -> dict[str, torch.Tensor]:
         for batch in DataLoader(data, batch_size=16, shuffle=False, num_workers=0):
             b = batch["frames"].shape[0]
             feats, heatmaps = model.frame_features(batch["frames"].flatten(0, 1))
-            out["feats"].append(feats.unflatten(0, (b, 3)).half())
+            feats = feats.unflatten(0, (b, 3))
+            if fused:  # TFF is frozen too: its output, (B, N, C)
+                feats = model.tff(feats.flatten(3).transpose(2, 3))
+            out["feats"].append(feats.half())
             heatmaps = heatmaps.unflatten(0, (b, 3))
             out["key"].append(heatmaps[:, 1].half())
             # propagation: the carried labels; estimation: the neighbours' own heatmaps
@@ -68,6 +78,16 @@ def cache(data, model: STDPose, draws: int) -> dict[str, torch.Tensor]:
     return {k: torch.cat(v) for k, v in out.items()}
 
 
+def own_modules(model: STDPose, fused: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+    """Propagate mode's output from TFF's cached output: ``model.temporal(..., propagate=True)`` after TFF (checked
+    equal on the first batch)."""
+    own = model.propagation
+    h_left, h_key, h_right = heatmaps.unbind(1)
+    merged = own["tks"](heatmaps)
+    refined = own["stda"](merged, own["dam"](h_left, h_key, h_right), fused).to(merged.dtype)
+    return label_prior_heatmaps(h_key + refined, heatmaps)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--work", type=Path, required=True)
@@ -75,27 +95,41 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--draws", type=int, default=1, help="augmented draws of each sample, cached")
-    p.add_argument("--estimate-share", type=float, default=0.0, help="share of estimation batches (0: propagation only)")
+    p.add_argument("--modules", choices=["own", "shared"], default="own",
+                   help="own: propagate mode's own TKS/DAM/STDA (estimation unchanged); shared: the first experiment")
+    p.add_argument("--sports2d-train", action="store_true", help="also sports2d frames 0-109 (clip sports2d_train)")
+    p.add_argument("--synthetic", type=int, default=4, help="synthetic training videos (seed 900)")
+    p.add_argument("--estimate-share", type=float, default=0.0,
+                   help="shared modules: share of estimation batches (0: propagation only)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     base = load_model(default_weights())
-    model = STDPose(dataclasses.replace(base.config, label_prior=True))
-    model.load_state_dict(base.state_dict())
-    torch.nn.init.zeros_(model.stda.head.final_layer.weight)  # starts equal to the carried labels
-    torch.nn.init.zeros_(model.stda.head.final_layer.bias)
+    own = args.modules == "own"
+    model = STDPose(dataclasses.replace(base.config, label_prior=True, propagate_modules=own))
+    model.load_state_dict(base.state_dict(), strict=not own)
+    stda = model.stda
+    if own:  # propagate mode's modules start as copies of the starter's
+        for name in ("tks", "dam", "stda"):
+            model.propagation[name].load_state_dict(getattr(base, name).state_dict())
+        stda = model.propagation["stda"]
+    torch.nn.init.zeros_(stda.head.final_layer.weight)  # starts equal to the carried labels
+    torch.nn.init.zeros_(stda.head.final_layer.bias)
+    model.requires_grad_(False)
+    (model.propagation if own else model).requires_grad_(True)
     for part in (model.backbone, model.keypoint_head):
         part.requires_grad_(False)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=1e-4)
     model.eval()
-    cached = {"propagate": cache(datasets(args.work, model.config), model, args.draws)}  # the frozen half, once
-    if args.estimate_share > 0:  # estimation samples keep estimate mode's temporal correction
+    dataset = datasets(args.work, model.config, sports2d=args.sports2d_train, synthetic=args.synthetic)
+    cached = {"propagate": cache(dataset, model, args.draws, fused=own)}  # the frozen half, once
+    if args.estimate_share > 0 and not own:  # estimation samples keep estimate mode's temporal correction
         cached["estimate"] = cache(datasets(args.work, model.config, "estimate"), model, args.draws)
     model.train()
-    model.backbone.eval()
-    model.keypoint_head.eval()
+    for part in (model.backbone, model.keypoint_head, model.tff):
+        part.eval()
     start, step, losses = time.perf_counter(), 0, []
     generator = torch.Generator().manual_seed(0)
     while time.perf_counter() - start < args.minutes * 60:
@@ -107,9 +141,10 @@ def main() -> None:
             feats, key = data["feats"][idx].float(), data["key"][idx].float()
             aux = data["aux"][idx].float()
             heatmaps = torch.stack([aux[:, 0], key, aux[:, 1]], dim=1)
-            out = model.temporal(feats, heatmaps)
-            if mode == "propagate":
-                out = label_prior_heatmaps(out, heatmaps)
+            if own:
+                out = own_modules(model, feats, heatmaps)
+            else:
+                out = model.temporal(feats, heatmaps, propagate=mode == "propagate")
             weight = data["weight"][idx]
             err = ((out - data["target"][idx].float()) ** 2).mean((2, 3)) * weight
             loss = err.sum() / weight.sum().clamp(min=1)
@@ -123,11 +158,21 @@ def main() -> None:
             if time.perf_counter() - start >= args.minutes * 60:
                 break
     model.eval()
+    if own:  # the cached path is the model's own propagate path
+        probe = next(iter(DataLoader(dataset, batch_size=2)))
+        with torch.no_grad():
+            feats, heat = model.frame_features(probe["frames"].flatten(0, 1))
+            feats, heat = feats.unflatten(0, (2, 3)), heat.unflatten(0, (2, 3))
+            heatmaps = torch.stack([probe["aux"][:, 0], heat[:, 1], probe["aux"][:, 1]], dim=1)
+            fused = model.tff(feats.flatten(3).transpose(2, 3))
+            torch.testing.assert_close(own_modules(model, fused, heatmaps), model.temporal(feats, heatmaps, True))
     model.provenance = {
         **base.provenance,
-        "source": f"{base.provenance.get('source', 'starter')}; label_prior: temporal modules trained {step} steps "
-                  "on the labels carried to the key frame (benchmarks/experiments/label_prior.py)",
-        "training_data": "pose2sim views (MoveNet teacher labels) and 4 synthetic videos (seed 900)",
+        "source": f"{base.provenance.get('source', 'starter')}; label_prior: "
+                  f"{'propagate mode own TKS/DAM/STDA' if own else 'temporal modules'} trained {step} steps on "
+                  "the labels carried to the key frame (benchmarks/experiments/label_prior.py)",
+        "training_data": "pose2sim views" + (", sports2d frames 0-109" if args.sports2d_train else "")
+                         + f" (MoveNet teacher labels) and {args.synthetic} synthetic videos (seed 900)",
     }  # fmt: skip
     print(f"{step} steps in {time.perf_counter() - start:.0f} s; last 50 steps' loss {sum(losses[-50:]) / 50:.6f}; "
           f"wrote {save_weights(model, args.out)}")

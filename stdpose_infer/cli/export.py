@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--variant", default="b", choices=VARIANTS, help="with --random-weights")
     parser.add_argument("--mode", default="estimate", choices=GRAPHS, help="a mode's whole graph, or one of the "
-                        "model's halves (frame_features, temporal) that --reuse-features runs")
+                        "model's halves that feature reuse runs (frame_features, temporal; propagate_temporal for a model whose "
+                        "propagate mode has its own modules)")
     parser.add_argument("--precision", default="fp32", choices=[*PRECISIONS, "int8"],
                         help="int8: opt-in post-training quantization of the estimate graph (needs --calibrate)")
     parser.add_argument("--calibrate", help="int8: a video with people; its detected person triplets calibrate "

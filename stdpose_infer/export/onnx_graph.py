@@ -40,7 +40,7 @@ from ..model.config import MODES, STDPoseConfig
 from ..model.stdpose import STDPose
 
 PRECISIONS = ("fp32", "fp16")
-SPLIT_GRAPHS = ("frame_features", "temporal")  # the model's per-crop and per-triplet halves
+SPLIT_GRAPHS = ("frame_features", "temporal", "propagate_temporal")  # the per-crop and per-triplet halves
 GRAPHS = (*MODES, *SPLIT_GRAPHS)
 OPSET = 18
 _META_PREFIX = "stdpose."
@@ -67,8 +67,25 @@ class _FrameFeatures(nn.Module):
 
 
 class _Temporal(_FrameFeatures):
+    propagate = False
+
     def forward(self, features: torch.Tensor, frame_heatmaps: torch.Tensor) -> torch.Tensor:
-        return self.model.temporal(features, frame_heatmaps)
+        return self.model.temporal(features, frame_heatmaps, self.propagate)
+
+
+class _PropagateTemporal(_Temporal):
+    propagate = True
+
+
+def split_graphs(config: STDPoseConfig) -> tuple[str, ...]:
+    """The graphs feature reuse runs for ``config``: "frame_features" and "temporal", and "propagate_temporal" where
+    propagate mode's per-triplet half differs from estimate mode's (``config.split_propagate``)."""
+    return SPLIT_GRAPHS if config.split_propagate else SPLIT_GRAPHS[:2]
+
+
+def temporal_graph(config: STDPoseConfig, propagate: bool) -> str:
+    """The per-triplet graph a mode runs: "propagate_temporal" in propagate mode where it differs, else "temporal"."""
+    return "propagate_temporal" if propagate and config.split_propagate else "temporal"
 
 
 @dataclass(frozen=True)
@@ -96,6 +113,9 @@ def export_onnx(
         raise InputError(f"mode must be one of {GRAPHS}, got {mode!r}")
     if mode in SPLIT_GRAPHS and not model.config.temporal:
         raise InputError(f"a single-frame model has no temporal half: export mode 'estimate', not {mode!r}")
+    if mode == "propagate_temporal" and not model.config.split_propagate:
+        raise InputError("this model's propagate mode runs the same per-triplet half as estimate mode: export "
+                         "mode 'temporal', which serves both")  # fmt: skip
     if precision not in PRECISIONS:
         raise InputError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if opset < 17:
@@ -135,10 +155,10 @@ def _torch_export(model: STDPose, path: Path, mode: str, dtype: torch.dtype, ops
     elif mode == "frame_features":
         net, args, names, outputs = _FrameFeatures(net), (frames[:, 0],), ["images"], ["features", "frame_heatmaps"]
         shapes = {"images": {0: batch}}
-    elif mode == "temporal":
+    elif mode in ("temporal", "propagate_temporal"):
         with torch.no_grad():
             feats, heatmaps = net.frame_features(frames.flatten(0, 1))
-        net, names = _Temporal(net), ["features", "frame_heatmaps"]
+        net, names = (_Temporal if mode == "temporal" else _PropagateTemporal)(net), ["features", "frame_heatmaps"]
         args = (feats.unflatten(0, (2, 3)), heatmaps.unflatten(0, (2, 3)))
         shapes = {"features": {0: batch}, "frame_heatmaps": {0: batch}}
     else:

@@ -24,7 +24,12 @@ network it was saved from. Choices the paper does not pin down, and why we made 
   carried to the key frame (point tracking, else interpolation), and the final heatmaps are those carried labels
   (the mean of the two slots) plus STDA's output, instead of the key frame's heatmaps plus it. With STDA's last
   layer at zero the model then equals its carried labels, and training adds what the pixels show (issue 37's
-  "a residual over the labels"). Estimate mode is unchanged. ``label_prior_heatmaps`` is the one formula.
+  "a residual over the labels"). A joint the labels have on neither side keeps the key frame's own heatmap as its
+  base. Estimate mode is unchanged in form. ``label_prior_heatmaps`` is the one formula.
+- ``propagate_modules`` (with ``label_prior``): propagate mode runs its own copy of TKS, DAM and STDA (TFF, the
+  backbone and the head stay shared), so training propagation leaves estimate mode's weights, and its poses,
+  exactly as they were. Such a model's propagate-mode per-triplet half exports as its own graph
+  ("propagate_temporal"); +3.9 M parameters for STDPose-S14.
 - ``cls_token``, ``layer_scale``: backbone details of DINOv2-style ViTs (a class token that attends with
   the patches and is dropped at the output; per-channel residual scales). Off for ViTPose.
 - ``tks_group_channels = 8``, ``tks_channels = 64``: width of TKS's per-keypoint temporal convs
@@ -111,6 +116,7 @@ class STDPoseConfig:
     stda_patch_size: int = 4
     residual_heatmaps: bool = False  # final = key-frame heatmaps + STDA (True for new models; see above)
     label_prior: bool = False  # propagate mode: final = the labels carried to the key frame + STDA (see above)
+    propagate_modules: bool = False  # propagate mode runs its own TKS, DAM and STDA (see above)
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(s) for s in self.image_size)  # JSON gives lists
@@ -130,6 +136,9 @@ class STDPoseConfig:
         if self.label_prior and not (self.residual_heatmaps and self.use_stda):
             raise InputError("label_prior=True needs residual_heatmaps=True and use_stda=True: the carried labels "
                              "are the base that STDA corrects")  # fmt: skip
+        if self.propagate_modules and not self.label_prior:
+            raise InputError("propagate_modules=True needs label_prior=True: propagate mode's own modules correct "
+                             "the labels carried to the key frame")  # fmt: skip
         if self.dam_scale not in ("hw", "none"):
             raise InputError(f"dam_scale must be 'hw' or 'none', got {self.dam_scale!r}")
         if self.dam_compression not in ("conv1x1", "mean"):
@@ -167,6 +176,12 @@ class STDPoseConfig:
     def uses_aux_heatmaps(self) -> bool:
         """Whether propagation-mode aux heatmaps reach the output (through TKS or DAM)."""
         return self.use_tks or self.use_dam
+
+    @property
+    def split_propagate(self) -> bool:
+        """Whether propagate mode's per-triplet half differs from estimate mode's (``label_prior``): it is then its
+        own split graph, "propagate_temporal"."""
+        return self.label_prior
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -76,35 +76,18 @@ class STDPose(nn.Module):
             if c.use_tff
             else None
         )
-        self.tks = (
-            TemporalKeypointSynthesis(c.num_keypoints, c.tks_group_channels, c.tks_channels) if c.use_tks else None
-        )
-        self.dam = (
-            DynamicAwareMask(c.num_keypoints, c.dam_k, c.dam_theta, c.dam_compression, c.dam_weighting)
-            if c.use_dam
-            else None
-        )
-        self.stda = (
-            SpatioTemporalDynamicsAggregation(
-                c.num_keypoints,
-                c.embed_dim,
-                c.stda_depth,
-                c.num_heads,
-                grid,
-                c.stda_patch_size,
-                c.mlp_ratio,
-                c.deconv_channels,
-                c.dam_scale,
-            )
-            if c.use_stda
-            else None
-        )
-        for part in (self.backbone, self.tff, self.stda):
+        self.tks, self.dam, self.stda = _heatmap_modules(c)
+        # propagate mode's own TKS, DAM and STDA (config.propagate_modules): estimate mode's stay as they are
+        self.propagation = nn.ModuleDict(dict(zip(("tks", "dam", "stda"), _heatmap_modules(c)))) \
+            if c.propagate_modules else None  # fmt: skip
+        stdas = [self.stda] + ([self.propagation["stda"]] if self.propagation is not None else [])
+        for part in (self.backbone, self.tff, *stdas):
             if part is not None:  # linear layers and norms only; heads and pos embeds init themselves
                 part.apply(init_transformer_weights)
-        if c.residual_heatmaps and self.stda is not None:  # the temporal part starts as the identity
-            nn.init.zeros_(self.stda.head.final_layer.weight)
-            nn.init.zeros_(self.stda.head.final_layer.bias)
+        for stda in stdas:
+            if c.residual_heatmaps and stda is not None:  # the temporal part starts as the identity
+                nn.init.zeros_(stda.head.final_layer.weight)
+                nn.init.zeros_(stda.head.final_layer.bias)
 
     def check_inputs(self, frames: torch.Tensor, aux_heatmaps: torch.Tensor | None) -> None:
         """Clear errors for tensors of the wrong layout (see ``check_inputs``)."""
@@ -130,10 +113,7 @@ class STDPose(nn.Module):
         else:  # propagation: only the key frame's heatmaps come from the head
             key = self.keypoint_head(feats[:, 1])
             heatmaps = torch.stack([aux_heatmaps[:, 0].to(key.dtype), key, aux_heatmaps[:, 1].to(key.dtype)], dim=1)
-        parts = self.temporal_parts(feats, heatmaps)
-        if aux_heatmaps is not None and self.config.label_prior:
-            parts["heatmaps"] = label_prior_heatmaps(parts["heatmaps"], heatmaps)
-        return parts
+        return self.temporal_parts(feats, heatmaps, propagate=aux_heatmaps is not None)
 
     def frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The per-frame half of the model: (N, 3, H, W) crops -> backbone features (N, C, gh, gw) and the head's
@@ -142,30 +122,34 @@ class STDPose(nn.Module):
         feats = self.backbone(images)
         return feats, self.keypoint_head(feats)
 
-    def temporal(self, feats: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+    def temporal(self, feats: torch.Tensor, heatmaps: torch.Tensor, propagate: bool = False) -> torch.Tensor:
         """The per-triplet half: (B, 3, C, gh, gw) features and (B, 3, J, h, w) heatmaps of [left aux, key, right
-        aux] (in propagate mode the aux heatmaps are the labels' renderings) -> the key frame's heatmaps.
+        aux] (``propagate``: the aux heatmaps are the labels' renderings) -> the key frame's heatmaps.
         ``forward(frames) == temporal(*frame_features(...))`` for the three frames of each triplet."""
-        return self.temporal_parts(feats, heatmaps)["heatmaps"]
+        return self.temporal_parts(feats, heatmaps, propagate)["heatmaps"]
 
-    def temporal_parts(self, feats: torch.Tensor, heatmaps: torch.Tensor) -> dict[str, torch.Tensor]:
+    def temporal_parts(self, feats: torch.Tensor, heatmaps: torch.Tensor, propagate: bool = False) -> dict[str, torch.Tensor]:  # fmt: skip
         """``temporal`` with the intermediate parts training's MI objective reads (see ``forward_parts``)."""
         b = feats.shape[0]
         gh, gw = self.config.token_grid
         h_left, h_key, h_right = heatmaps.unbind(1)
         tokens = feats.flatten(3).transpose(2, 3)  # (B, 3, N, C)
         parts = {"key_features": feats[:, 1], "key_heatmaps": h_key}
+        own = self.propagation if propagate and self.propagation is not None else None
+        tks, dam, stda = (own["tks"], own["dam"], own["stda"]) if own is not None else (self.tks, self.dam, self.stda)
 
         fused = self.tff(tokens) if self.tff is not None else tokens[:, 1]
-        merged = self.tks(heatmaps) if self.tks is not None else h_key
+        merged = tks(heatmaps) if tks is not None else h_key
         if self.tff is not None:
             parts["fused_features"] = fused.transpose(1, 2).reshape(b, -1, gh, gw)
-        if self.tks is not None:
+        if tks is not None:
             parts["merged_heatmaps"] = merged
-        if self.stda is not None:
-            mask = self.dam(h_left, h_key, h_right) if self.dam is not None else None
-            refined = self.stda(merged, mask, fused).to(merged.dtype)
+        if stda is not None:
+            mask = dam(h_left, h_key, h_right) if dam is not None else None
+            refined = stda(merged, mask, fused).to(merged.dtype)
             parts["heatmaps"] = h_key + refined if self.config.residual_heatmaps else refined
+            if propagate and self.config.label_prior:
+                parts["heatmaps"] = label_prior_heatmaps(parts["heatmaps"], heatmaps)
             return parts
         # Table 4 rows (b) and (c): no decoder, so each active module yields heatmaps directly.
         outputs = []
@@ -179,8 +163,24 @@ class STDPose(nn.Module):
 
 def label_prior_heatmaps(out: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
     """A ``label_prior`` model's propagate-mode output: the temporal half's ``out`` (key heatmaps + correction)
-    rebased on the carried labels, the mean of the (B, 3, J, h, w) ``heatmaps``' two aux slots (see the config)."""
-    return out - heatmaps[:, 1].to(out.dtype) + 0.5 * (heatmaps[:, 0] + heatmaps[:, 2]).to(out.dtype)
+    rebased on the carried labels, the mean of the (B, 3, J, h, w) ``heatmaps``' two aux slots; a joint whose aux
+    slots are both empty (labelled on neither side) keeps the key frame's heatmap as its base (see the config)."""
+    key = heatmaps[:, 1].to(out.dtype)
+    carried = 0.5 * (heatmaps[:, 0] + heatmaps[:, 2]).to(out.dtype)
+    seen = carried.flatten(2).amax(2)[..., None, None] > 0  # (B, J, 1, 1)
+    return out - key + torch.where(seen, carried, key)
+
+
+def _heatmap_modules(c: STDPoseConfig) -> tuple[nn.Module | None, nn.Module | None, nn.Module | None]:
+    """The config's TKS, DAM and STDA (None where switched off): the temporal modules that read heatmaps."""
+    tks = TemporalKeypointSynthesis(c.num_keypoints, c.tks_group_channels, c.tks_channels) if c.use_tks else None
+    dam = DynamicAwareMask(c.num_keypoints, c.dam_k, c.dam_theta, c.dam_compression, c.dam_weighting) \
+        if c.use_dam else None  # fmt: skip
+    stda = SpatioTemporalDynamicsAggregation(
+        c.num_keypoints, c.embed_dim, c.stda_depth, c.num_heads, c.token_grid, c.stda_patch_size, c.mlp_ratio,
+        c.deconv_channels, c.dam_scale,
+    ) if c.use_stda else None  # fmt: skip
+    return tks, dam, stda
 
 
 def build_model(variant: str = "b", num_keypoints: int = 17, **overrides: Any) -> STDPose:

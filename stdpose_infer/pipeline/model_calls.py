@@ -10,7 +10,6 @@ import torch
 from ..crops.align import align_to_key
 from ..decode import flip_heatmaps
 from ..keypoints import KeypointFormat
-from ..model.stdpose import label_prior_heatmaps
 from ..runtime import Backend
 
 
@@ -53,8 +52,6 @@ class ModelCalls:
             heatmaps = align_to_key(heatmaps, theta, "heatmaps", mirrored)
             if aux is not None:  # propagation: the labels' heatmaps replace the aux frames'
                 heatmaps = torch.stack([aux[:, 0].to(heatmaps), heatmaps[:, 1], aux[:, 1].to(heatmaps)], dim=1)
-                if self.backend.config.label_prior:  # rebased on the carried labels (the whole model does it itself)
-                    return label_prior_heatmaps(self.backend.temporal(features, heatmaps), heatmaps)
-            return self.backend.temporal(features, heatmaps)
+            return self.backend.temporal(features, heatmaps, propagate=aux is not None)
 
         return self._flip_averaged(run, aux)

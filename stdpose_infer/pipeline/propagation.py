@@ -59,10 +59,11 @@ def plan_propagation(t: int, before: int, after: int, labels: dict[int, FrameLab
 def carried_aux(t: int, track_ids: np.ndarray, aux: AuxLabels, table: dict[int, FrameLabels],
                 tracks: LabelTracks | None) -> AuxLabels:  # fmt: skip
     """A ``label_prior`` model's aux labels: both slots the labels carried to frame ``t`` (point tracking where the
-    gap's frames are in, else interpolation); a joint labeled on neither side stays unseen."""
+    gap's frames are in, else interpolation), occluded joints with a position included; a joint labeled on neither
+    side stays unseen (the model then starts from the key frame's own heatmap for it)."""
     points, seen = aux.left_points.copy(), np.zeros(aux.left_visible.shape, bool)
     for i, tid in enumerate(track_ids):
         pose = tracks.pose(t, int(tid)) if tracks is not None else interpolated_pose(t, table, int(tid))
         if pose is not None:
-            points[i], seen[i] = pose[0], (pose[1] > 0) & (aux.left_visible[i] | aux.right_visible[i])
+            points[i], seen[i] = pose[0], pose[1] > 0
     return AuxLabels(points, seen, points, seen)

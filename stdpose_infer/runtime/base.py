@@ -10,6 +10,7 @@ import torch
 
 from ..errors import InputError
 from ..model.config import STDPoseConfig
+from ..export.onnx_graph import split_graphs, temporal_graph
 from ..model.stdpose import check_inputs
 
 if TYPE_CHECKING:
@@ -99,9 +100,9 @@ class Backend:
             return empty, torch.empty((0, c.num_keypoints, *c.heatmap_size), device=self.device)
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
-    def temporal(self, features, heatmaps) -> torch.Tensor:
+    def temporal(self, features, heatmaps, propagate: bool = False) -> torch.Tensor:
         """The per-triplet half: (B, 3, C, gh, gw) features and (B, 3, J, h, w) heatmaps of [left, key, right]
-        (in propagate mode the aux heatmaps are the labels' renderings) -> the key frame's heatmaps (B, J, h, w)."""
+        (``propagate``: the aux heatmaps are the labels' renderings) -> the key frame's heatmaps (B, J, h, w)."""
         self.check_split()
         features, heatmaps = _as_tensor(features, "features"), _as_tensor(heatmaps, "heatmaps")
         c = self.config
@@ -116,9 +117,10 @@ class Backend:
                              f"(B, {', '.join(map(str, want_h))}); got {tuple(features.shape)} and {tuple(heatmaps.shape)}")  # fmt: skip
         if len(features) == 0:
             return torch.empty((0, c.num_keypoints, *c.heatmap_size), device=self.device)
-        step = self.max_batch
+        step, graph = self.max_batch, temporal_graph(c, propagate)
         return torch.cat([
-            self._temporal(features[i : i + step], heatmaps[i : i + step]) for i in range(0, len(features), step)
+            self._temporal(features[i : i + step], heatmaps[i : i + step], graph)
+            for i in range(0, len(features), step)
         ])  # fmt: skip
 
     def check_split(self) -> None:
@@ -139,7 +141,9 @@ class Backend:
     def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
-    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor, graph: str) -> torch.Tensor:
+        """``graph``: "temporal", or "propagate_temporal" for a model whose propagate mode differs (its config's
+        ``split_propagate``)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -162,19 +166,19 @@ class GraphBackend(Backend):
 
     def check_split(self) -> None:
         super().check_split()
-        missing = [g for g in ("frame_features", "temporal") if g not in self._infos]
+        missing = [g for g in split_graphs(self.config) if g not in self._infos]
         if missing:
             raise InputError(
                 f"feature reuse runs the model's two halves, and this backend has no {' or '.join(missing)} "
                 "graph: give the checkpoint (graphs are exported on demand) or export them with "
-                "`stdpose-export --mode frame_features` and `--mode temporal`"
+                f"`stdpose-export --mode {' / '.join(split_graphs(self.config))}`"
             )
 
     def _frame_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return tuple(self._run("frame_features", {"images": images}, ["features", "frame_heatmaps"]))
 
-    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
-        return self._run("temporal", {"features": features, "frame_heatmaps": heatmaps}, ["heatmaps"])[0]
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor, graph: str) -> torch.Tensor:
+        return self._run(graph, {"features": features, "frame_heatmaps": heatmaps}, ["heatmaps"])[0]
 
 
 def _as_tensor(x, name: str) -> torch.Tensor:

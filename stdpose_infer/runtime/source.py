@@ -50,6 +50,8 @@ class BackendSource:
             return self.files
         model = self.model
         modes = self.modes or (MODES if model.config.uses_aux_heatmaps else ("estimate",))
+        # a model whose propagate mode runs the same per-triplet half as estimate mode has no graph of its own for it
+        modes = [m for m in modes if m != "propagate_temporal" or model.config.split_propagate]
         folder = self.cache_dir / "onnx" / f"{model.config.variant}-{model_digest(model)}"
         graphs = {}
         for mode in modes:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import EngineError, InputError
-from ..export.onnx_graph import SPLIT_GRAPHS
+from ..export.onnx_graph import split_graphs
 from ..model.config import STDPoseConfig
 from .base import Backend, BackendInfo
 from .tensorrt_engine import (
@@ -150,12 +150,12 @@ class TensorRTBackend(Backend):
 
     def check_split(self) -> None:
         super().check_split()
-        missing = [g for g in SPLIT_GRAPHS if g not in self.engines]
+        missing = [g for g in split_graphs(self.config) if g not in self.engines]
         if missing:
             raise InputError(
                 f"feature reuse runs the model's two halves, and this backend has no {' or '.join(missing)} engine: "
-                "give the checkpoint (engines are built on demand) or build them with `stdpose-export --mode "
-                "frame_features --engine` and `--mode temporal --engine`"
+                "give the checkpoint (engines are built on demand) or build them with `stdpose-export --engine "
+                f"--mode {' / '.join(split_graphs(self.config))}`"
             )
 
     def _infer(self, frames: torch.Tensor, aux: torch.Tensor | None) -> torch.Tensor:
@@ -166,8 +166,8 @@ class TensorRTBackend(Backend):
         outs = self._run("frame_features", {"images": images})
         return outs["features"], outs["frame_heatmaps"]
 
-    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
-        return self._run("temporal", {"features": features, "frame_heatmaps": heatmaps})["heatmaps"]
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor, graph: str) -> torch.Tensor:
+        return self._run(graph, {"features": features, "frame_heatmaps": heatmaps})["heatmaps"]
 
     def _run(self, graph: str, feeds: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One engine call: inputs moved to the GPU in the engine's dtypes, float32 outputs by name."""

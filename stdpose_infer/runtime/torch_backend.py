@@ -89,11 +89,11 @@ class TorchBackend(Backend):
         return feats.float(), heatmaps.float()
 
     @torch.inference_mode()
-    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
+    def _temporal(self, features: torch.Tensor, heatmaps: torch.Tensor, graph: str) -> torch.Tensor:
         features = features.to(self.device, torch.float32, non_blocking=True)
         heatmaps = heatmaps.to(self.device, torch.float32, non_blocking=True)
         with self._autocast():
-            return self.model.temporal(features, heatmaps).float()
+            return self.model.temporal(features, heatmaps, graph == "propagate_temporal").float()
 
     def _autocast(self):
         dtype = AUTOCAST[self.precision]

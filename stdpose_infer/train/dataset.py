@@ -62,9 +62,10 @@ class _Video:
 
 
 def carried_keypoints(t: int, left: int, right: int, kl: np.ndarray, kr: np.ndarray) -> np.ndarray:
-    """(17, 3) the labels of frames ``left`` and ``right`` interpolated to frame ``t`` (a joint visible on one side
-    only is copied from it): what a ``label_prior`` model reads as its aux labels in training."""
-    vl, vr = visible(kl), visible(kr)
+    """(17, 3) the labels of frames ``left`` and ``right`` interpolated to frame ``t`` (a joint labeled on one side
+    only is copied from it; occluded joints with a position count): what a ``label_prior`` model reads as its aux
+    labels in training, as the pipeline's ``carried_aux``."""
+    vl, vr = annotated(kl), annotated(kr)
     a = 0.0 if right == left else (t - left) / (right - left)
     xy = np.where((vl & vr)[:, None], (1 - a) * kl[:, :2] + a * kr[:, :2], np.where(vl[:, None], kl[:, :2], kr[:, :2]))
     return np.concatenate([xy, np.where(vl | vr, 2.0, 0.0)[:, None]], axis=1)
