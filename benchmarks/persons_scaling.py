@@ -2,6 +2,8 @@
 frame, with the people's true boxes (the model's share alone) and with the shipped detector (end to end).
 
     python benchmarks/persons_scaling.py --out benchmarks/results/DATE_persons_scaling
+    python benchmarks/persons_scaling.py --write-crowd crowd1080.mp4   # 40 frames, 1920 x 1080, 20 people, for
+    stdpose-bench --video crowd1080.mp4 ...                             # the bench's stage shares on a crowd
 
 Synthetic 1280 x 720 clips (people 10-40 % of the frame height, so most crops are upscaled 1-3x; people cut by the
 frame edge included), the same seed per row; each row runs enough frames for about ``--persons`` people. Every
@@ -32,6 +34,18 @@ def clip(people: int, persons: int, seed: int) -> tuple[list, list]:
     return list(images), list(boxes)
 
 
+def write_crowd(path: Path, people: int = 20, frames: int = 40, seed: int = 7) -> None:
+    """A 1920 x 1080 synthetic crowd clip (MP4, 25 fps) for ``stdpose-bench --video``."""
+    import cv2
+
+    config = SyntheticConfig(width=1920, height=1080, frames=frames, people=people, seed=seed, occluders=0,
+                             person_height=(0.1, 0.4))  # fmt: skip
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (1920, 1080))
+    for image, _ in SyntheticVideo(config):
+        writer.write(image)
+    writer.release()
+
+
 def run(pipe: Pipeline, images: list, boxes: list | None) -> dict:
     list(pipe(images[:3], None if boxes is None else boxes[:3]))  # warm-up: graphs, threads, allocator
     start = time.perf_counter()
@@ -47,8 +61,13 @@ def main() -> None:
     p.add_argument("--people", nargs="+", type=int, default=[1, 4, 10, 20])
     p.add_argument("--persons", type=int, default=120, help="about this many people per row")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--write-crowd", type=Path, help="only write the 1080p crowd clip for stdpose-bench")
+    p.add_argument("--out", type=Path)
     args = p.parse_args()
+    if args.write_crowd:
+        return write_crowd(args.write_crowd)
+    if args.out is None:
+        p.error("--out is required")
     given, detected = Pipeline(detector=None), Pipeline()
     rows = []
     for n in args.people:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from stdpose_infer import Pipeline
@@ -84,3 +85,20 @@ def test_a_label_prior_model_follows_its_labels_in_the_pipeline(clip):
     frames, labels = clip
     pipe = Pipeline(_label_prior_model(), backend="torch", detector=None, device="cpu", fallback="none")
     assert label_sensitivity(pipe, frames, labels, d=10.0) == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_label_prior_model_scores_its_joints_by_the_labels_behind_them(clip):
+    """Its own fallback by default ("none": it starts from the carried labels itself), and the scores say how many
+    labels carry each joint: a joint copied from one label scores half of one carried between two."""
+    frames, labels = clip
+    pipe = Pipeline(_label_prior_model(), backend="torch", detector=None, device="cpu")
+    assert pipe.fallback.mode == "none"
+    results = {r.frame_index: r for r in pipe.propagate(frames, labels)}
+    # frame 2: person 2 is labeled on frames 0 and 4, person 1 on frame 4 only
+    r = results[2]
+    one_side = r.scores[r.track_ids == 1][0]
+    both_sides = r.scores[r.track_ids == 2][0]
+    labeled = both_sides > 0
+    assert 0.8 < np.median(both_sides[labeled]) <= 1.0
+    carried = one_side > 0.1  # the joints labeled there (the rest: the untrained model's own, near 0)
+    assert carried.sum() >= 3 and np.all((one_side[carried] > 0.4) & (one_side[carried] <= 0.5))

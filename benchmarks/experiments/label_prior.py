@@ -46,10 +46,9 @@ def datasets(work: Path, config, mode: str = "propagate", sports2d: bool = False
             write_clip(SyntheticConfig(seed=900 * 1000 + i, frames=29, width=384, height=288, people=3), root, name,
                        i + 1)  # fmt: skip
         roots.append(root)
+    common = dict(augment=True, input_wh=config.input_wh, heatmap_wh=config.heatmap_wh)
     options = dict(max_gap=14, carried_aux=True) if mode == "propagate" else dict(max_gap=1)
-    return ConcatDataset([TripletDataset(r, mode=mode, augment=True, seed=k, input_wh=config.input_wh,
-                                         heatmap_wh=config.heatmap_wh, **options)
-                          for k, r in enumerate(roots)])  # fmt: skip
+    return ConcatDataset([TripletDataset(r, mode=mode, seed=k, **common, **options) for k, r in enumerate(roots)])
 
 
 @torch.no_grad()
@@ -78,6 +77,15 @@ def cache(data, model: STDPose, draws: int, fused: bool = False) -> dict[str, to
     return {k: torch.cat(v) for k, v in out.items()}
 
 
+def shifted(maps: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """(..., h, w) heatmaps moved by (dy, dx) heatmap pixels, zeros coming in."""
+    out = torch.zeros_like(maps)
+    h, w = maps.shape[-2:]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = \
+        maps[..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]  # fmt: skip
+    return out
+
+
 def own_modules(model: STDPose, fused: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
     """Propagate mode's output from TFF's cached output: ``model.temporal(..., propagate=True)`` after TFF (checked
     equal on the first batch)."""
@@ -99,6 +107,10 @@ def main() -> None:
                    help="own: propagate mode's own TKS/DAM/STDA (estimation unchanged); shared: the first experiment")
     p.add_argument("--sports2d-train", action="store_true", help="also sports2d frames 0-109 (clip sports2d_train)")
     p.add_argument("--synthetic", type=int, default=4, help="synthetic training videos (seed 900)")
+    p.add_argument("--label-offset", type=int, default=0,
+                   help="with probability 0.5 a sample's labels and target both move by up to this many heatmap "
+                        "pixels per axis (a label convention the pixels do not show): the model learns to keep it")
+    p.add_argument("--cache", type=Path, help="the cached frozen half: read if present, else written")
     p.add_argument("--estimate-share", type=float, default=0.0,
                    help="shared modules: share of estimation batches (0: propagation only)")
     p.add_argument("--out", type=Path, required=True)
@@ -124,7 +136,12 @@ def main() -> None:
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=1e-4)
     model.eval()
     dataset = datasets(args.work, model.config, sports2d=args.sports2d_train, synthetic=args.synthetic)
-    cached = {"propagate": cache(dataset, model, args.draws, fused=own)}  # the frozen half, once
+    if args.cache and args.cache.is_file():
+        cached = {"propagate": torch.load(args.cache, weights_only=True)}
+    else:
+        cached = {"propagate": cache(dataset, model, args.draws, fused=own)}  # the frozen half, once
+        if args.cache:
+            torch.save(cached["propagate"], args.cache)
     if args.estimate_share > 0 and not own:  # estimation samples keep estimate mode's temporal correction
         cached["estimate"] = cache(datasets(args.work, model.config, "estimate"), model, args.draws)
     model.train()
@@ -139,14 +156,19 @@ def main() -> None:
             data = cached[mode]
             idx = idx % len(data["target"])
             feats, key = data["feats"][idx].float(), data["key"][idx].float()
-            aux = data["aux"][idx].float()
+            aux, target = data["aux"][idx].float(), data["target"][idx].float()
+            if args.label_offset and mode == "propagate":
+                for k in range(len(idx)):
+                    if torch.rand(1, generator=generator) < 0.5:
+                        dy, dx = torch.randint(-args.label_offset, args.label_offset + 1, (2,), generator=generator)
+                        aux[k], target[k] = shifted(aux[k], int(dy), int(dx)), shifted(target[k], int(dy), int(dx))
             heatmaps = torch.stack([aux[:, 0], key, aux[:, 1]], dim=1)
             if own:
                 out = own_modules(model, feats, heatmaps)
             else:
                 out = model.temporal(feats, heatmaps, propagate=mode == "propagate")
             weight = data["weight"][idx]
-            err = ((out - data["target"][idx].float()) ** 2).mean((2, 3)) * weight
+            err = ((out - target) ** 2).mean((2, 3)) * weight
             loss = err.sum() / weight.sum().clamp(min=1)
             optimizer.zero_grad()
             loss.backward()
@@ -171,8 +193,10 @@ def main() -> None:
         "source": f"{base.provenance.get('source', 'starter')}; label_prior: "
                   f"{'propagate mode own TKS/DAM/STDA' if own else 'temporal modules'} trained {step} steps on "
                   "the labels carried to the key frame (benchmarks/experiments/label_prior.py)",
+        "label_offset": args.label_offset,
         "training_data": "pose2sim views" + (", sports2d frames 0-109" if args.sports2d_train else "")
-                         + f" (MoveNet teacher labels) and {args.synthetic} synthetic videos (seed 900)",
+                         + f" (MoveNet teacher labels) and {args.synthetic} synthetic videos (seed 900); labels "
+                         "1-14 frames away, interpolated",
     }  # fmt: skip
     print(f"{step} steps in {time.perf_counter() - start:.0f} s; last 50 steps' loss {sum(losses[-50:]) / 50:.6f}; "
           f"wrote {save_weights(model, args.out)}")

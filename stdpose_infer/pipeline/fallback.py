@@ -80,20 +80,23 @@ class Fallback:
     def for_model(cls, mode: str, model=None) -> Fallback:
         """``mode``, where "auto" means "blend" for a model adapted to a video (its provenance holds the held-out
         errors, and whether tracking or interpolation carried the labels better there; "decided" for one adapted
-        before the blend existed), else "track"; "track" means "joint" with the labels' point tracks (measured: +1.0
-        mAP on average over "joint", -1.5 to +10.1 a row, on 27 clip and gap rows;
-        benchmarks/results/2026-12-06_propagation_sources.md)."""
+        before the blend existed), "none" for a ``label_prior`` model (it starts from the carried labels itself;
+        measured: +8.5 mAP on average over "track" on 15 clip and gap rows, -5.4 to +23.4 a row;
+        benchmarks/results/2026-12-06_propagation_model.md), else "track"; "track" means "joint" with the labels'
+        point tracks (measured with the v2 starter: +1.0 mAP on average over "joint", -1.5 to +10.1 a row, on 27 clip
+        and gap rows; benchmarks/results/2026-12-06_propagation_sources.md)."""
         if mode == "track":
             return cls("joint", carry="tracking")
         if mode != "auto":
             return cls(mode)
-        record = json.loads(getattr(model, "provenance", {}).get("adaptation", "{}"))
+        record = json.loads((getattr(model, "provenance", None) or {}).get("adaptation", "{}"))
         if record.get("slot_model_mse"):
             return cls("blend", model_mse=tuple(record["slot_model_mse"]),
                        interpolation_rate=tuple(record["slot_interpolation_mse_rate"]),
                        carry=record.get("carry", "interpolation"))  # fmt: skip
         if not record.get("model_from"):
-            return cls("joint", carry="tracking")
+            config = getattr(model, "config", None)
+            return cls("none") if getattr(config, "label_prior", False) else cls("joint", carry="tracking")
         return cls("decided", model_from=tuple(float("inf") if v is None else float(v) for v in record["model_from"]))
 
     def apply(self, result: PoseResult, labels: dict[int, FrameLabels], tracks: LabelTracks | None = None) -> PoseResult:

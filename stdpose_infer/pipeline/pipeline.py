@@ -164,7 +164,7 @@ class Pipeline:
         self.track_fill, self.pose_nms = max(0, int(track_fill)), bool(pose_nms)
         self.calls = ModelCalls(self.backend, flip_test, self.keypoint_format)
         self.model: STDPose | None = model  # the torch model (None behind a graph, engine or server): what adapts
-        self.fallback = fallback if isinstance(fallback, Fallback) else Fallback.for_model(fallback, model)
+        self.fallback = fallback if isinstance(fallback, Fallback) else Fallback.for_model(fallback, model if model is not None else self.backend)
         self.adaptation = None  # an AdaptReport after ``adapt``
         self.smooth = OneEuro() if smooth is True else smooth or None
         self.reuse: Reuse | None = None  # the last pass's feature reuse (passes per person-frame)

@@ -23,7 +23,7 @@ from ..video import Frame, TruncatedVideoError
 from .batcher import Reuse
 from .crop_policies import NeighbourCrops
 from .pass_context import Boxes, PassContext
-from .propagation import carried_aux, plan_propagation
+from .propagation import carried_aux, label_support, plan_propagation
 from .resume import ResumePoint
 
 
@@ -69,6 +69,8 @@ def propagate_stream(pipe: PassContext, frames: Iterable[Frame], table: dict[int
         for result in results:
             t = result.frame_index
             pipe.resume_point = ResumePoint("propagate", t + 1, trackers.pop(t))
+            if carried:  # the labels' support in the scores (before a fallback replaces any joint)
+                result = label_support(result, table, tracks)
             result = pipe.fallback.apply(result, table, tracks)
             if tracks is not None:
                 tracks.release(t)

@@ -11,6 +11,7 @@ from ..annotation.interpolation import interpolated_pose
 from ..annotation.labels import FrameLabels
 from ..annotation.point_tracking import LabelTracks
 from ..detect import box_iou
+from ..results import PoseResult
 from ..track import greedy_match
 from .batcher import AuxLabels
 
@@ -63,7 +64,26 @@ def carried_aux(t: int, track_ids: np.ndarray, aux: AuxLabels, table: dict[int, 
     side stays unseen (the model then starts from the key frame's own heatmap for it)."""
     points, seen = aux.left_points.copy(), np.zeros(aux.left_visible.shape, bool)
     for i, tid in enumerate(track_ids):
-        pose = tracks.pose(t, int(tid)) if tracks is not None else interpolated_pose(t, table, int(tid))
+        pose = _carried_pose(t, int(tid), table, tracks)
         if pose is not None:
             points[i], seen[i] = pose[0], pose[1] > 0
     return AuxLabels(points, seen, points, seen)
+
+
+def label_support(result: PoseResult, table: dict[int, FrameLabels], tracks: LabelTracks | None) -> PoseResult:
+    """A ``label_prior`` model's propagated joints scored by the labels behind them as well: the heatmap's peak x
+    the carried labels' support (1: labeled on both sides, 0.5: one side, as interpolation scores its points; a joint
+    labeled on neither side keeps the model's score). Without it every carried joint scores ~1 (the rendered label's
+    peak), a copy from one label as high as a point between two, and PoseTrack AP, which ranks joints by score,
+    falls (measured: benchmarks/results/2026-12-06_propagation_model.md)."""
+    t = result.frame_index
+    for i in np.flatnonzero(result.origin == "propagated"):
+        pose = _carried_pose(t, int(result.track_ids[i]), table, tracks)
+        if pose is not None:
+            result.scores[i] = np.where(pose[1] > 0, result.scores[i] * pose[1], result.scores[i])
+    return result
+
+
+def _carried_pose(t: int, tid: int, table: dict[int, FrameLabels], tracks: LabelTracks | None):
+    """Track ``tid``'s labels carried to frame ``t``: (J, 2) points and (J,) support, or None."""
+    return tracks.pose(t, tid) if tracks is not None else interpolated_pose(t, table, tid)
