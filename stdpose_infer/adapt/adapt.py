@@ -213,7 +213,7 @@ def adapt(
         if not held:  # too few labels to hold any out: train on all, no decision
             done = finetune(tuned, root, "annotations", gap, seconds, settings, steps, progress)
             report.steps, report.seconds = done["steps"], done["seconds"]
-            return Adaptation(tuned, Fallback.for_model("track"), report)
+            return Adaptation(tuned, Fallback.for_model("none" if model.config.label_prior else "track"), report)
         fold_steps = None if steps is None else max(1, round(steps * FOLD_SHARE))
         done = finetune(tuned, root, "annotations_fold", gap, seconds * FOLD_SHARE, settings, fold_steps, progress,
                         "adapt (held-out fold)")  # fmt: skip

@@ -35,7 +35,8 @@ def add_commands(sub) -> None:
                            "interpolation replaces the model: between labels, and beyond them where the model is "
                            "unsure or strays (joint); the same with the labels carried by point tracking instead "
                            "of interpolation (track); never (none); wherever there is one (interpolate); auto: "
-                           "track, or after --adapt (or for adapted --weights) the blend the held-out labels weighed")
+                           "none for a model that starts from the carried labels itself (the shipped starter), else "
+                           "track; after --adapt (or for adapted --weights) the blend the held-out labels weighed")
             p.add_argument("--adapt", action="store_true", help="first fine-tune the model on these labels of this "
                            "video (held-out labels weigh it against interpolation)")
             p.add_argument("--adapt-minutes", type=float, default=4.0, help="--adapt: training time budget "

