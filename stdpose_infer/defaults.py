@@ -13,7 +13,6 @@ from .errors import InputError
 ASSETS = Path(__file__).resolve().parent / "assets"
 STARTER_WEIGHTS = ASSETS / "stdpose-s14-starter.safetensors"
 NANODET_FILE = ASSETS / "nanodet.onnx"  # NanoDet (COCO objects; its person class), Apache-2.0
-MULTIPOSE_FILE = ASSETS / "movenet_multipose.onnx"  # MoveNet MultiPose Lightning, Apache-2.0 (detector="movenet")
 # The default detector's settings, chosen by measurement (benchmarks/results/*_default_detector.md): NanoDet on the
 # whole frame with its longer side at 800, person score >= 0.3. Recall and end-to-end mAP on real 1080p crowds meet
 # the goals; 416 at >= 0.2 scored alike there but put twice the false boxes on street furniture, which halved the
@@ -33,7 +32,7 @@ def default_weights() -> Path:
 
 
 def shipped_detector_file(path: Path = NANODET_FILE) -> Path:
-    """A shipped detector's file (NanoDet, the default; MoveNet MultiPose), or a clear error when it is missing."""
+    """The shipped detector's file (NanoDet), or a clear error when it is missing."""
     if not path.is_file():
         raise InputError(
             f"the shipped detector {path.name} is not installed ({path} is missing); reinstall stdpose-infer, or "

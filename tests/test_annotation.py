@@ -290,14 +290,14 @@ def test_review_lists_the_worst_first(tmp_path):
 # ------------------------------------------------------------------ the real clip, end to end
 @pytest.mark.slow
 def test_football_clip_from_cvat_labels_to_every_format(tiny, tmp_path):
-    """Stand-in labels (the shipped MoveNet's poses) on every 2nd frame of a real clip, as a CVAT file; propagated;
+    """Stand-in labels (MoveNet MultiPose's poses) on every 2nd frame of a real clip, as a CVAT file; propagated;
     written as CVAT XML (the given frames exactly, every frame a keyframe), COCO, Label Studio and review CSV."""
     from stdpose_infer.cli.main import main
     from stdpose_infer.detect import make_detector
     from stdpose_infer.weights import save_weights
 
     clip = shared_data(*CLIP)
-    movenet = make_detector("movenet")  # the shipped MoveNet MultiPose: boxes and poses
+    movenet = make_detector(f"movenet:{shared_data('models', 'movenet_multipose.onnx')}")  # boxes and poses
     frames = list(read_frames(clip))
     given = []
     for f in frames[::2]:

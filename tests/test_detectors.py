@@ -15,6 +15,7 @@ from stdpose_infer.cli.evaluate import main as eval_main
 from stdpose_infer.detect import Detections, NanoDetDetector, SlicedDetector, YoloDetector, make_detector
 from stdpose_infer.detect.nanodet import decode_nanodet, input_size
 from stdpose_infer.detect.sliced import tiles
+from stdpose_infer.errors import InputError
 from stdpose_infer.keypoints import POSETRACK
 from stdpose_infer.pipeline.pose_nms import pose_nms
 from stdpose_infer.results import PoseResult
@@ -165,7 +166,12 @@ def test_yolo_input_follows_the_frame_size():
 def test_shipped_detectors_by_name():
     assert isinstance(make_detector("default"), NanoDetDetector)
     assert isinstance(make_detector("nanodet"), NanoDetDetector)
-    assert make_detector("movenet").input_side == 512
+    with pytest.raises(InputError, match="movenet:PATH.onnx"):  # not shipped: the error says how to get it
+        make_detector("movenet")
+
+
+def test_movenet_from_a_path():
+    assert make_detector(f"movenet:{shared_data('models', 'movenet_multipose.onnx')}").input_side == 512
 
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def test_label_interrupted_then_resumed(tmp_path, monkeypatch, capsys):
     import tqdm
 
     clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test") / "000001_mpiinew_test.mp4"
-    args = ["label", str(clip), "--detector", "movenet"]
+    args = ["label", str(clip), "--detector", f"movenet:{shared_data('models', 'movenet_multipose.onnx')}"]
     assert main([*args, "--json", str(tmp_path / "whole.json")]) == 0
     out = tmp_path / "out.json"
     monkeypatch.setattr(tqdm, "tqdm", SignalAfter(signal.SIGTERM, 2))

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolution", type=resolution, default=(1280, 720), help="generated video size, WxH")
     p.add_argument("--people", type=int, default=4, help="people in the generated video")
     p.add_argument("--frames", type=int, default=48, help="frames of the generated video")
-    p.add_argument("--detector", default="default", help="default (what Pipeline() runs), nanodet, movenet, hog, "
+    p.add_argument("--detector", default="default", help="default (what Pipeline() runs), nanodet, movenet:PATH, hog, "
                    "yolo:PATH.onnx")
     p.add_argument("--pipeline-batch", type=int, default=32, help="the pipeline's batch size")
     p.add_argument("--reuse-features", action="store_true", help="time each pipeline row also with cross-frame "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..detect import make_detector
 from ..errors import InputError, Interrupted
 from ..label import MoveNetPose, add_head_boxes, auto_label
 from ..pipeline.resume import ResumePoint
@@ -18,7 +19,7 @@ def add_command(sub) -> None:
     p = sub.add_parser("label", help="auto-annotate a video: detector boxes + a pose per box + tracks -> PoseTrack18")
     p.add_argument("source", help="video file or folder of frames")
     p.add_argument("--json", required=True, help="output PoseTrack18 JSON")
-    p.add_argument("--detector", required=True, help="default (the shipped NanoDet) | movenet[:PATH.onnx] (MoveNet "
+    p.add_argument("--detector", required=True, help="default (the shipped NanoDet) | movenet:PATH.onnx (MoveNet "
                    "MultiPose: its own poses too) | nanodet[:PATH.onnx] | yolo:PATH.onnx | hog")
     p.add_argument("--pose", help="single-person model run on every box: movenet:PATH.onnx (MoveNet Thunder); "
                    "default: the detector's own poses")  # fmt: skip
@@ -43,7 +44,8 @@ def _label(args: argparse.Namespace) -> None:
         point.check("label")
         tracker.restore(point.tracker)
         print(f"resuming at frame {point.next_frame} ({len(results)} frames done, kept in {keep})")
-    labelled = auto_label(args.source, args.detector, pose, args.min_box, tracker=tracker,
+    detector = make_detector(args.detector)  # a bad spec is refused before any frame is read
+    labelled = auto_label(args.source, detector, pose, args.min_box, tracker=tracker,
                           start=point.next_frame if point else 0)  # fmt: skip
     try:
         with interruption.StopOnSignal() as stop:  # Ctrl-C or SIGTERM: the frame at hand is finished, then kept

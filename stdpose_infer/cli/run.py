@@ -49,7 +49,7 @@ def add_commands(sub) -> None:
             "--detector",
             default="default" if name == "run" else "none",
             help="default (the shipped NanoDet at its measured settings) | nanodet[:PATH.onnx] | "
-            "movenet[:PATH.onnx] (MoveNet MultiPose) | hog | yolo:PATH.onnx | ultralytics:PATH | none",
+            "movenet:PATH.onnx (MoveNet MultiPose, your file) | hog | yolo:PATH.onnx | ultralytics:PATH | none",
         )
         p.add_argument("--backend", default="auto", choices=BACKENDS)
         p.add_argument("--device", default="auto")

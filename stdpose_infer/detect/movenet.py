@@ -19,7 +19,7 @@ class MoveNetDetector:
         ort = require("onnxruntime", "test", "the MoveNet detector")
         path = Path(path)
         if not path.is_file():
-            raise InputError(f"MoveNet model not found: {path}; detector='default' uses the one shipped in the package")
+            raise InputError(f"MoveNet model not found: {path}; detector='default' uses the detector shipped in the package")
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         inp = self.session.get_inputs()[0]
         if inp.type != "tensor(int32)" or len(inp.shape) != 4:
