@@ -138,7 +138,8 @@ def run_clip(work: Path, name: str, T: int, minutes: float, settings: AdaptSetti
     return {
         "clip": name, "T": T, "minutes": minutes, "frames": len(images),
         "settings": f"{settings.trains}, lr {settings.lr:g}" + (", augmented" if settings.augment else "")
-        + ("" if settings.estimate_share == 0.5 else f", estimate share {settings.estimate_share}"),
+        + ("" if settings.estimate_share == 0.5 else f", estimate share {settings.estimate_share}")
+        + ("" if settings.key_occlusion == AdaptSettings.key_occlusion else f", key occlusion {settings.key_occlusion}"),
         "adapt_seconds": round(seconds, 1), "labeled_poses": report.labeled_poses if report else 0,
         "seconds_per_labeled_pose": round(seconds / report.labeled_poses, 2) if report else None,
         "steps": report.steps if report else 0, "summary": report.summary() if report else "not adapted",
@@ -329,6 +330,8 @@ def main() -> None:
     p.add_argument("--trains", default="head+temporal")
     p.add_argument("--estimate-share", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=AdaptSettings.lr)
+    p.add_argument("--key-occlusion", type=float, default=AdaptSettings.key_occlusion,
+                   help="share of propagation samples whose key frame is hidden")
     p.add_argument("--augment", action="store_true", help="the trainer's augmentation (off by default)")
     p.add_argument("--weights", help="default: the shipped starter")
     p.add_argument("--synthetic-seed", type=int, default=200, help="data: the synthetic videos' seed")
@@ -340,7 +343,7 @@ def main() -> None:
     if args.stage == "report":
         return report(args.out)
     settings = AdaptSettings(trains=args.trains, estimate_share=args.estimate_share, lr=args.lr,
-                             augment=args.augment)
+                             augment=args.augment, key_occlusion=args.key_occlusion)
     if args.stage == "rescore":
         rows = rescore(args.work, args.clips, args.T, args.minutes, settings)
         path = args.out.with_suffix(".rescore.json")

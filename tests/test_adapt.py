@@ -69,6 +69,7 @@ def test_adaptation_moves_the_model_and_lowers_the_held_out_error(clip):
     assert all(torch.equal(before[k], model.state_dict()[k]) for k in before)  # the caller's model is untouched
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("backbone."))  # frozen
     assert not torch.equal(before["keypoint_head.final_layer.weight"], after["keypoint_head.final_layer.weight"])
+    assert report.heldout_error["blend"] < report.heldout_error["adapted model"]  # so the blend propagates
     assert done.fallback.mode == "blend" and len(done.fallback.model_mse) == len(done.fallback.interpolation_rate) == 17
     assert "mid-gap the model's point weighs" in report.summary()
     assert {"interpolation", "point tracking"} <= set(report.heldout_pck) and "point tracking" in report.summary()
@@ -396,3 +397,24 @@ def test_blend_weighs_correlated_errors_toward_the_better_source():
     m, i = np.array([0.01]), np.array([0.04])
     shares = [model_share(m, i, 1, correlation=rho)[0] for rho in (0.0, 0.25, 0.5, 0.9)]
     assert shares == pytest.approx([0.8, 0.875, 1.0, 1.0])
+
+
+def test_the_model_alone_propagates_where_it_carried_the_held_out_labels_better_than_the_blend():
+    """A label_prior model reads the carried labels itself; where the held-out labels say its blend with them is no
+    better, ``auto`` after adaptation is the model alone, and the report says so."""
+    from stdpose_infer.adapt import AdaptReport
+    from stdpose_infer.pipeline import Fallback
+
+    report = AdaptReport(base="b", labels_sha256="x", labeled_frames=8, labeled_poses=16, heldout_frames=3,
+                         label_gap=7, steps=10, seconds=1.0, settings={},
+                         heldout_pck={"interpolation": 0.43, "point tracking": 0.52, "base model": 0.65,
+                                      "adapted model": 0.43, "blend": 0.64, "decided": 0.65},
+                         heldout_error={"base model": 0.139, "adapted model": 0.23, "blend": 0.141, "decided": 0.139},
+                         slot_model_error=[0.1] * 17, slot_model_mse=[0.02] * 17,
+                         slot_interpolation_mse_rate=[0.001] * 17, mid_gap_share=0.2, kept=False, fallback="none")  # fmt: skip
+    model = type("M", (), {"provenance": report.provenance()})()
+    assert Fallback.for_model("auto", model).mode == "none"
+    assert "the model alone propagates" in report.summary()
+    assert report.expected_error(0, 12) == pytest.approx(0.1)  # the model's own held-out error, not the blend's
+    blend = type("M", (), {"provenance": AdaptReport(**{**report.__dict__, "fallback": "blend"}).provenance()})()
+    assert Fallback.for_model("auto", blend).mode == "blend"

@@ -121,3 +121,32 @@ def test_what_counts_as_live():
     assert not is_live("clip.mp4") and not is_live(True)
     with pytest.raises(InputError, match="cannot open stream"):
         LiveSource("http://127.0.0.1:9/nothing.ts")  # the discard port: nothing serves there
+
+
+def test_warm_up_runs_the_detector_and_model_once_and_leaves_the_poses_alone(tiny):
+    """A live pass warms the backend up before its first frame (``Pipeline.warm_up``): one blank frame through the
+    detector and the model; a pass after it gives the poses a pass without it gives."""
+    import numpy as np
+
+    from stdpose_infer import Pipeline
+    from stdpose_infer.detect import Detections
+
+    calls = []
+
+    def detector(frame):
+        calls.append(frame.shape)
+        h, w = frame.shape[:2]
+        return Detections(np.array([[w * 0.3, h * 0.2, w * 0.6, h * 0.9]], np.float32), np.ones(1, np.float32))
+
+    frames = np.random.default_rng(0).integers(0, 255, (4, 120, 160, 3), dtype=np.uint8)
+    cold = [r.keypoints for r in Pipeline(tiny, backend="torch", device="cpu", detector=detector)(frames)]
+    pipe = Pipeline(tiny, backend="torch", device="cpu", detector=detector)
+    runs = []
+    original = pipe.calls.frame_parts
+    pipe.calls.frame_parts = lambda crops: runs.append(len(crops)) or original(crops)
+    calls.clear()
+    pipe.warm_up()
+    assert len(calls) == 1 and runs  # the detector and the model each ran
+    warm = [r.keypoints for r in pipe(frames)]
+    for a, b in zip(cold, warm):
+        np.testing.assert_array_equal(a, b)

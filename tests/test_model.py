@@ -256,3 +256,12 @@ def test_the_model_splits_into_per_frame_and_per_triplet_halves(tiny, frames, au
         torch.testing.assert_close(tiny.temporal(feats, given), tiny(frames, aux), rtol=0, atol=0)
         shared, _ = tiny.frame_features(frames[:1, 1])  # one crop alone gives what it gave inside a batch
         torch.testing.assert_close(shared, feats[:1, 1], rtol=0, atol=1e-5)
+
+
+def test_the_single_frame_baseline_of_a_label_prior_model_builds():
+    """``stdpose-bench`` times the ViTPose baseline of the model it runs: the shipped starter (label_prior, its own
+    propagate modules) included."""
+    config = build_model("t", label_prior=True, propagate_modules=True).config
+    base = baseline_config(config)
+    assert not (base.temporal or base.label_prior or base.propagate_modules)
+    assert STDPose(base).propagation is None and base.embed_dim == config.embed_dim

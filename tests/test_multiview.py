@@ -97,6 +97,26 @@ def test_a_view_out_of_step_is_found_and_put_in_step():
     np.testing.assert_allclose(circling[:, valid], truth[:, valid], atol=1e-5)
 
 
+def test_3d_people_as_one_tidy_table(tmp_path):
+    """A row per person, frame and joint, the points as triangulated, written to CSV and read back by pandas."""
+    pd = pytest.importorskip("pandas")
+    cams = _cameras()
+    people_3d = [_skeleton(0.5, 0.0, 1), _skeleton(-0.6, 0.4, 2)]
+    views = [[_view(cam, people_3d, [0, 1], t) for t in range(4)] for cam in cams]
+    people = reconstruct(cams, views, max_offset=0)
+    table = people.to_frame(fps=50.0)
+    valid = POSETRACK.valid_mask
+    assert len(table) == len(people) * 4 * valid.sum()
+    assert list(table.columns) == ["frame", "time_s", "person", "joint", "x", "y", "z", "reprojection_error_px", "views"]
+    row = table[(table.person == 1) & (table.frame == 2) & (table.joint == "left_knee")].iloc[0]
+    k = POSETRACK.keypoints.index("left_knee")
+    np.testing.assert_allclose(row[["x", "y", "z"]].to_numpy(float), people.points[0, 2, k], atol=1e-9)
+    assert row.time_s == pytest.approx(0.04) and row.views == 4 and row.reprojection_error_px < 1e-3
+    table.to_csv(tmp_path / "p.csv", index=False)
+    back = pd.read_csv(tmp_path / "p.csv")
+    np.testing.assert_allclose(back[["x", "y", "z"]].to_numpy(), table[["x", "y", "z"]].to_numpy())
+
+
 def test_calibration_files_and_trc_round_trip(tmp_path):
     import cv2
 

@@ -63,7 +63,8 @@ class AdaptReport:
     steps: int
     seconds: float
     settings: dict
-    # interpolation, base model, adapted model, decided (the blend), threshold rule (the earlier "decided")
+    # interpolation, base model, adapted model, blend, decided (what propagates: the blend or the model alone),
+    # threshold rule (the earlier "decided")
     heldout_pck: dict[str, float] = field(default_factory=dict)
     heldout_error: dict[str, float] = field(default_factory=dict)  # the same, mean error in person sizes
     model_from: list[float | None] = field(default_factory=list)  # threshold rule, per slot: span from which it is used
@@ -75,12 +76,18 @@ class AdaptReport:
     mid_gap_share: float | None = None  # the model's mean weight mid-gap, over the labeled joint slots
     carry: str = "interpolation"  # what carries the labels between them in the blend: "interpolation" or "tracking"
     kept: bool = True  # False: the adaptation made the held-out labels worse and was discarded
+    # "blend", or "none" where the model alone carried the held-out labels at least as well as the blend (a
+    # label_prior model, which reads the carried labels itself, often does: the blend counts the labels twice)
+    fallback: str = "blend"
     # the held-out errors themselves ("interpolation", "model": the model chosen), for study; not saved with weights
     heldout: dict = field(default_factory=dict, compare=False, repr=False)
 
     def expected_error(self, slot: int, span: int) -> float | None:
         """The held-out estimate of the error (person sizes) of slot ``slot`` at a frame of span (t - before) x
         (after - t), from what the fallback uses there; None where the held-out labels say nothing."""
+        if self.fallback == "none" and self.slot_model_error:  # the model alone
+            error = self.slot_model_error[slot]
+            return None if error is None else float(error)
         if self.slot_model_mse:  # the blend of two independent estimates: m x i / (m + i) = the model's share x m
             m, rate = self.slot_model_mse[slot], self.slot_interpolation_mse_rate[slot]
             if m is None or rate is None:
@@ -111,6 +118,9 @@ class AdaptReport:
             use = (f"mid-gap the model's point weighs {self.mid_gap_share:.2f} on average against interpolation "
                    f"(over half for {', '.join(self.model_joints) or 'no joint type'})")  # fmt: skip
         use = use.replace("against interpolation", "against point tracking") if self.carry == "tracking" else use
+        if self.fallback == "none":
+            use = (f"the model alone propagates (it carried the held-out labels better than its blend with "
+                   f"{'point tracking' if self.carry == 'tracking' else 'interpolation'})")  # fmt: skip
         tracking = f"point tracking {pck['point tracking']:.2f}, " if "point tracking" in pck else ""
         return (f"{head}; between labels {self.label_gap} frames apart {use}; held-out PCK: model {model:.2f}, "
                 f"interpolation {pck['interpolation']:.2f}, {tracking}decided {pck['decided']:.2f} "
@@ -236,7 +246,10 @@ def adapt(
         report.heldout_pck = {"interpolation": interp.pck(), "point tracking": tracked.pck(),
                               **{k: v.pck() for k, v in scored.items()},
                               "decided": decided.pck(), "threshold rule": rule.pck()}  # fmt: skip
-        report.heldout_error.update({"decided": decided.mean(), "threshold rule": rule.mean()})
+        report.fallback = "blend" if decided.mean() < chosen.mean() else "none"
+        used = decided if report.fallback == "blend" else chosen  # "decided": what propagation will use
+        report.heldout_pck.update({"blend": decided.pck(), "decided": used.pck()})
+        report.heldout_error.update({"blend": decided.mean(), "decided": used.mean(), "threshold rule": rule.mean()})
         report.model_from = [None if np.isinf(v) else round(float(v), 2) for v in threshold]
         report.slot_model_error = _listed(chosen.per_slot(fmt.num_keypoints)[0])
         report.slot_interpolation_rate = _listed(interpolation_rate(carried, fmt.num_keypoints))

@@ -17,8 +17,9 @@ def add_command(sub) -> None:
                    "camera, e.g. cam01.mp4)")  # fmt: skip
     p.add_argument("--calibration", required=True, help="Qualisys .qca.txt or Calib.toml (Pose2Sim), or OpenCV "
                    "YAML/JSON (K, dist, R or rvec, t per camera)")  # fmt: skip
-    p.add_argument("--out", required=True, help="poses3d.trc (one file per person: NAME.trc, NAME_2.trc, ...) or "
-                   "poses3d.json (every person, with per-joint reprojection errors)")  # fmt: skip
+    p.add_argument("--out", required=True, help="poses3d.trc (one file per person: NAME.trc, NAME_2.trc, ...), "
+                   "poses3d.json (every person, with per-joint reprojection errors) or a table, poses3d.csv or "
+                   ".parquet (a row per person, frame and joint)")  # fmt: skip
     p.add_argument("--json", help="also the JSON (every person's joints, reprojection errors, views used, offsets)")
     p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
     p.add_argument("--detector", default="default", help="as for run")
@@ -49,8 +50,8 @@ def _triangulate(args: argparse.Namespace) -> None:
         raise InputError(f"{len(args.videos)} videos for the {len(cameras)} cameras of {args.calibration}: give one "
                          "video per camera")  # fmt: skip
     out = Path(args.out)
-    if out.suffix.lower() not in (".trc", ".json"):
-        raise InputError(f"{out}: --out is a .trc or .json file")
+    if out.suffix.lower() not in (".trc", ".json", ".csv", ".parquet"):
+        raise InputError(f"{out}: --out is a .trc, .json, .csv or .parquet file")
     videos = _order(args.videos, cameras)
     pipe = Pipeline(args.weights, detector=args.detector)
     views = []
@@ -70,6 +71,14 @@ def _triangulate(args: argparse.Namespace) -> None:
         for n, k in enumerate(keep):
             path = out if n == 0 else out.with_name(f"{out.stem}_{n + 1}{out.suffix}")
             written.append(str(write_trc(path, people.marker_rows(k, frames), names, fps)))
+    if out.suffix.lower() in (".csv", ".parquet"):
+        table = people.to_frame(fps, keep, names)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".csv":
+            table.to_csv(out, index=False)
+        else:
+            table.to_parquet(out, index=False)
+        written.append(str(out))
     json_path = out if out.suffix.lower() == ".json" else (Path(args.json) if args.json else None)
     if json_path is not None:
         written.append(str(_write_json(json_path, people, names, fps, cameras, keep)))

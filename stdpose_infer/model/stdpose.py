@@ -194,4 +194,5 @@ def build_model(variant: str = "b", num_keypoints: int = 17, **overrides: Any) -
 
 def baseline_config(config: STDPoseConfig) -> STDPoseConfig:
     """The single-frame ViTPose baseline (paper Table 4 row a) with the same backbone and head."""
-    return dataclasses.replace(config, use_tff=False, use_tks=False, use_dam=False, use_stda=False)
+    return dataclasses.replace(config, use_tff=False, use_tks=False, use_dam=False, use_stda=False,
+                               label_prior=False, propagate_modules=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, require
 from ..keypoints import KeypointFormat
 from ..results import PoseResult
 from .associate import associate
@@ -46,6 +46,30 @@ class People3D:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def to_frame(self, fps: float | None = None, persons=None, markers: list[str] | None = None):
+        """One tidy pandas DataFrame: a row per person, frame (view 0's) and joint with ``x, y, z`` (the
+        calibration's world frame, NaN where fewer than two views saw it), ``reprojection_error_px`` and ``views``
+        (the views the person was matched in; 0 where the joint was not triangulated); ``time_s`` when ``fps`` is given. ``persons``: which to keep
+        (default all, numbered from 1 in that order); ``markers``: the joints' names (default the format's)."""
+        pd = require("pandas", "table", "People3D.to_frame")
+        valid = self.keypoint_format.valid_mask
+        names = markers or [n for n, v in zip(self.keypoint_format.keypoints, valid) if v]
+        keep = range(len(self)) if persons is None else list(persons)
+        t, j = self.points.shape[1], int(valid.sum())
+        parts = []
+        for n, k in enumerate(keep):
+            pts, used = self.points[k][:, valid], (self.views[k] >= 0).sum(-1)
+            seen = np.isfinite(pts).all(-1)
+            parts.append({"frame": np.repeat(np.arange(t) + self.first_frame, j), "person": np.full(t * j, n + 1),
+                          "joint": np.tile(names, t), "x": pts[..., 0].ravel(), "y": pts[..., 1].ravel(),
+                          "z": pts[..., 2].ravel(), "reprojection_error_px": self.errors[k][:, valid].ravel(),
+                          "views": np.where(seen, used[:, None], 0).ravel()})  # fmt: skip
+        columns = ["frame", "person", "joint", "x", "y", "z", "reprojection_error_px", "views"]
+        frame = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) if parts else [] for c in columns})
+        if fps:
+            frame.insert(1, "time_s", frame["frame"] / fps)
+        return frame
 
 
 def _undistorted_people(cameras: list[Camera], views: list[list[PoseResult]]) -> list[list[list[tuple]]]:

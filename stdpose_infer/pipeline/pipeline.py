@@ -214,6 +214,8 @@ class Pipeline:
         live = isinstance(source, LiveSource)
         if live and resume is not None:
             raise InputError("a live source cannot be resumed: its frames are gone; start it again")
+        if live:  # the first frame's pose must not wait for the backend to load and compile
+            self.warm_up()
         return estimate_stream(self, self._frames(source), boxes, smooth, resume, live)
 
     def propagate(self, source, labels, boxes: Boxes | None = None,
@@ -286,6 +288,15 @@ class Pipeline:
             self.batch_size, self.max_delay if max_delay is None else max_delay, warp_device=device if device.type == "cuda" else None,
             reuse=reuse,
         )  # fmt: skip
+
+    def warm_up(self) -> None:
+        """Load and compile the detector and the model now, by running one blank frame through them, rather than on
+        the first real frame (a live source calls it first: its first poses would wait seconds otherwise)."""
+        blank = np.zeros((1, 480, 640, 3), np.uint8)
+        if self.detector is not None:
+            self.detector(blank[0])
+        for _ in estimate_stream(self, self._frames(blank), [np.array([[200.0, 80.0, 440.0, 400.0]])], None, live=True):
+            pass
 
     def _frames(self, source) -> Iterator[Frame]:
         frames = read_frames(source)
