@@ -239,7 +239,8 @@ class Batcher:
         if ready and (queued >= self.batch_size or newest - ready[0].frame >= self.max_delay):
             self._infer(ready)
         elif self.reuse is not None and len(self.to_run) >= self.batch_size:  # crops waiting for a later frame
-            self._run_features()
+            with self.stage("model", 0):  # the per-frame half ahead of its triplets (persons count once, there)
+                self._run_features()
         yield from self._emit()
 
     def flush(self) -> Iterator[PoseResult]:
