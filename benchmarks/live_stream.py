@@ -86,7 +86,8 @@ def main() -> None:
         f"| {live.received} | {live.yielded} | {live.dropped} | {result['processed_share']:.0%} | {people} | "
         f"{result['latency_s']['median']:.2f} s | {result['latency_s']['p95']:.2f} s | {result['latency_s']['max']:.2f} s |",
         "", "Latency: from the moment the reader thread decoded a frame to the moment its pose came out of the "
-        "pipeline (estimate mode waits for the next processed frame, its right aux frame).", ""])  # fmt: skip
+        "pipeline. In live mode no frame waits for a later one (its right aux frame is itself) or for a batch, and the "
+        "backend is warmed up before the first frame (`Pipeline.warm_up`).", ""])  # fmt: skip
     save_results(args.out, result, md)
     print(md)
 
