@@ -418,3 +418,13 @@ def test_the_model_alone_propagates_where_it_carried_the_held_out_labels_better_
     assert report.expected_error(0, 12) == pytest.approx(0.1)  # the model's own held-out error, not the blend's
     blend = type("M", (), {"provenance": AdaptReport(**{**report.__dict__, "fallback": "blend"}).provenance()})()
     assert Fallback.for_model("auto", blend).mode == "blend"
+
+
+def test_a_label_prior_model_propagates_alone_after_adaptation(clip):
+    """It reads the carried labels itself, so no blend with them again (measured: the blend lost to it)."""
+    source, doc = clip
+    torch.manual_seed(0)
+    done = adapt(build_model("t", label_prior=True, propagate_modules=True), source, every(doc, 3), steps=4,
+                 settings=SETTINGS, progress=False)  # fmt: skip
+    assert done.report.fallback == "none" and done.fallback.mode == "none"
+    assert "blend" in done.report.heldout_pck  # the blend is still scored, for the report
