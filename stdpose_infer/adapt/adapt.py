@@ -245,8 +245,9 @@ def adapt(
         report.heldout_pck = {"interpolation": interp.pck(), "point tracking": tracked.pck(),
                               **{k: v.pck() for k, v in scored.items()},
                               "decided": decided.pck(), "threshold rule": rule.pck()}  # fmt: skip
-        # a label_prior model weighs the carried labels against the pixels itself: blending it with them again lost
-        # to it on 7 of the 10 measured rows, by up to 7.3 mAP (benchmarks/results/2026-12-06_adaptation_v3.md)
+        # a label_prior model weighs the carried labels against the pixels itself: on the 8 of 11 measured rows
+        # where the held-out labels chose the blend, it lost to the model alone on 7, by up to 11.5 mAP
+        # (benchmarks/results/2026-12-06_adaptation_v3.md)
         label_prior = model.config.label_prior
         report.fallback = "blend" if not label_prior and decided.mean() < chosen.mean() else "none"
         used = decided if report.fallback == "blend" else chosen  # "decided": what propagation will use
