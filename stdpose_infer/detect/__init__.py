@@ -1,5 +1,5 @@
-"""Person detectors: NanoDet (the default, shipped), MoveNet MultiPose (your file), HOG (no weights), YOLO-format ONNX, ultralytics
-(optional), and any of them sliced into tiles."""
+"""Person detectors: NanoDet (the default, shipped), MoveNet MultiPose (your file), HOG (no weights), YOLO-format
+ONNX, ultralytics (optional), and any of them sliced into tiles."""
 
 from __future__ import annotations
 
