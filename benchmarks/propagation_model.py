@@ -37,7 +37,7 @@ from torch.utils.data import ConcatDataset, DataLoader
 
 from stdpose_infer.data import SyntheticConfig, write_clip
 from stdpose_infer.defaults import default_weights
-from stdpose_infer.model.stdpose import STDPose, label_prior_heatmaps
+from stdpose_infer.model.stdpose import STDPose
 from stdpose_infer.train.dataset import TripletDataset
 from stdpose_infer.weights import load_model, save_weights
 
@@ -96,11 +96,7 @@ def shifted(maps: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
 def own_modules(model: STDPose, fused: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
     """Propagate mode's output from TFF's cached output: ``model.temporal(..., propagate=True)`` after TFF (checked
     equal on the first batch)."""
-    own = model.propagation
-    h_left, h_key, h_right = heatmaps.unbind(1)
-    merged = own["tks"](heatmaps)
-    refined = own["stda"](merged, own["dam"](h_left, h_key, h_right), fused).to(merged.dtype)
-    return label_prior_heatmaps(h_key + refined, heatmaps)
+    return model.refine(fused, heatmaps, propagate=True)[0]
 
 
 def ship(weights: Path, results: Path) -> Path:

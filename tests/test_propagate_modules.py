@@ -41,6 +41,8 @@ def test_propagate_mode_runs_its_own_modules_and_the_halves_agree(pair, frames, 
         heatmaps = torch.stack([aux[:, 0], heat[:, 1], aux[:, 1]], dim=1)
         torch.testing.assert_close(own.temporal(feats, heatmaps, propagate=True), whole, atol=1e-5, rtol=1e-4)
         shared = label_prior_heatmaps(own.temporal(feats, heatmaps), heatmaps)  # estimate mode's modules instead
+        fused = own.tff(feats.flatten(3).transpose(2, 3))  # training caches TFF's output and calls refine on it
+        torch.testing.assert_close(own.refine(fused, heatmaps, propagate=True)[0], whole, atol=1e-5, rtol=1e-4)
     assert (whole - shared).abs().max() > 1e-3  # a wiring that ignored the own modules would show
 
 
