@@ -26,7 +26,7 @@ def add_command(sub) -> None:
     p.add_argument("--cpus-per-actor", type=int, help="--ray: CPU cores (and torch threads) per actor (default: "
                    "this machine's cores shared among the actors; 1 on a cluster)")  # fmt: skip
     p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
-    p.add_argument("--detector", default=None, help="default for estimation: the shipped MoveNet MultiPose; none "
+    p.add_argument("--detector", default=None, help="default for estimation: the shipped NanoDet ('default'); none "
                    "for propagation (see stdpose-infer run --help)")  # fmt: skip
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", default="auto")
