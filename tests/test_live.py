@@ -150,3 +150,21 @@ def test_warm_up_runs_the_detector_and_model_once_and_leaves_the_poses_alone(tin
     warm = [r.keypoints for r in pipe(frames)]
     for a, b in zip(cold, warm):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_live_frame_reads_no_other_frame(tiny):
+    """Live, each frame is its own aux frame on both sides (the frame taken before it is several frames old on a
+    source faster than the pipeline): its poses are those of the frame alone as a one-frame video."""
+    import numpy as np
+
+    from stdpose_infer import Pipeline
+    from stdpose_infer.pipeline.estimate_mode import estimate_stream
+
+    frames = np.random.default_rng(1).integers(0, 255, (4, 120, 160, 3), dtype=np.uint8)
+    boxes = [np.array([[40.0, 20.0, 100.0, 110.0]])] * 4
+    pipe = Pipeline(tiny, backend="torch", device="cpu", detector=None, reuse_features=False)
+    live = list(estimate_stream(pipe, pipe._frames(frames), boxes, None, live=True))
+    for k, result in enumerate(live):
+        alone = list(pipe(frames[k : k + 1], boxes[k : k + 1]))[0]
+        np.testing.assert_allclose(result.keypoints, alone.keypoints, atol=1e-4)
+    assert np.abs(live[1].keypoints - list(pipe(frames[:2], boxes[:2]))[1].keypoints).max() > 1e-3  # not a no-op

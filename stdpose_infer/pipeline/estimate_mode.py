@@ -18,8 +18,9 @@ from .resume import ResumePoint
 def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | None, smooth: OneEuro | None,
                     resume: ResumePoint | None = None, live: bool = False) -> Iterator[PoseResult]:  # fmt: skip
     """``pipe``'s poses on every frame from ``resume.next_frame`` (default 0); ``pipe.resume_point`` follows the
-    results as they are yielded. ``live``: a frame waits for no later frame (no batching across frames, and its
-    right aux frame is itself, as for a video's last frame: latency before accuracy)."""
+    results as they are yielded. ``live``: a frame waits for no later frame (no batching across frames) and reads no
+    other frame (both aux frames are itself, as for a one-frame video: the frame taken before it is several frames
+    old on a source faster than the pipeline, and would cost a crop more: latency before accuracy)."""
     d, start = pipe.aux_gap, resume.next_frame if resume else 0
     reuse = None if pipe.crop_policy is None else Reuse(pipe.calls.frame_parts, pipe.calls.temporal)
     run, tracker, pipe.reuse = pipe._batcher(reuse, 0 if live else None), IouTracker(), reuse
@@ -56,8 +57,8 @@ def estimate_stream(pipe: PassContext, frames: Iterable[Frame], boxes: Boxes | N
             if policy is not None:
                 policy.update(frame.index, found, ids)
             key = frame.index if live else frame.index - d  # live: no look-ahead, the key is its own right aux
-            if key >= start:
-                _queue(run, policy, people.pop(key), key, max(key - d, 0), frame.index)
+            if key >= start:  # live: its own left aux too (the last frame taken is long gone, and a crop more)
+                _queue(run, policy, people.pop(key), key, key if live else max(key - d, 0), frame.index)
                 run.evict_before(frame.index + 1 - 2 * d)  # the next key frame's left neighbour
             yield from released(run.step(frame.index))
     except TruncatedVideoError:
