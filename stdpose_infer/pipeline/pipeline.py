@@ -198,7 +198,8 @@ class Pipeline:
 
         ``source``: a video file, a folder of images, a ``cv2.VideoCapture``, an iterable of BGR frames, an
         (N, H, W, 3) array, or a ``LiveSource`` (a camera or stream: frames the pipeline cannot keep up with are
-        dropped, no frame waits for a batch or a later frame: its right aux frame is itself). ``boxes``: per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
+        dropped, no frame waits for a batch or a later frame, and both its aux frames are itself). ``boxes``:
+        per-frame (N, 4) xyxy person boxes (a list, or {frame index: boxes})
         instead of the detector. A truncated video yields the frames it has, then raises. ``resume``: go on from
         where an interrupted pass stood (its ``resume_point``), with the results one uninterrupted pass gives.
         """
