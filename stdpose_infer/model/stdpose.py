@@ -132,7 +132,8 @@ class STDPose(nn.Module):
         """TKS, DAM and STDA (propagate mode's own where it has them) on TFF's output ``fused`` (B, N, C) and the
         triplet's (B, 3, J, h, w) heatmaps -> (the key frame's heatmaps, TKS's merged heatmaps). A model with STDA
         only; training that caches TFF's output calls it directly."""
-        tks, dam, stda = self._temporal_modules(propagate)
+        own = self.propagation if propagate and self.propagation is not None else None
+        tks, dam, stda = (own["tks"], own["dam"], own["stda"]) if own is not None else (self.tks, self.dam, self.stda)
         h_left, h_key, h_right = heatmaps.unbind(1)
         merged = tks(heatmaps) if tks is not None else h_key
         mask = dam(h_left, h_key, h_right) if dam is not None else None
@@ -142,10 +143,6 @@ class STDPose(nn.Module):
             out = label_prior_heatmaps(out, heatmaps)
         return out, merged
 
-    def _temporal_modules(self, propagate: bool) -> tuple:
-        own = self.propagation if propagate and self.propagation is not None else None
-        return (own["tks"], own["dam"], own["stda"]) if own is not None else (self.tks, self.dam, self.stda)
-
     def temporal_parts(self, feats: torch.Tensor, heatmaps: torch.Tensor, propagate: bool = False) -> dict[str, torch.Tensor]:  # fmt: skip
         """``temporal`` with the intermediate parts training's MI objective reads (see ``forward_parts``)."""
         b = feats.shape[0]
@@ -153,13 +150,12 @@ class STDPose(nn.Module):
         h_key = heatmaps[:, 1]
         tokens = feats.flatten(3).transpose(2, 3)  # (B, 3, N, C)
         parts = {"key_features": feats[:, 1], "key_heatmaps": h_key}
-        tks = self._temporal_modules(propagate)[0]
         fused = self.tff(tokens) if self.tff is not None else tokens[:, 1]
         if self.tff is not None:
             parts["fused_features"] = fused.transpose(1, 2).reshape(b, -1, gh, gw)
         if self.stda is not None:
             parts["heatmaps"], merged = self.refine(fused, heatmaps, propagate)
-            if tks is not None:
+            if self.tks is not None:  # propagate mode's own TKS exists exactly when estimate mode's does
                 parts["merged_heatmaps"] = merged
             return parts
         merged = self.tks(heatmaps) if self.tks is not None else h_key

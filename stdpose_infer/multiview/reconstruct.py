@@ -50,8 +50,9 @@ class People3D:
     def to_frame(self, fps: float | None = None, persons=None, markers: list[str] | None = None):
         """One tidy pandas DataFrame: a row per person, frame (view 0's) and joint with ``x, y, z`` (the
         calibration's world frame, NaN where fewer than two views saw it), ``reprojection_error_px`` and ``views``
-        (the views the person was matched in; 0 where the joint was not triangulated); ``time_s`` when ``fps`` is given. ``persons``: which to keep
-        (default all, numbered from 1 in that order); ``markers``: the joints' names (default the format's)."""
+        (the views the person was matched in; 0 where the joint was not triangulated); ``time_s`` when ``fps`` is
+        given. ``persons``: which to keep (default all, numbered from 1 in that order); ``markers``: the joints'
+        names (default the format's)."""
         pd = require("pandas", "table", "People3D.to_frame")
         valid = self.keypoint_format.valid_mask
         names = markers or [n for n, v in zip(self.keypoint_format.keypoints, valid) if v]

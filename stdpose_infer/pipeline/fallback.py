@@ -79,9 +79,9 @@ class Fallback:
     @classmethod
     def for_model(cls, mode: str, model=None) -> Fallback:
         """``mode``, where "auto" means "blend" for a model adapted to a video (its provenance holds the held-out
-        errors, and whether tracking or interpolation carried the labels better there; "none" for a label_prior
-        model, or where the model alone carried them better than the blend; "decided" for one adapted before the
-        blend existed), "none" for a ``label_prior`` model (it starts from the carried labels itself;
+        errors, and whether tracking or interpolation carried the labels better there; "none" where the adaptation
+        recorded that the model propagates alone; "decided" for one adapted before the blend existed), "none" for a
+        ``label_prior`` model (it starts from the carried labels itself;
         measured: +8.5 mAP on average over "track" on 15 clip and gap rows, -5.4 to +23.4 a row;
         benchmarks/results/2026-12-06_propagation_model.md), else "track"; "track" means "joint" with the labels'
         point tracks (measured with the v2 starter: +1.0 mAP on average over "joint", -1.5 to +10.1 a row, on 27 clip
