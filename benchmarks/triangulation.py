@@ -27,6 +27,7 @@ from common import machine, save_results  # noqa: E402
 from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.annotation import read_labels  # noqa: E402
 from stdpose_infer.multiview import read_calibration, reconstruct  # noqa: E402
+from stdpose_infer.multiview import refine  # noqa: E402
 
 VIEWS = ("cam01", "cam02", "cam03", "cam04")
 BONES = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "upper arm": ("shoulder", "elbow")}
@@ -54,22 +55,8 @@ def teacher(work: Path, view: str, frames: int, fmt, height: int) -> dict:
     return table
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--work", type=Path, required=True)
-    p.add_argument("--flip-test", action="store_true", help="2D with the flip test (each crop and its mirror)")
-    p.add_argument("--fps", type=float, default=60.0, help="the views' frame rate (the 3D low-pass; 0: none)")
-    p.add_argument("--out", type=Path, required=True)
-    args = p.parse_args()
-    cameras = read_calibration(args.data / "real_videos" / "pose2sim_multiperson" / "calibration" / "Calib.qca.txt")
-    cache = args.work / f"triangulation_2d{'_flip' if args.flip_test else ''}.pkl"
-    start, cached = time.perf_counter(), cache.is_file()
-    views = two_d(args.data, args.work, args.flip_test)
-    two_d_s = None if cached else round(time.perf_counter() - start, 1)
-    start = time.perf_counter()
-    people = reconstruct(cameras, views, max_offset=3, fps=args.fps)
-    three_d_s = time.perf_counter() - start
+def measure(people, cameras, views, work: Path) -> dict:
+    """Reprojection against the 2D it was built from and against the teacher, bone-length CVs."""
     fmt = people.keypoint_format
     valid = fmt.valid_mask
     slot = {n: i for i, n in enumerate(fmt.keypoints)}
@@ -89,7 +76,7 @@ def main() -> None:
                                                               "mean_m": round(float(length.mean()), 3),
                                                               "cv": round(float(length.std() / length.mean()), 3)}  # fmt: skip
     for v, (cam, view) in enumerate(zip(cameras, VIEWS)):
-        truth = teacher(args.work, view, len(views[v]), fmt, views[v][0].image_size[0])
+        truth = teacher(work, view, len(views[v]), fmt, views[v][0].image_size[0])
         for k in range(len(people)):
             for t in range(people.points.shape[1]):
                 frame = people.first_frame + t + people.offsets[v]
@@ -106,33 +93,69 @@ def main() -> None:
                 if np.isfinite(mean[best]) and mean[best] < 100:  # the teacher found this person in this view
                     independent.extend(d[best][ok[best]])
     cv = [b["cv"] for b in bones.values()]
-    result = {
-        "date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": "python " + " ".join(sys.argv),
-        "people": len(people), "frame_offsets": dict(zip(VIEWS, people.offsets)),
-        "offset_costs_px": [{str(o): round(c, 2) for o, c in costs.items()} for costs in people.offset_costs],
-        "reprojection_px_own_2d": {"median": round(float(np.median(own)), 2), "p90": round(float(np.percentile(own, 90)), 2),
-                                   "joints": len(own)},
-        "reprojection_px_movenet_thunder": {"median": round(float(np.median(independent)), 2),
-                                            "p90": round(float(np.percentile(independent, 90)), 2),
-                                            "joints": len(independent)},
-        "bone_length_cv": bones, "bone_length_cv_max": max(cv) if cv else None,
-        "seconds": {"2d": two_d_s, "3d": round(three_d_s, 1)},
-    }  # fmt: skip
+
+    def summary(values: list) -> dict:
+        return {"median": round(float(np.median(values)), 2), "p90": round(float(np.percentile(values, 90)), 2),
+                "joints": len(values)}  # fmt: skip
+
+    return {"people": len(people), "frame_offsets": dict(zip(VIEWS, people.offsets)),
+            "offset_costs_px": [{str(o): round(c, 2) for o, c in costs.items()} for costs in people.offset_costs],
+            "reprojection_px_own_2d": summary(own), "reprojection_px_movenet_thunder": summary(independent),
+            "bone_length_cv": bones, "bone_length_cv_max": max(cv) if cv else None}  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--flip-test", action="store_true", help="2D with the flip test (each crop and its mirror)")
+    p.add_argument("--fps", type=float, default=60.0, help="the views' frame rate (the fit's scale of accelerations)")
+    p.add_argument("--grid-acceleration", type=float, nargs="*", default=[], help="also fit with these "
+                   "acceleration weights (each with every --grid-bone): the fit's trade-off")  # fmt: skip
+    p.add_argument("--grid-bone", type=float, nargs="*", default=[], help="bone-length weights for the grid")
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    cameras = read_calibration(args.data / "real_videos" / "pose2sim_multiperson" / "calibration" / "Calib.qca.txt")
+    cache = args.work / f"triangulation_2d{'_flip' if args.flip_test else ''}.pkl"
+    start, cached = time.perf_counter(), cache.is_file()
+    views = two_d(args.data, args.work, args.flip_test)
+    two_d_s = None if cached else round(time.perf_counter() - start, 1)
+    outputs, seconds = {}, {}
+    for name, fit in (("per-frame triangulation", False), ("fitted (the default)", True)):
+        start = time.perf_counter()
+        people = reconstruct(cameras, views, max_offset=3, fps=args.fps, fit=fit)
+        seconds[name] = round(time.perf_counter() - start, 1)
+        outputs[name] = measure(people, cameras, views, args.work)
+    defaults = (refine.ACCELERATION, refine.BONE)
+    for acceleration, bone in [(a, b) for a in args.grid_acceleration for b in args.grid_bone if (a, b) != defaults]:
+        refine.ACCELERATION, refine.BONE = acceleration, bone
+        people = reconstruct(cameras, views, max_offset=3, fps=args.fps, fit=True)
+        outputs[f"fitted, acceleration {acceleration}, bone {bone}"] = measure(people, cameras, views, args.work)
+    refine.ACCELERATION, refine.BONE = defaults
+    frames = people.points.shape[1]
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": "python " + " ".join(sys.argv),
+              "flip_test": args.flip_test, "seconds": {"2d": two_d_s, "3d": seconds}, "outputs": outputs}  # fmt: skip
+    first = next(iter(outputs.values()))
     lines = [
         "# 3D from the four pose2sim views", "", f"{result['date']}; {result['machine']}. Command: `{result['command']}`.",
-        "", f"2D: `Pipeline(flip_test={args.flip_test})` on each view (" + (f"{two_d_s} s" if two_d_s else "cached from an earlier run of this "
-        "script: not timed here") + "); 3D (offsets, association, "
-        f"triangulation, 3D tracking): {result['seconds']['3d']} s for {people.points.shape[1]} frames.", "",
-        f"Frame offsets found against cam01: {result['frame_offsets']} (median distance of the best-matching "
-        f"people to their epipolar lines per offset tried: {result['offset_costs_px']}).", "",
-        "| measure | median | 90th percentile | joints | goal |", "|---|---|---|---|---|",
-        f"| reprojection against the 2D it was built from | {result['reprojection_px_own_2d']['median']} px | "
-        f"{result['reprojection_px_own_2d']['p90']} px | {len(own)} | <= 8 px |",
-        f"| reprojection against MoveNet Thunder (independent) | {result['reprojection_px_movenet_thunder']['median']} px | "
-        f"{result['reprojection_px_movenet_thunder']['p90']} px | {len(independent)} | <= 20 px |", "",
-        "Bone lengths over the clip (people seen on 20 frames or more; coefficient of variation, goal <= 5 %):", "",
-        "| bone | frames | mean | CV |", "|---|---|---|---|",
-        *[f"| {name} | {b['frames']} | {b['mean_m']} m | {b['cv']:.1%} |" for name, b in bones.items()], "",
+        "", f"2D: `Pipeline(flip_test={args.flip_test})` on each view (" + (f"{two_d_s} s" if two_d_s else "cached from an "
+        "earlier run of this script: not timed here") + "); 3D (offsets, association, triangulation, 3D tracking, and "
+        f"the fit where used) for {frames} frames: " + ", ".join(f"{n} {s} s" for n, s in seconds.items()) + ".", "",
+        f"Frame offsets found against cam01: {first['frame_offsets']} (median distance of the best-matching "
+        f"people to their epipolar lines per offset tried: {first['offset_costs_px']}).", "",
+        "| output | people | reprojection vs its own 2D (median / p90, px; goal <= 8) | vs MoveNet Thunder (median / "
+        "p90, px; goal <= 20) | bone-length CV, largest (goal <= 5 %) |", "|---|---|---|---|---|",
+        *[f"| {n} | {o['people']} | {o['reprojection_px_own_2d']['median']} / {o['reprojection_px_own_2d']['p90']} | "
+          f"{o['reprojection_px_movenet_thunder']['median']} / {o['reprojection_px_movenet_thunder']['p90']} | "
+          f"{o['bone_length_cv_max']:.1%} |" for n, o in outputs.items()], "",
+        f"The fit's weights (acceleration {refine.ACCELERATION}, bone {refine.BONE}; `multiview/refine.py`) were chosen on "
+        "this clip: the rows with other weights show the trade-off they sit on (no other calibrated recording was at "
+        "hand to choose them on).", "",
+        "Bone lengths over the clip (people seen on 20 frames or more; coefficient of variation):", "",
+        "| bone | frames | " + " | ".join(f"{n}: mean, CV" for n in list(outputs)[:2]) + " |", "|---|---|---|---|",
+        *[f"| {b} | {first['bone_length_cv'][b]['frames']} | " + " | ".join(
+            f"{o['bone_length_cv'][b]['mean_m']} m, {o['bone_length_cv'][b]['cv']:.1%}" if b in o["bone_length_cv"] else "-"
+            for o in list(outputs.values())[:2]) + " |" for b in first["bone_length_cv"]], "",
     ]  # fmt: skip
     save_results(args.out, result, "\n".join(lines))
     print("\n".join(lines))

@@ -25,7 +25,11 @@ def add_command(sub) -> None:
     p.add_argument("--detector", default="default", help="as for run")
     p.add_argument("--max-offset", type=int, default=3, help="look for a constant frame offset between views up to "
                    "this many frames (0: the views are in step)")  # fmt: skip
-    p.add_argument("--fps", type=float, help="frame rate for the TRC and the 3D low-pass (default: the first video's)")
+    p.add_argument("--fps", type=float, help="frame rate for the TRC and the fit (default: the first video's)")
+    p.add_argument("--no-fit", dest="fit", action="store_false", help="each frame's triangulation as it is, instead "
+                   "of each person's path fitted over the clip (smooth, bones of one length)")  # fmt: skip
+    p.add_argument("--no-flip-test", dest="flip_test", action="store_false", help="2D from each crop alone (half "
+                   "the model time) instead of each crop and its mirror")  # fmt: skip
     p.add_argument("--min-frames", type=int, default=10, help="people seen in 3D on fewer frames are not written "
                    "(chance matches of two views)")  # fmt: skip
     p.set_defaults(func=_triangulate)
@@ -53,12 +57,12 @@ def _triangulate(args: argparse.Namespace) -> None:
     if out.suffix.lower() not in (".trc", ".json", ".csv", ".parquet"):
         raise InputError(f"{out}: --out is a .trc, .json, .csv or .parquet file")
     videos = _order(args.videos, cameras)
-    pipe = Pipeline(args.weights, detector=args.detector)
+    pipe = Pipeline(args.weights, detector=args.detector, flip_test=args.flip_test)
     views = []
     for cam, video in zip(cameras, videos):
         views.append(list(progress(pipe(video), desc=f"2D {cam.name}", unit="frame")))
     fps = args.fps or video_fps(videos[0])
-    people = reconstruct(cameras, views, args.max_offset, fps=fps)
+    people = reconstruct(cameras, views, args.max_offset, fps=fps, fit=args.fit)
     valid = people.keypoint_format.valid_mask
     seen = np.isfinite(people.points[..., valid, :]).all(-1).any(-1).sum(1)  # frames per person
     keep = np.flatnonzero(seen >= args.min_frames)

@@ -14,10 +14,13 @@ from ..results import PoseResult
 from .associate import associate
 from .calibration import Camera
 from .sync import frame_offsets
-from .triangulate import triangulate
-from ..analytics.kinematics import SMOOTH_HZ, smooth_series
+from .refine import refine_track
+from .triangulate import MAX_ERROR_PX, triangulate
 
-FOLLOW_M = 0.5  # a person's mean joint moves less than this between frames (3D tracking)
+FOLLOW_M = 0.5  # a person's joints move less than this (median) between the frames they are seen on (3D tracking)
+SAME_PERSON_M = 0.2  # two 3D people in one frame closer than this (median joint distance) are one person
+MAX_GAP = 30  # frames a 3D track may go unseen and still be followed
+OUTLIER_VIEW_RATIO = 2.0  # see _without_outlier_views
 
 
 @dataclass
@@ -102,12 +105,102 @@ def _unswapped(cameras: list[Camera], points: np.ndarray, scores: np.ndarray,
     return points, scores
 
 
+def _gap(a: np.ndarray, b: np.ndarray) -> float:
+    """The median distance between two people's joints (metres; inf where no joint is in both)."""
+    d = np.linalg.norm(a - b, axis=-1)
+    return float(np.nanmedian(d)) if np.isfinite(d).any() else np.inf
+
+
+def _distinct(found: list[tuple]) -> list[tuple]:
+    """One frame's 3D people with duplicates removed: two detections of one person (a 2D detector's double box)
+    make two matches that triangulate to the same place; the one seen by more views (then with more joints) stays."""
+    order = sorted(found, key=lambda f: (-(f[2] >= 0).sum(), -np.isfinite(f[0]).all(1).sum()))
+    kept: list[tuple] = []
+    for f in order:
+        if all(_gap(f[0], k[0]) >= SAME_PERSON_M for k in kept):
+            kept.append(f)
+    return kept
+
+
+def _tracked(found_per_frame: list[list[tuple]]) -> list[dict[int, tuple]]:
+    """3D tracks: each frame's people given to the tracks seen in the last ``MAX_GAP`` frames, closest pairs first
+    (median joint distance, within ``FOLLOW_M``); the rest start tracks."""
+    tracks: list[dict[int, tuple]] = []
+    last: list[tuple[int, np.ndarray]] = []  # per track: its latest frame and joints
+    for t, found in enumerate(found_per_frame):
+        live = [k for k, (seen, _) in enumerate(last) if t - seen <= MAX_GAP]
+        near = sorted((_gap(f[0], last[k][1]), i, k) for i, f in enumerate(found) for k in live)
+        pairs: dict[int, int] = {}
+        for d, i, k in near:
+            if d < FOLLOW_M and i not in pairs and k not in pairs.values():
+                pairs[i] = k
+        for i, f in enumerate(found):
+            k = pairs.get(i, len(tracks))
+            if k == len(tracks):
+                tracks.append({})
+                last.append((t, f[0]))
+            tracks[k][t] = f
+            last[k] = (t, np.where(np.isfinite(f[0]), f[0], last[k][1]))
+    return tracks
+
+
+def _stitched(tracks: list[dict[int, tuple]]) -> list[dict[int, tuple]]:
+    """Tracks joined where one starts, within ``MAX_GAP`` frames after another ends, near where it ended (a person
+    lost for a few frames, or taken for a new one after a wrong match)."""
+    tracks = [dict(sorted(t.items())) for t in tracks if t]
+    joined = True
+    while joined:
+        joined = False
+        ends = sorted(range(len(tracks)), key=lambda k: max(tracks[k]))
+        for a in ends:
+            end = max(tracks[a])
+            after = [(_gap(tracks[b][min(tracks[b])][0], tracks[a][end][0]), b) for b in range(len(tracks))
+                     if b != a and 0 < min(tracks[b]) - end <= MAX_GAP]  # fmt: skip
+            near = [(d, b) for d, b in after if d < FOLLOW_M]
+            if near:
+                b = min(near)[1]
+                tracks[a].update(tracks[b])
+                del tracks[b]
+                joined = True
+                break
+    return tracks
+
+
+def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> dict[int, tuple]:
+    """A track re-triangulated without the view that disagrees with the others on this person all along (its
+    median reprojection error over the clip ``OUTLIER_VIEW_RATIO`` times the other views' and above the
+    triangulation's bound): a person who is not where that camera sees them (on the pose2sim clip, the rendered
+    person in one view), or taken for someone else there. Per joint and frame the triangulation already drops a
+    view; this catches a view that is wrong by less each time but every time. Three views at least stay."""
+    while True:
+        residuals: list[list[np.ndarray]] = [[] for _ in cameras]
+        for X, _, _, (xy, _, kept) in track.values():
+            for v, cam in enumerate(cameras):
+                if kept[v].any():
+                    residuals[v].append(np.linalg.norm(cam.project(X[kept[v]]) - xy[v][kept[v]], axis=1))
+        pooled = [np.concatenate(r) if r else np.zeros(0) for r in residuals]
+        median = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in pooled])
+        if np.isfinite(median).sum() < 3:
+            return track
+        worst = int(np.nanargmax(median))
+        others = np.nanmedian(np.delete(median, worst))
+        if not (median[worst] > MAX_ERROR_PX and median[worst] > OUTLIER_VIEW_RATIO * others):
+            return track
+        for t, (_, _, used, (xy, scores, _)) in list(track.items()):
+            scores = scores.copy()
+            scores[worst] = 0.0
+            X, err, kept = triangulate(cameras, xy, scores)
+            used = used.copy()
+            used[worst] = -1
+            track[t] = (X, err, used, (xy, scores, kept))
+
+
 def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset: int = 3, fps: float | None = None,
-                smooth_hz: float = SMOOTH_HZ) -> People3D:  # fmt: skip
+                fit: bool = True) -> People3D:  # fmt: skip
     """3D people from each view's results (``views[v]``: view v's ``PoseResult`` per frame, in order; views in
     the cameras' order). ``max_offset``: the largest frame offset between views looked for (0: in step).
-    ``fps`` and ``smooth_hz``: each joint's 3D path is low-passed along time (as Pose2Sim filters its 3D; the
-    kinematics' Butterworth, ``analytics.kinematics.smooth_series``); without ``fps``, or at 0 Hz, it is not."""
+    ``fit`` (with ``fps``): each person's path fitted to its 2D over the clip, smooth and with bones of one length
+    (``refine``); else each frame's triangulation as it is."""
     if len(views) != len(cameras):
         raise InputError(f"{len(views)} views for {len(cameras)} calibrated cameras: give one video per camera, in the "
                          "calibration's order (or named as its cameras)")  # fmt: skip
@@ -120,8 +213,7 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
     first = -min(min(offsets), 0)  # view 0's first frame that every view has
     frames = max(min(len(r) - o for r, o in zip(views, offsets)) - first, 0)
     J = fmt.num_keypoints
-    tracks: list[dict[int, tuple]] = []  # per 3D person: frame -> (points, errors, views)
-    last: list[np.ndarray] = []  # per 3D person: its latest mean joint
+    found_per_frame = []
     for t in range(first, first + frames):
         frame = [views[v][t + offsets[v]] for v in range(len(views))]
         matches = associate(cameras, [r.keypoints for r in frame], [r.scores for r in frame])
@@ -134,29 +226,25 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
                     points[v], scores[v] = frame[v].keypoints[i], frame[v].scores[i]
             points, scores = _unswapped(cameras, points, scores, fmt.flip_permutation)
             X, err, kept = triangulate(cameras, points, scores)
-            found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, kept)))
-        taken: set[int] = set()
-        for X, err, used, seen in sorted(found, key=lambda f: -np.isfinite(f[0]).all(1).sum()):
-            centre = np.nanmean(X, axis=0) if np.isfinite(X).any() else None
-            near = [(np.linalg.norm(centre - c), k) for k, c in enumerate(last) if k not in taken and centre is not None]
-            near = [(d, k) for d, k in near if d < FOLLOW_M]
-            k = min(near)[1] if near else len(tracks)
-            if k == len(tracks):
-                tracks.append({})
-                last.append(centre)
-            tracks[k][t - first], last[k] = (X, err, used, seen), centre if centre is not None else last[k]
-            taken.add(k)
+            found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, scores, kept)))
+        found_per_frame.append(_distinct(found))
+    tracks = [_without_outlier_views(cameras, track) for track in _stitched(_tracked(found_per_frame))]
     P = len(tracks)
     points, errors = np.full((P, frames, J, 3), np.nan), np.full((P, frames, J), np.nan)
     used = np.full((P, frames, len(views)), -1)
     for k, track in enumerate(tracks):
         for t, (X, err, v, _) in track.items():
             points[k, t], errors[k, t], used[k, t] = X, err, v
-        if smooth_hz > 0 and fps:  # a low-pass along time, then each joint's error again against its 2D
-            points[k] = smooth_series(points[k], fps, smooth_hz, per_column=True)
-            for t, (_, _, _, (xy, kept)) in track.items():
+        if fit and fps and track:  # the fit, then each joint's error again against the 2D it read
+            span = np.arange(min(track), max(track) + 1)
+            xy = np.full((len(span), len(views), J, 2), np.nan)
+            w = np.zeros((len(span), len(views), J))
+            for t, (_, _, _, (pts, sc, kept)) in track.items():
+                xy[t - span[0]], w[t - span[0]] = pts, np.where(kept, np.nan_to_num(sc), 0.0)
+            points[k, span] = refine_track(cameras, xy, w, points[k, span], fmt, fps)
+            for t, (_, _, _, (pts, _, kept)) in track.items():
                 projected = np.stack([c.project(points[k, t]) for c in cameras])  # (V, J, 2)
-                d = np.where(kept, np.linalg.norm(projected - xy, axis=2), 0.0)
+                d = np.where(kept, np.linalg.norm(projected - pts, axis=2), 0.0)
                 errors[k, t] = np.where(kept.sum(0) > 0, d.sum(0) / np.maximum(kept.sum(0), 1), np.nan)
     order = np.argsort([-np.isfinite(p).all(-1).sum() for p in points]) if P else np.zeros(0, int)
     return People3D(points[order], errors[order], used[order], fmt, offsets, costs, first)
