@@ -104,6 +104,31 @@ def measure(people, cameras, views, work: Path) -> dict:
             "bone_length_cv": bones, "bone_length_cv_max": max(cv) if cv else None}  # fmt: skip
 
 
+def held_out_view(cameras, views, fps: float, fit: bool) -> dict:
+    """Each view left out in turn: 3D from the other three, projected into the view left out and compared with
+    its own 2D (the nearest detection, mean joint distance under 100 px): an accuracy check on 2D the 3D never read."""
+    distances = []
+    for out in range(len(cameras)):
+        keep = [v for v in range(len(cameras)) if v != out]
+        people = reconstruct([cameras[v] for v in keep], [views[v] for v in keep], max_offset=0, fps=fps, fit=fit)
+        valid = people.keypoint_format.valid_mask
+        for k in range(len(people)):
+            for t in range(people.points.shape[1]):
+                result = views[out][people.first_frame + t]
+                X = people.points[k, t]
+                if not len(result) or np.isfinite(X[valid]).all(-1).sum() < 6:
+                    continue
+                d = np.linalg.norm(cameras[out].project(X)[None] - result.keypoints, axis=2)  # (people, J)
+                ok = valid[None] & np.isfinite(d) & (result.scores >= 0.15)
+                with np.errstate(all="ignore"):
+                    mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
+                best = int(np.argmin(mean))
+                if mean[best] < 100:
+                    distances.extend(d[best][ok[best]])
+    return {"median": round(float(np.median(distances)), 2), "p90": round(float(np.percentile(distances, 90)), 2),
+            "joints": len(distances)}  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True)
@@ -126,6 +151,7 @@ def main() -> None:
         people = reconstruct(cameras, views, max_offset=3, fps=args.fps, fit=fit)
         seconds[name] = round(time.perf_counter() - start, 1)
         outputs[name] = measure(people, cameras, views, args.work)
+        outputs[name]["reprojection_px_held_out_view"] = held_out_view(cameras, views, args.fps, fit)
     defaults = (refine.ACCELERATION, refine.BONE)
     for acceleration, bone in [(a, b) for a in args.grid_acceleration for b in args.grid_bone if (a, b) != defaults]:
         refine.ACCELERATION, refine.BONE = acceleration, bone
@@ -148,6 +174,11 @@ def main() -> None:
         *[f"| {n} | {o['people']} | {o['reprojection_px_own_2d']['median']} / {o['reprojection_px_own_2d']['p90']} | "
           f"{o['reprojection_px_movenet_thunder']['median']} / {o['reprojection_px_movenet_thunder']['p90']} | "
           f"{o['bone_length_cv_max']:.1%} |" for n, o in outputs.items()], "",
+        "Each view left out in turn (3D from the other three, projected into it, against its own 2D of the person: "
+        "2D the 3D never read; median / p90 over joints):", "",
+        *[f"- {n}: {o['reprojection_px_held_out_view']['median']} / {o['reprojection_px_held_out_view']['p90']} px "
+          f"({o['reprojection_px_held_out_view']['joints']} joints)" for n, o in outputs.items()
+          if "reprojection_px_held_out_view" in o], "",
         f"The fit's weights (acceleration {refine.ACCELERATION}, bone {refine.BONE}; `multiview/refine.py`) were chosen on "
         "this clip: the rows with other weights show the trade-off they sit on (no other calibrated recording was at "
         "hand to choose them on).", "",

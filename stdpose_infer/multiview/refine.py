@@ -37,9 +37,11 @@ def refine_track(cameras: list[Camera], xy: np.ndarray, weights: np.ndarray, X0:
     ``weights`` (T, V, J) (a joint's 2D score; 0: not used) and the per-frame triangulation ``X0`` (T, J, 3; NaN
     where it had fewer than two views). A joint stays NaN where ``X0`` is: the fit reads such a frame only through
     its neighbours and reports no point there."""
-    with np.errstate(all="ignore"):
-        lengths = {bone: np.nanmedian(np.linalg.norm(X0[:, bone[0]] - X0[:, bone[1]], axis=1)) for bone in rigid_bones(fmt)}
-    lengths = {bone: length for bone, length in lengths.items() if np.isfinite(length)}
+    lengths = {}
+    for a, b in rigid_bones(fmt):
+        length = np.linalg.norm(X0[:, a] - X0[:, b], axis=1)
+        if np.isfinite(length).any():  # both ends seen on one frame at least
+            lengths[(a, b)] = float(np.median(length[np.isfinite(length)]))
     out = X0.copy()
     T = len(X0)
     starts = list(range(0, max(T - OVERLAP, 1), CHUNK - OVERLAP))
