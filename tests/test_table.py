@@ -60,3 +60,48 @@ def test_cli_run_writes_the_table(tmp_path, tiny):
     table = pd.read_csv(tmp_path / "k.csv")
     assert sorted(table.frame.unique()) == list(range(5)) and set(table.origin) == {"estimated"}
     assert table.time_s.max() == pytest.approx(4 / 30, abs=1e-6)  # the clip is 30 fps
+
+
+def test_done_frames_spill_to_a_file_and_read_back(tmp_path):
+    """A run whose outputs are all written as frames finish keeps its done frames in a file, not in memory."""
+    from stdpose_infer.cli.interruption import DoneFrames
+
+    results = _results(5)
+    store = DoneFrames(results[:2], tmp_path / "run.frames.jsonl")
+    for r in results[2:]:
+        store.append(r)
+    assert len(store) == 5 and store.people == sum(len(r) for r in results) and not store._memory
+    back = list(store)
+    assert [r.frame_index for r in back] == list(range(5))
+    for a, b in zip(back, results):
+        np.testing.assert_allclose(a.keypoints, b.keypoints) and np.testing.assert_array_equal(a.track_ids, b.track_ids)
+    store.close()
+    assert not (tmp_path / "run.frames.jsonl").exists()
+
+
+def test_cli_run_with_only_a_table_is_interrupted_and_resumed(tmp_path, tiny, monkeypatch, capsys):
+    """`run --table` alone: the done frames go to a file as the run goes; a stop keeps them for --resume, which
+    gives the table of one uninterrupted run, and no file is left behind."""
+    import signal
+
+    import tqdm
+    from conftest import SignalAfter, run_command
+
+    from stdpose_infer.cli.interruption import DoneFrames
+
+    from stdpose_infer.cli import interruption
+
+    clip = shared_data("posetrack18_sample", "videos", "000001_mpiinew_test", "000001_mpiinew_test.mp4")
+    whole, out = tmp_path / "whole.csv", tmp_path / "out.csv"
+    spills = []
+    monkeypatch.setattr(interruption, "DoneFrames", lambda done, spill=None: spills.append(spill) or DoneFrames(done, spill))
+    assert run_command(tiny, tmp_path, clip, "--table", str(whole), "--no-reuse-features") == 0
+    assert run_command(tiny, tmp_path, clip, "--table", str(tmp_path / "j.csv"), "--json", str(tmp_path / "j.json")) == 0
+    assert spills[0] is not None and spills[1] is None  # a JSON is written at the end: it needs every frame kept
+    monkeypatch.setattr(tqdm, "tqdm", SignalAfter(signal.SIGINT, 3))
+    assert run_command(tiny, tmp_path, clip, "--table", str(out), "--no-reuse-features") == 130
+    assert "after 3 frames" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert run_command(tiny, tmp_path, clip, "--table", str(out), "--no-reuse-features", "--resume") == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(whole), rtol=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir() if "frames" in p.name or "incomplete" in p.name) == []

@@ -77,11 +77,53 @@ def fingerprint(args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
-def save(path: Path, results: list[PoseResult], point: ResumePoint | None, print_: dict, weights: str | None) -> int:
+class DoneFrames:
+    """The frames a run has done, for the outputs written at its end and for ``--resume`` after a stop. With
+    ``spill`` (a run whose every output is written as frames finish: a table, an overlay video, a contact sheet)
+    they go to that file, a JSON line each, instead of memory: memory stays flat however long the video."""
+
+    def __init__(self, done: list[PoseResult], spill: Path | None = None) -> None:
+        self.spill, self.people, self._count = spill, 0, 0
+        self._memory: list[PoseResult] = []
+        self._file = None
+        if spill is not None:
+            spill.parent.mkdir(parents=True, exist_ok=True)
+            self._file = spill.open("w")
+        for result in done:
+            self.append(result)
+
+    def append(self, result: PoseResult) -> None:
+        self._count += 1
+        self.people += len(result)
+        if self._file is None:
+            self._memory.append(result)
+        else:
+            self._file.write(json.dumps(result.to_record()) + "\n")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        if self._file is None:
+            yield from self._memory
+            return
+        self._file.flush()
+        with self.spill.open() as lines:
+            for line in lines:
+                yield PoseResult.from_record(json.loads(line))
+
+    def close(self) -> None:
+        """Remove the spill file (after the run has written or kept what it needs)."""
+        if self._file is not None:
+            self._file.close()
+            self.spill.unlink(missing_ok=True)
+
+
+def save(path: Path, results, point: ResumePoint | None, print_: dict, weights: str | None) -> int:
     """Keep the done frames (those before ``point``) and where to go on; returns how many frames were kept."""
     if point is None:
         return 0
-    done = [r for r in results if r.frame_index < point.next_frame]
+    done = [r for r in results if r.frame_index < point.next_frame]  # results: a list or DoneFrames
     doc = posetrack_json(done)
     doc[KEY] = {"fingerprint": print_, "point": point.as_dict(), "weights": weights,
                 "results": [r.to_record() for r in done]}  # fmt: skip

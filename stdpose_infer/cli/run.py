@@ -151,7 +151,10 @@ def _run(args: argparse.Namespace) -> None:
         results = pipe.estimate(live or args.source, resume=point)
     else:
         results = pipe.propagate(args.source, args.labels, resume=point)
-    collected, error, stopped = list(done), None, False
+    streamed = ("table", "video_out", "contact_sheet")  # written as frames finish: nothing is kept for them
+    spill = args.command == "run" and not any(getattr(args, o, None) for o in OUTPUTS if o not in streamed)
+    collected = interruption.DoneFrames(done, keep.with_suffix(".frames.jsonl") if spill else None)
+    error, stopped = None, False
     overlay = VideoWriter(args.video_out, fps) if args.video_out else None
     frames = read_frames(args.source) if (overlay or sheet) and live is None else None
     table = TableWriter(args.table, fps) if getattr(args, "table", None) else None
@@ -195,14 +198,17 @@ def _run(args: argparse.Namespace) -> None:
             table.close()
         written = [] if table is None or stopped else [args.table]
         if not stopped:  # an error: write what was done; an interruption keeps it for --resume instead
-            written += _write(collected, args, pipe.adaptation) if collected else []
+            written += _write(list(collected), args, pipe.adaptation) if collected and not spill else []
+            written += [args.video_out] if spill and args.video_out else []
             if sheet and sheet.close():
                 written.append(args.contact_sheet)
+            collected.close()
     if stopped:
         weights = keep.with_suffix(".safetensors") if pipe.adaptation is not None else None
         if weights is not None and not (args.resume and weights.is_file()):
             save_weights(pipe.model, weights)  # the resumed run propagates with this same adapted model
         kept = interruption.save(keep, collected, point, print_, weights and str(weights))
+        collected.close()
         if not kept:
             raise Interrupted("interrupted before the first frame was done; nothing to keep")
         raise Interrupted(f"after {kept} frames: they are in {keep}; the same command with --resume goes on from "
@@ -210,7 +216,7 @@ def _run(args: argparse.Namespace) -> None:
     for path in (keep, keep.with_suffix(".safetensors")):  # a finished resumed run needs them no more
         if args.resume and path.is_file():
             path.unlink()
-    people = sum(len(r) for r in collected)
+    people = collected.people
     rate = (len(collected) - len(done)) / max(time.perf_counter() - start, 1e-9)
     print(f"{len(collected)} frames, {people} poses, {rate:.1f} frames/s{peak_memory()}; wrote "
           + (", ".join(written) or "nothing"))  # fmt: skip
