@@ -146,24 +146,18 @@ def _tracked(found_per_frame: list[list[tuple]]) -> list[dict[int, tuple]]:
 
 def _stitched(tracks: list[dict[int, tuple]]) -> list[dict[int, tuple]]:
     """Tracks joined where one starts, within ``MAX_GAP`` frames after another ends, near where it ended (a person
-    lost for a few frames, or taken for a new one after a wrong match)."""
-    tracks = [dict(sorted(t.items())) for t in tracks if t]
-    joined = True
-    while joined:
-        joined = False
-        ends = sorted(range(len(tracks)), key=lambda k: max(tracks[k]))
-        for a in ends:
-            end = max(tracks[a])
-            after = [(_gap(tracks[b][min(tracks[b])][0], tracks[a][end][0]), b) for b in range(len(tracks))
-                     if b != a and 0 < min(tracks[b]) - end <= MAX_GAP]  # fmt: skip
-            near = [(d, b) for d, b in after if d < FOLLOW_M]
-            if near:
-                b = min(near)[1]
-                tracks[a].update(tracks[b])
-                del tracks[b]
-                joined = True
-                break
-    return tracks
+    lost for a few frames, or taken for a new one after a wrong match). One pass in order of start."""
+    chains: list[dict[int, tuple]] = []
+    for track in sorted((dict(sorted(t.items())) for t in tracks if t), key=min):
+        begin = min(track)
+        near = [(_gap(track[begin][0], chain[max(chain)][0]), c) for c, chain in enumerate(chains)
+                if 0 < begin - max(chain) <= MAX_GAP]  # fmt: skip
+        near = [(d, c) for d, c in near if d < FOLLOW_M]
+        if near:
+            chains[min(near)[1]].update(track)
+        else:
+            chains.append(track)
+    return chains
 
 
 def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> dict[int, tuple]:
@@ -180,7 +174,7 @@ def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> di
                     residuals[v].append(np.linalg.norm(cam.project(X[kept[v]]) - xy[v][kept[v]], axis=1))
         pooled = [np.concatenate(r) if r else np.zeros(0) for r in residuals]
         median = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in pooled])
-        if np.isfinite(median).sum() < 3:
+        if np.isfinite(median).sum() < 4:  # three views must stay
             return track
         worst = int(np.nanargmax(median))
         others = np.nanmedian(np.delete(median, worst))

@@ -4,9 +4,9 @@ accelerations) and bones of one length (a thigh does not grow between frames). I
 triangulation's jitter and its occasional wrong pair of views (two views that agree by chance on a wrong point)
 with what the neighbouring frames and the person's own skeleton support. Needs scipy (``least_squares``).
 
-On the pose2sim clip (``benchmarks/triangulation.py``) the fit moves the 3D closer to an independent 2D model
-than the per-frame triangulation or a low-pass does, and holds bone lengths within 3 % over the clip; the price is
-about 1.4 px more reprojection error against the 2D it was fitted to."""
+On the pose2sim clip (``benchmarks/triangulation.py``) the fit moves the 3D slightly closer to 2D it never read
+(an independent model's, and a view left out) than the per-frame triangulation does, and holds bone lengths within
+3 % over the clip; the price is about 2 px more reprojection error against the 2D it was fitted to."""
 
 from __future__ import annotations
 
