@@ -181,6 +181,31 @@ def test_a_view_that_sees_a_person_elsewhere_all_along_is_left_out():
     assert np.nanmax(people.errors[first][:, valid]) < 1e-3
 
 
+def _facing(x: float, y: float, who: int) -> np.ndarray:
+    """A ``_skeleton`` with a body: shoulders and hips across it, the nose in front (facing +x, its left at +y)."""
+    X = _skeleton(x, y, who)
+    X[[5, 6, 11, 12, 0]] = np.array([[0, 0.2, 1.45], [0, -0.2, 1.45], [0, 0.12, 0.95], [0, -0.12, 0.95], [0.1, 0, 1.62]]) + [x, y, 0]
+    return X
+
+
+@pytest.mark.parametrize("mirrored", [[2], [1, 3]])
+def test_a_person_seen_mirrored_in_some_views_is_put_right(mirrored):
+    """A 2D model that takes the person's left for the right in one view, or in two of four (a tie: the nose in
+    front of the body decides): the 3D has the left joints on the left. (Mirrored in most views, the 3D is
+    mirrored too: the views' majority is taken.)"""
+    cams = _cameras()
+    X = _facing(0.2, 0.1, 1)
+    views = []
+    for v, cam in enumerate(cams):
+        result = _view(cam, [X], [0])
+        if v in mirrored:
+            result.keypoints = result.keypoints[:, POSETRACK.flip_permutation]
+        views.append([result])
+    people = reconstruct(cams, views, max_offset=0)
+    valid = POSETRACK.valid_mask
+    np.testing.assert_allclose(people.points[0, 0, valid], X[valid], atol=1e-6)
+
+
 def test_3d_people_as_one_tidy_table(tmp_path):
     """A row per person, frame and joint, the points as triangulated, written to CSV and read back by pandas."""
     pd = pytest.importorskip("pandas")

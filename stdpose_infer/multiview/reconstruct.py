@@ -4,6 +4,7 @@ matched across views (``associate``) and triangulated (``triangulate``), and fol
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ FOLLOW_M = 0.5  # a person's joints move less than this (median) between the fra
 SAME_PERSON_M = 0.2  # two 3D people in one frame closer than this (median joint distance) are one person
 MAX_GAP = 30  # frames a 3D track may go unseen and still be followed
 OUTLIER_VIEW_RATIO = 2.0  # see _without_outlier_views
+NOSE_BEHIND_M = 0.03  # a nose this far behind the body: the person is seen mirrored
 
 
 @dataclass
@@ -82,27 +84,54 @@ def _undistorted_people(cameras: list[Camera], views: list[list[PoseResult]]) ->
 
 
 def _unswapped(cameras: list[Camera], points: np.ndarray, scores: np.ndarray,
-               flip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """A view whose 2D model took the person's left for the right (it happens in side views) gets its left and
-    right joints swapped back: with three views or more, each view is compared, as it is and swapped, with the
-    projection of what the other views triangulate; the closer one is kept."""
+               fmt: KeypointFormat) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The person's left and right put in order in every view: a 2D model takes a person's left for the right in
+    some views (side views, people facing away). Every choice of views to swap is triangulated and the one that
+    reprojects best is kept; a choice and its opposite (every other view swapped) reproject alike, as a person and
+    their mirror image, so the one that swaps fewer views is taken, and on a tie the one that puts the nose in
+    front of the body. Needs two views."""
     seen = [v for v in range(len(cameras)) if (scores[v] > 0).any()]
-    if len(seen) < 3:
+    if len(seen) < 2:
         return points, scores
+    flip, J = fmt.flip_permutation, points.shape[1]
+    choices = [(0,) + c for c in itertools.product((0, 1), repeat=len(seen) - 1)]  # and their opposites, below
+    xy = np.full((len(cameras), len(choices) * J, 2), np.nan)
+    w = np.zeros((len(cameras), len(choices) * J))
+    for c, choice in enumerate(choices):
+        for v, swap in zip(seen, choice):
+            order = flip if swap else np.arange(J)
+            xy[v, c * J : (c + 1) * J], w[v, c * J : (c + 1) * J] = points[v][order], scores[v][order]
+    X, error, _ = triangulate(cameras, xy, w, max_error=np.inf)
+    error = error.reshape(len(choices), J)
+    if not np.isfinite(error).any(1).any():
+        return points, scores
+    with np.errstate(all="ignore"):
+        best = int(np.nanargmin(np.nanmedian(error, axis=1)))
+    swap = dict(zip(seen, choices[best]))
+    swaps = sum(swap.values())
+    if 2 * swaps > len(seen) or 2 * swaps == len(seen) and _nose_behind(cameras[0], X.reshape(len(choices), J, 3)[best], fmt):
+        swap = {v: 1 - s for v, s in swap.items()}  # the opposite: fewer views swapped, or the nose in front
     points, scores = points.copy(), scores.copy()
-    for v in seen:
-        others = scores.copy()
-        others[v] = 0
-        X, _, _ = triangulate(cameras, points, others)
-        projected = cameras[v].project(X)
-        ok = np.isfinite(projected).all(1) & (scores[v] > 0) & (scores[v][flip] > 0)
-        if ok.sum() < 4:
-            continue
-        as_is = np.linalg.norm(projected - points[v], axis=1)[ok].mean()
-        swapped = np.linalg.norm(projected - points[v][flip], axis=1)[ok].mean()
-        if swapped < as_is:
+    for v, s in swap.items():
+        if s:
             points[v], scores[v] = points[v][flip], scores[v][flip]
     return points, scores
+
+
+def _nose_behind(camera: Camera, X: np.ndarray, fmt: KeypointFormat) -> bool:
+    """Whether the nose lies clearly behind the body its left and right joints make (forward = left x up, in the
+    camera's right-handed frame): the sign of a person seen mirrored."""
+    names = {n: i for i, n in enumerate(fmt.keypoints)}
+    if "nose" not in names:
+        return False
+    P = (camera.R @ X.T).T + camera.t
+    left = np.nanmean([P[names["left_shoulder"]] - P[names["right_shoulder"]], P[names["left_hip"]] - P[names["right_hip"]]], axis=0)
+    shoulders = (P[names["left_shoulder"]] + P[names["right_shoulder"]]) / 2
+    up = shoulders - (P[names["left_hip"]] + P[names["right_hip"]]) / 2
+    forward = np.cross(left, up)
+    if not (np.isfinite(forward).all() and np.isfinite(P[names["nose"]]).all()) or np.linalg.norm(forward) == 0:
+        return False
+    return float((P[names["nose"]] - shoulders) @ forward / np.linalg.norm(forward)) < -NOSE_BEHIND_M
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> float:
@@ -218,7 +247,7 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
             for v, i in enumerate(choice):
                 if i is not None:
                     points[v], scores[v] = frame[v].keypoints[i], frame[v].scores[i]
-            points, scores = _unswapped(cameras, points, scores, fmt.flip_permutation)
+            points, scores = _unswapped(cameras, points, scores, fmt)
             X, err, kept = triangulate(cameras, points, scores)
             found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, scores, kept)))
         found_per_frame.append(_distinct(found))
