@@ -125,7 +125,11 @@ def _nose_behind(camera: Camera, X: np.ndarray, fmt: KeypointFormat) -> bool:
     if "nose" not in names:
         return False
     P = (camera.R @ X.T).T + camera.t
-    left = np.nanmean([P[names["left_shoulder"]] - P[names["right_shoulder"]], P[names["left_hip"]] - P[names["right_hip"]]], axis=0)
+    across = np.array([P[names["left_shoulder"]] - P[names["right_shoulder"]], P[names["left_hip"]] - P[names["right_hip"]]])
+    across = across[np.isfinite(across).all(1)]
+    if not len(across):
+        return False
+    left = across.mean(0)
     shoulders = (P[names["left_shoulder"]] + P[names["right_shoulder"]]) / 2
     up = shoulders - (P[names["left_hip"]] + P[names["right_hip"]]) / 2
     forward = np.cross(left, up)
