@@ -265,25 +265,3 @@ def test_the_single_frame_baseline_of_a_label_prior_model_builds():
     base = baseline_config(config)
     assert not (base.temporal or base.label_prior or base.propagate_modules)
     assert STDPose(base).propagation is None and base.embed_dim == config.embed_dim
-
-
-def test_the_exported_head_form_is_the_transposed_convolution():
-    """``PhaseDeconvolution`` (what exported graphs run) equals the 4x4 stride-2 transposed convolution it
-    replaces, and the export's rewrite swaps every head layer for it and leaves the head's output as it was."""
-    import copy
-
-    from torch import nn
-
-    from stdpose_infer.model.head import HeatmapHead, PhaseDeconvolution, phase_deconvolutions
-
-    torch.manual_seed(0)
-    layer = nn.ConvTranspose2d(24, 16, 4, stride=2, padding=1, bias=False)
-    x = torch.randn(2, 24, 6, 5)
-    got = PhaseDeconvolution(layer)(x)
-    assert got.shape == (2, 16, 12, 10)
-    torch.testing.assert_close(got, layer(x), atol=1e-5, rtol=1e-5)
-    head = HeatmapHead(24, 17).eval()
-    fast = phase_deconvolutions(copy.deepcopy(head))
-    assert not any(isinstance(m, nn.ConvTranspose2d) for m in fast.modules())
-    x = torch.randn(3, 24, 16, 12)
-    torch.testing.assert_close(fast(x), head(x))

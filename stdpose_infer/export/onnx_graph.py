@@ -37,17 +37,12 @@ from torch import nn
 from .._version import __version__
 from ..errors import InputError
 from ..model.config import MODES, STDPoseConfig
-from ..model.head import phase_deconvolutions
 from ..model.stdpose import STDPose
 
 PRECISIONS = ("fp32", "fp16")
 SPLIT_GRAPHS = ("frame_features", "temporal", "propagate_temporal")  # the per-crop and per-triplet halves
 GRAPHS = (*MODES, *SPLIT_GRAPHS)
 OPSET = 18
-# What exported graphs hold beyond the model, in the key they are cached under (``runtime.source.model_digest``):
-# raised when the export changes, so graphs cached by an earlier version are exported again. 2: the head's
-# transposed convolutions as 2x2 convolutions and a pixel shuffle (``model.head.PhaseDeconvolution``).
-GRAPH_REVISION = 2
 _META_PREFIX = "stdpose."
 
 
@@ -151,7 +146,7 @@ def export_onnx(
 def _torch_export(model: STDPose, path: Path, mode: str, dtype: torch.dtype, opset: int) -> None:
     """torch.onnx (dynamo) export of a copy of ``model`` in ``dtype`` with a dynamic batch axis, quietly."""
     config = model.config
-    net = phase_deconvolutions(copy.deepcopy(model).eval().cpu().to(dtype))  # the head in the form backends run fast
+    net = copy.deepcopy(model).eval().cpu().to(dtype)
     batch = torch.export.Dim("batch", min=1, max=4096)
     frames = torch.zeros(2, 3, 3, *config.image_size, dtype=dtype)
     outputs = ["heatmaps"]

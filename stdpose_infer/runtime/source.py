@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
-from ..export.onnx_graph import GRAPH_REVISION, GRAPHS, export_onnx, onnx_files, read_onnx_info
+from ..export.onnx_graph import GRAPHS, export_onnx, onnx_files, read_onnx_info
 from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..weights.native import load_model
@@ -68,9 +68,8 @@ class BackendSource:
 
 
 def model_digest(model: STDPose) -> str:
-    """SHA-256 of the config, every weight and the export's revision: the key exported graphs are cached under."""
+    """SHA-256 of the config and every weight: the key exported graphs are cached under."""
     digest = hashlib.sha256(model.config.to_json().encode())
-    digest.update(f"graph revision {GRAPH_REVISION}".encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
