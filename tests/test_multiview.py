@@ -226,6 +226,22 @@ def test_3d_people_as_one_tidy_table(tmp_path):
     np.testing.assert_allclose(back[["x", "y", "z"]].to_numpy(), table[["x", "y", "z"]].to_numpy())
 
 
+def test_3d_people_plotted(tmp_path):
+    """A picture of the 3D people: skeletons, paths from above, bone lengths; a plot of no one is refused."""
+    pytest.importorskip("matplotlib")
+    from stdpose_infer.multiview.plot import plot_people3d
+
+    cams = _cameras()
+    views = [[_view(cam, [_skeleton(0.1 * t, 0.0, 1), _skeleton(-0.6, 0.4, 2)], [0, 1], t) for t in range(5)] for cam in cams]
+    people = reconstruct(cams, views, max_offset=0)
+    path = plot_people3d(people, tmp_path / "p.png", fps=25.0)
+    assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 10_000
+    with pytest.raises(InputError, match="nothing to plot"):
+        plot_people3d(people.subset([]), tmp_path / "none.png")
+    with pytest.raises(InputError, match=r"\.png"):
+        plot_people3d(people, tmp_path / "p.gif")
+
+
 def test_calibration_files_and_trc_round_trip(tmp_path):
     import cv2
 

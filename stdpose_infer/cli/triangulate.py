@@ -21,6 +21,8 @@ def add_command(sub) -> None:
                    "poses3d.json (every person, with per-joint reprojection errors) or a table, poses3d.csv or "
                    ".parquet (a row per person, frame and joint)")  # fmt: skip
     p.add_argument("--json", help="also the JSON (every person's joints, reprojection errors, views used, offsets)")
+    p.add_argument("--plot", help="also a picture, .png (or .pdf, .svg): the people's skeletons at a few moments, "
+                   "their paths from above, their bone lengths over time")  # fmt: skip
     p.add_argument("--weights", help="STDPose .safetensors checkpoint (default: the shipped starter model)")
     p.add_argument("--detector", default="default", help="as for run")
     p.add_argument("--max-offset", type=int, default=3, help="look for a constant frame offset between views up to "
@@ -56,6 +58,8 @@ def _triangulate(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix.lower() not in (".trc", ".json", ".csv", ".parquet"):
         raise InputError(f"{out}: --out is a .trc, .json, .csv or .parquet file")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError(f"{args.plot}: --plot is a .png, .pdf or .svg file")
     videos = _order(args.videos, cameras)
     pipe = Pipeline(args.weights, detector=args.detector, flip_test=args.flip_test)
     views = []
@@ -86,6 +90,12 @@ def _triangulate(args: argparse.Namespace) -> None:
     json_path = out if out.suffix.lower() == ".json" else (Path(args.json) if args.json else None)
     if json_path is not None:
         written.append(str(_write_json(json_path, people, names, fps, cameras, keep)))
+    if args.plot:
+        from ..multiview.plot import plot_people3d
+
+        keep_people = people.subset(keep)
+        written.append(str(plot_people3d(keep_people, args.plot, fps)) if len(keep_people) else
+                       "no plot (no person seen on --min-frames frames)")  # fmt: skip
     errors = people.errors[..., valid]
     for n, k in enumerate(keep):
         print(f"person {n + 1}: {seen[k]} frames, median reprojection error {np.nanmedian(errors[k]):.1f} px")

@@ -19,7 +19,7 @@ from .refine import refine_track
 from .triangulate import MAX_ERROR_PX, triangulate
 
 FOLLOW_M = 0.5  # a person's joints move less than this (median) between the frames they are seen on (3D tracking)
-SAME_PERSON_M = 0.2  # two 3D people in one frame closer than this (median joint distance) are one person
+SAME_PERSON_M = 0.35  # two 3D people in one frame closer than this (median joint distance) are one person
 MAX_GAP = 30  # frames a 3D track may go unseen and still be followed
 OUTLIER_VIEW_RATIO = 2.0  # see _without_outlier_views
 NOSE_BEHIND_M = 0.03  # a nose this far behind the body: the person is seen mirrored
@@ -51,6 +51,12 @@ class People3D:
 
     def __len__(self) -> int:
         return len(self.points)
+
+    def subset(self, persons) -> People3D:
+        """These people only (indices, in this order)."""
+        keep = np.asarray(list(persons), int)
+        return People3D(self.points[keep], self.errors[keep], self.views[keep], self.keypoint_format, self.offsets,
+                        self.offset_costs, self.first_frame)  # fmt: skip
 
     def to_frame(self, fps: float | None = None, persons=None, markers: list[str] | None = None):
         """One tidy pandas DataFrame: a row per person, frame (view 0's) and joint with ``x, y, z`` (the
@@ -144,37 +150,52 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmedian(d)) if np.isfinite(d).any() else np.inf
 
 
-def _distinct(found: list[tuple]) -> list[tuple]:
-    """One frame's 3D people with duplicates removed: two detections of one person (a 2D detector's double box)
-    make two matches that triangulate to the same place; the one seen by more views (then with more joints) stays."""
-    order = sorted(found, key=lambda f: (-(f[2] >= 0).sum(), -np.isfinite(f[0]).all(1).sum()))
-    kept: list[tuple] = []
-    for f in order:
-        if all(_gap(f[0], k[0]) >= SAME_PERSON_M for k in kept):
-            kept.append(f)
-    return kept
+def _mirrored(entry: tuple, flip: np.ndarray) -> tuple:
+    """A frame's 3D person with left and right exchanged: its points, errors and the 2D it read."""
+    X, err, used, (xy, scores, kept) = entry
+    return X[flip], err[flip], used, (xy[:, flip], scores[:, flip], kept[:, flip])
 
 
-def _tracked(found_per_frame: list[list[tuple]]) -> list[dict[int, tuple]]:
+def _tracked(found_per_frame: list[list[tuple]], flip: np.ndarray) -> list[dict[int, tuple]]:
     """3D tracks: each frame's people given to the tracks seen in the last ``MAX_GAP`` frames, closest pairs first
-    (median joint distance, within ``FOLLOW_M``); the rest start tracks."""
+    (median joint distance, within ``FOLLOW_M``); a person whose mirror image lies closer to the track is taken
+    mirrored (left and right do not swap between frames). The others start tracks, except a duplicate: two matches
+    within ``SAME_PERSON_M`` of each other (or of each other's mirror image) are one person (a 2D detector's double
+    box, or a match that took a wrong detection in one view); the one a track continues, or else the one seen by
+    more views, stays."""
     tracks: list[dict[int, tuple]] = []
     last: list[tuple[int, np.ndarray]] = []  # per track: its latest frame and joints
     for t, found in enumerate(found_per_frame):
         live = [k for k, (seen, _) in enumerate(last) if t - seen <= MAX_GAP]
-        near = sorted((_gap(f[0], last[k][1]), i, k) for i, f in enumerate(found) for k in live)
-        pairs: dict[int, int] = {}
-        for d, i, k in near:
-            if d < FOLLOW_M and i not in pairs and k not in pairs.values():
-                pairs[i] = k
-        for i, f in enumerate(found):
-            k = pairs.get(i, len(tracks))
-            if k == len(tracks):
+        near = sorted(min((_gap(f[0], last[k][1]), i, k, False), (_gap(f[0][flip], last[k][1]), i, k, True))
+                      for i, f in enumerate(found) for k in live)  # fmt: skip
+        pairs: dict[int, tuple[int, bool]] = {}
+        for d, i, k, mirror in near:
+            if d < FOLLOW_M and i not in pairs and k not in (p for p, _ in pairs.values()):
+                pairs[i] = (k, mirror)
+        taken = [found[i][0] for i in pairs]
+        for i in sorted(set(range(len(found))) - set(pairs), key=lambda i: (-(found[i][2] >= 0).sum(),
+                                                                           -np.isfinite(found[i][0]).all(1).sum())):  # fmt: skip
+            if all(min(_gap(found[i][0], X), _gap(found[i][0][flip], X)) >= SAME_PERSON_M for X in taken):
+                pairs[i] = (len(tracks), False)
                 tracks.append({})
-                last.append((t, f[0]))
+                last.append((t, found[i][0]))
+                taken.append(found[i][0])
+        for i, (k, mirror) in pairs.items():
+            f = _mirrored(found[i], flip) if mirror else found[i]
             tracks[k][t] = f
             last[k] = (t, np.where(np.isfinite(f[0]), f[0], last[k][1]))
     return tracks
+
+
+def _facing_forward(cameras: list[Camera], track: dict[int, tuple], fmt: KeypointFormat) -> dict[int, tuple]:
+    """A track whose nose lies behind the body on most frames where that is clear is mirrored whole: it began
+    mirrored (the views' majority was wrong on its first frame) and the tracking kept it so."""
+    behind = [_nose_behind(cameras[0], X, fmt) for X, _, _, _ in track.values()]
+    ahead = [_nose_behind(cameras[0], X[fmt.flip_permutation], fmt) for X, _, _, _ in track.values()]
+    if sum(behind) > sum(ahead):
+        return {t: _mirrored(entry, fmt.flip_permutation) for t, entry in track.items()}
+    return track
 
 
 def _stitched(tracks: list[dict[int, tuple]]) -> list[dict[int, tuple]]:
@@ -254,8 +275,9 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
             points, scores = _unswapped(cameras, points, scores, fmt)
             X, err, kept = triangulate(cameras, points, scores)
             found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, scores, kept)))
-        found_per_frame.append(_distinct(found))
-    tracks = [_without_outlier_views(cameras, track) for track in _stitched(_tracked(found_per_frame))]
+        found_per_frame.append(found)
+    tracks = _stitched(_tracked(found_per_frame, fmt.flip_permutation))
+    tracks = [_without_outlier_views(cameras, _facing_forward(cameras, track, fmt)) for track in tracks]
     P = len(tracks)
     points, errors = np.full((P, frames, J, 3), np.nan), np.full((P, frames, J), np.nan)
     used = np.full((P, frames, len(views)), -1)
