@@ -16,7 +16,7 @@ from .associate import associate
 from .calibration import Camera
 from .sync import frame_offsets
 from .refine import refine_track
-from .triangulate import MAX_ERROR_PX, triangulate
+from .triangulate import MAX_ERROR_PX, reprojection_errors, triangulate
 
 FOLLOW_M = 0.5  # a person's joints move less than this (median) between the frames they are seen on (3D tracking)
 SAME_PERSON_M = 0.35  # two 3D people in one frame closer than this (median joint distance) are one person
@@ -224,9 +224,10 @@ def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> di
     while True:
         residuals: list[list[np.ndarray]] = [[] for _ in cameras]
         for X, _, _, (xy, _, kept) in track.values():
-            for v, cam in enumerate(cameras):
+            errors = reprojection_errors(cameras, X, xy)  # (V, J)
+            for v in range(len(cameras)):
                 if kept[v].any():
-                    residuals[v].append(np.linalg.norm(cam.project(X[kept[v]]) - xy[v][kept[v]], axis=1))
+                    residuals[v].append(errors[v][kept[v]])
         pooled = [np.concatenate(r) if r else np.zeros(0) for r in residuals]
         median = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in pooled])
         if np.isfinite(median).sum() < 4:  # three views must stay
@@ -293,8 +294,7 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
                 xy[t - span[0]], w[t - span[0]] = pts, np.where(kept, np.nan_to_num(sc), 0.0)
             points[k, span] = refine_track(cameras, xy, w, points[k, span], fmt, fps)
             for t, (_, _, _, (pts, _, kept)) in track.items():
-                projected = np.stack([c.project(points[k, t]) for c in cameras])  # (V, J, 2)
-                d = np.where(kept, np.linalg.norm(projected - pts, axis=2), 0.0)
+                d = np.where(kept, reprojection_errors(cameras, points[k, t], pts), 0.0)
                 errors[k, t] = np.where(kept.sum(0) > 0, d.sum(0) / np.maximum(kept.sum(0), 1), np.nan)
     order = np.argsort([-np.isfinite(p).all(-1).sum() for p in points]) if P else np.zeros(0, int)
     return People3D(points[order], errors[order], used[order], fmt, offsets, costs, first)

@@ -83,9 +83,13 @@ def triangulate(cameras: list[Camera], points: np.ndarray, scores: np.ndarray, m
         use[np.flatnonzero(drop), worst[drop]] = False
         weights = np.where(use, weights, 0.0)
     X[use.sum(1) < 2] = np.nan
+    return X, _mean(reprojection_errors(cameras, X, points).T, use), use.T
+
+
+def reprojection_errors(cameras: list[Camera], X: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(V, N) pixels between each camera's projection of (N, 3) points and its (V, N, 2) distorted pixels."""
     projected = np.stack([c.project(X) for c in cameras])  # (V, N, 2) distorted
-    error = np.linalg.norm(projected - points, axis=2)  # (V, N)
-    return X, _mean(error.T, use), use.T
+    return np.linalg.norm(projected - points, axis=2)
 
 
 def _mean(values: np.ndarray, use: np.ndarray) -> np.ndarray:
