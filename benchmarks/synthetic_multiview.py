@@ -28,7 +28,7 @@ from common import machine, save_results  # noqa: E402
 from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.data.synthetic import (  # noqa: E402  (the synthetic benchmark's people, drawn from 3D here)
     HEAD_BOTTOM, HEAD_TOP, L_ANKLE, L_ELBOW, L_HIP, L_KNEE, L_SHOULDER, L_WRIST, NOSE, R_ANKLE, R_ELBOW, R_HIP,
-    R_KNEE, R_SHOULDER, R_WRIST, SKIN, _background, _draw_person, _Person, _texture, _tiled,
+    R_KNEE, R_SHOULDER, R_WRIST, _background, _draw_person, _Person, person_layer, person_textures,
 )  # fmt: skip
 from stdpose_infer.keypoints import POSETRACK  # noqa: E402
 from stdpose_infer.multiview import Camera, read_calibration, reconstruct  # noqa: E402
@@ -110,9 +110,7 @@ def render(cameras: list[Camera], truth: np.ndarray, frames: int, folder: Path) 
     looks = []
     for k in range(len(truth)):
         p = _Person(k + 1, 1.0, 0, 0, 0, 1.0, 0, 0, np.zeros((8, 3)))
-        p.textures = [_texture(rng, 96) for _ in range(4)]
-        p.textures[SKIN] = np.clip(p.textures[SKIN] * 0.3 + rng.uniform(60, 200) * np.array([0.75, 0.85, 1.0]) * 0.7,
-                                   0, 255).astype(np.uint8)  # fmt: skip
+        p.textures = person_textures(rng)
         looks.append(p)
     paths = []
     for v, cam in enumerate(cameras):
@@ -135,13 +133,9 @@ def render(cameras: list[Camera], truth: np.ndarray, frames: int, folder: Path) 
                     if parts is None:
                         continue
                     h, w = parts.shape
-                    layer = np.zeros((h, w, 3), np.float32)
-                    for cls, tex in enumerate(p.textures):
-                        m = parts == cls
-                        layer[m] = _tiled(tex, h, w)[m]
-                    alpha = (parts != 255).astype(np.float32)[..., None]
+                    layer, alpha = person_layer(p, parts)
                     region = frame[lo[1] : lo[1] + h, lo[0] : lo[0] + w]
-                    region[:] = region * (1 - alpha) + layer * alpha
+                    region[:] = region * (1 - alpha[..., None]) + layer * alpha[..., None]
                 writer.write(np.clip(frame, 0, 255).astype(np.uint8))
         paths.append(path)
     return paths

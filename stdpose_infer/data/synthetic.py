@@ -211,6 +211,25 @@ def _draw_person(p: _Person, kp: np.ndarray, head_len: float, scale: float, canv
     return parts, lo
 
 
+def person_textures(rng: np.random.Generator) -> list[np.ndarray]:
+    """A person's four textures (skin, shirt, trousers, hair), the skin tinted toward a skin tone."""
+    textures = [_texture(rng, 96) for _ in range(4)]
+    textures[SKIN] = np.clip(textures[SKIN] * 0.3 + rng.uniform(60, 200) * np.array([0.75, 0.85, 1.0]) * 0.7,
+                             0, 255).astype(np.uint8)  # fmt: skip
+    return textures
+
+
+def person_layer(p: _Person, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_draw_person``'s part map painted with the person's textures: (h, w, 3) float colours and (h, w) alpha."""
+    hgt, wid = parts.shape
+    layer = np.zeros((hgt, wid, 3), np.float32)
+    for cls, tex in enumerate(p.textures):
+        m = parts == cls
+        if m.any():
+            layer[m] = _tiled(tex, hgt, wid)[m]
+    return layer, (parts != 255).astype(np.float32)
+
+
 def _motion_kernel(dx: float, dy: float) -> np.ndarray | None:
     length = math.hypot(dx, dy)
     if length < 1.5:
@@ -250,9 +269,7 @@ class SyntheticVideo:
         p = _Person(
             track_id, height, x, ground, speed, facing, rng.uniform(0.8, 1.8) / c.fps, rng.uniform(0, 6.3), gesture
         )
-        p.textures = [_texture(rng, 96) for _ in range(4)]
-        p.textures[SKIN] = np.clip(p.textures[SKIN] * 0.3 + rng.uniform(60, 200) * np.array([0.75, 0.85, 1.0]) * 0.7,
-                                   0, 255).astype(np.uint8)  # fmt: skip
+        p.textures = person_textures(rng)
         return p
 
     def _occluder(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -317,12 +334,7 @@ class SyntheticVideo:
             if parts is None:
                 continue
             hgt, wid = parts.shape
-            layer = np.zeros((hgt, wid, 3), np.float32)
-            for cls, tex in enumerate(p.textures):
-                m = parts == cls
-                if m.any():
-                    layer[m] = _tiled(tex, hgt, wid)[m]
-            alpha = (parts != 255).astype(np.float32)
+            layer, alpha = person_layer(p, parts)
             if c.motion_blur:
                 prev = _pose(p, max(t - 1, 0), self.world_size[0])[0] @ cam[:, :2].T + cam[:, 2]
                 kernel = _motion_kernel(*(kp - prev).mean(0))
