@@ -8,6 +8,7 @@ folder must then be readable and writable from every node: a shared file system)
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import asdict
 
@@ -43,12 +44,13 @@ def run_on_ray(jobs: list[VideoJob], options: dict, address: str | None = None, 
     ray = require("ray", "batch", "stdpose-infer batch --ray")
     require("ray.data", "batch", "stdpose-infer batch --ray")
     started_here = not ray.is_initialized()
+    scratch = None  # a local instance's session files, removed when it stops
     if started_here:
         if address is None:
             # Loopback only: without this variable Ray's local instance listens on the machine's external address.
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
             ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
-                     _temp_dir=tempfile.mkdtemp(prefix="stdpose-ray-"),
+                     _temp_dir=(scratch := tempfile.mkdtemp(prefix="stdpose-ray-")),
                      num_cpus=max(os.cpu_count() or 1, actors * cpus_per_actor))  # fmt: skip
         else:
             ray.init(address=address, log_to_driver=False)
@@ -63,5 +65,7 @@ def run_on_ray(jobs: list[VideoJob], options: dict, address: str | None = None, 
     finally:
         if started_here:
             ray.shutdown()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     by_video = {row["video"]: {**row, "labels": row["labels"] or None} for row in done}
     return [by_video[j.video] for j in jobs]

@@ -160,15 +160,16 @@ def run_bench(config: BenchConfig, progress=None) -> dict:
                 if r["status"] == "ok" and r["precision"] in cpu_ceiling:
                     r["peak_fraction"] = r["achieved_tflops"] / cpu_ceiling[r["precision"]]
     if config.pipeline:
-        source, boxes = _video(config, say)
-        for spec, precision in runs:
-            for reuse in (False, True) if config.reuse else (False,):
-                row = _bench_pipeline(model, spec, precision, config, device, source, boxes, say, reuse)
-                report["pipeline"].append(row)
-                if reuse and row["status"] == "ok":
-                    row["reuse_flop_bound"] = reuse_flop_bound(flops, base_flops, row["passes_per_person_frame"])
-                if reuse and row["status"] == "ok" and report["pipeline"][-2]["status"] == "ok":
-                    row["speedup_vs_no_reuse"] = row["persons_per_s"] / report["pipeline"][-2]["persons_per_s"]
+        with tempfile.TemporaryDirectory(prefix="stdpose-bench-") as scratch:  # a generated video goes here
+            source, boxes = _video(config, say, Path(scratch))
+            for spec, precision in runs:
+                for reuse in (False, True) if config.reuse else (False,):
+                    row = _bench_pipeline(model, spec, precision, config, device, source, boxes, say, reuse)
+                    report["pipeline"].append(row)
+                    if reuse and row["status"] == "ok":
+                        row["reuse_flop_bound"] = reuse_flop_bound(flops, base_flops, row["passes_per_person_frame"])
+                    if reuse and row["status"] == "ok" and report["pipeline"][-2]["status"] == "ok":
+                        row["speedup_vs_no_reuse"] = row["persons_per_s"] / report["pipeline"][-2]["persons_per_s"]
     report["targets"] = _targets(report)
     return report
 
@@ -239,8 +240,8 @@ def _add_ratios_to_torch(rows: list[dict]) -> None:
         r["speedup_vs_torch_eager"] = ref / r["stdpose"]["median_ms"] if ref else None
 
 
-def _video(config: BenchConfig, say) -> tuple[str, dict | None]:
-    """The source to read and, for a generated video, its true boxes per frame."""
+def _video(config: BenchConfig, say, folder: Path) -> tuple[str, dict | None]:
+    """The source to read and, for a generated video (written in ``folder``), its true boxes per frame."""
     if config.video:
         if not Path(config.video).is_file():
             raise InputError(f"--video {config.video}: no such file")
@@ -250,7 +251,6 @@ def _video(config: BenchConfig, say) -> tuple[str, dict | None]:
 
     w, h = config.resolution
     say(f"generating a {w}x{h} video, {config.frames} frames, {config.people} people")
-    folder = Path(tempfile.mkdtemp(prefix="stdpose-bench-"))
     path = folder / "generated.mp4"
     boxes = {}
     synthetic = SyntheticVideo(SyntheticConfig(width=w, height=h, frames=config.frames, people=config.people,
