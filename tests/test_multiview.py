@@ -256,8 +256,12 @@ def test_calibration_files_and_trc_round_trip(tmp_path):
     doc = [{"name": c.name, "K": c.K.tolist(), "dist": c.dist.tolist(), "R": c.R.tolist(), "t": c.t.tolist()}
            for c in cams]  # fmt: skip
     (tmp_path / "cams.json").write_text(json.dumps(doc))
+    panoptic = {"calibDataSource": "made here", "cameras": [  # CMU Panoptic's layout: t in centimetres, 5 dist terms
+        {"name": c.name, "type": "hd", "resolution": list(c.size), "K": c.K.tolist(), "distCoef": [*c.dist, 0.0],
+         "R": c.R.tolist(), "t": (c.t[:, None] * 100).tolist()} for c in cams]}  # fmt: skip
+    (tmp_path / "calibration_panoptic.json").write_text(json.dumps(panoptic))
     X = _skeleton(0.0, 0.0)
-    for name in ("Calib.toml", "cams.json"):
+    for name in ("Calib.toml", "cams.json", "calibration_panoptic.json"):
         read = read_calibration(tmp_path / name)
         assert [c.name for c in read] == [c.name for c in cams]
         for a, b in zip(read, cams):
@@ -295,3 +299,13 @@ def test_cli_refuses_videos_that_do_not_match_the_cameras(tmp_path, capsys):
     code = main(["triangulate", "a.mp4", "b.mp4", "--calibration", str(tmp_path / "cams.json"), "--out",
                  str(tmp_path / "p.trc")])  # fmt: skip
     assert code == 2 and "2 videos for the 4 cameras" in capsys.readouterr().err
+
+
+def test_videos_named_as_cameras_pick_theirs_from_a_larger_calibration():
+    from stdpose_infer.cli.triangulate import _order
+
+    cams = _cameras()
+    filmed, videos = _order(["x/CAM04.mp4", "x/cam02"], cams, "cams.json")  # a video and an image folder
+    assert [c.name for c in filmed] == ["cam02", "cam04"] and videos == ["x/cam02", "x/CAM04.mp4"]
+    with pytest.raises(InputError, match="two or more"):
+        _order(["cam03.mp4"], cams, "cams.json")

@@ -13,10 +13,10 @@ from ..errors import InputError
 
 def add_command(sub) -> None:
     p = sub.add_parser("triangulate", help="3D poses from several calibrated views: one TRC per person (and JSON)")
-    p.add_argument("videos", nargs="+", help="one video per camera, in the calibration's order (or each named as its "
-                   "camera, e.g. cam01.mp4)")  # fmt: skip
-    p.add_argument("--calibration", required=True, help="Qualisys .qca.txt or Calib.toml (Pose2Sim), or OpenCV "
-                   "YAML/JSON (K, dist, R or rvec, t per camera)")  # fmt: skip
+    p.add_argument("videos", nargs="+", help="one video (or image folder) per camera, in the calibration's order, or "
+                   "each named as its camera (e.g. cam01.mp4): then any of the calibration's cameras")  # fmt: skip
+    p.add_argument("--calibration", required=True, help="Qualisys .qca.txt or Calib.toml (Pose2Sim), CMU Panoptic's "
+                   "JSON, or OpenCV YAML/JSON (K, dist, R or rvec, t per camera)")  # fmt: skip
     p.add_argument("--out", required=True, help="poses3d.trc (one file per person: NAME.trc, NAME_2.trc, ...), "
                    "poses3d.json (every person, with per-joint reprojection errors) or a table, poses3d.csv or "
                    ".parquet (a row per person, frame and joint)")  # fmt: skip
@@ -37,12 +37,20 @@ def add_command(sub) -> None:
     p.set_defaults(func=_triangulate)
 
 
-def _order(videos: list[str], cameras) -> list[str]:
-    """The videos in the cameras' order: by name where every video is named as a camera, else as given."""
+def _order(videos: list[str], cameras, calibration: str) -> tuple[list, list[str]]:
+    """The cameras filmed and their videos, in the calibration's order: by name where every video is named as a
+    camera (a calibration may hold more cameras than were filmed), else one video per camera as given."""
     names = {Path(v).stem.lower(): v for v in videos}
-    if all(c.name.lower() in names for c in cameras) and len(names) == len(videos):
-        return [names[c.name.lower()] for c in cameras]
-    return videos
+    if len(names) == len(videos) and all(n in {c.name.lower() for c in cameras} for n in names):
+        filmed = [c for c in cameras if c.name.lower() in names]
+        if len(filmed) < 2:
+            raise InputError(f"{len(filmed)} video for the cameras of {calibration}: triangulation needs two or more")
+        return filmed, [names[c.name.lower()] for c in filmed]
+    if len(videos) != len(cameras):
+        raise InputError(f"{len(videos)} videos for the {len(cameras)} cameras of {calibration}: give one video per "
+                         f"camera in its order, or name each video as its camera ({', '.join(c.name for c in cameras[:6])}"
+                         f"{', ...' if len(cameras) > 6 else ''})")  # fmt: skip
+    return cameras, videos
 
 
 def _triangulate(args: argparse.Namespace) -> None:
@@ -51,16 +59,12 @@ def _triangulate(args: argparse.Namespace) -> None:
     from ..progress import progress
     from ..video import video_fps
 
-    cameras = read_calibration(args.calibration)
-    if len(args.videos) != len(cameras):
-        raise InputError(f"{len(args.videos)} videos for the {len(cameras)} cameras of {args.calibration}: give one "
-                         "video per camera")  # fmt: skip
+    cameras, videos = _order(args.videos, read_calibration(args.calibration), args.calibration)
     out = Path(args.out)
     if out.suffix.lower() not in (".trc", ".json", ".csv", ".parquet"):
         raise InputError(f"{out}: --out is a .trc, .json, .csv or .parquet file")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise InputError(f"{args.plot}: --plot is a .png, .pdf or .svg file")
-    videos = _order(args.videos, cameras)
     pipe = Pipeline(args.weights, detector=args.detector, flip_test=args.flip_test)
     views = []
     for cam, video in zip(cameras, videos):

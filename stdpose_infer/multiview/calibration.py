@@ -1,6 +1,7 @@
 """Calibrated cameras: intrinsics K, distortion, and the world-to-camera pose (x_cam = R X + t), read from
-Pose2Sim's files (a Qualisys ``.qca.txt`` export, or its ``Calib.toml``) or OpenCV's (YAML or JSON with K, dist,
-R or rvec, t per camera). The world frame, and its unit (metres), are the calibration's own."""
+Pose2Sim's files (a Qualisys ``.qca.txt`` export, or its ``Calib.toml``), CMU Panoptic's JSON (``cameras``: K,
+distCoef, R, t in centimetres) or OpenCV's (YAML or JSON with K, dist, R or rvec, t per camera). The world frame is
+the calibration's own; its unit here is always metres."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from ..errors import InputError
 
-FORMATS = "a Qualisys .qca.txt (Pose2Sim), Pose2Sim's Calib.toml, or OpenCV YAML/JSON (K, dist, R or rvec, t)"
+FORMATS = ("a Qualisys .qca.txt (Pose2Sim), Pose2Sim's Calib.toml, CMU Panoptic's calibration JSON, or OpenCV "
+           "YAML/JSON (K, dist, R or rvec, t)")
 
 
 @dataclass
@@ -70,6 +72,8 @@ def read_calibration(path: str | Path) -> list[Camera]:
             cameras = _qualisys(path)
         elif name.endswith(".toml"):
             cameras = _pose2sim_toml(path)
+        elif name.endswith(".json") and _is_panoptic(doc := json.loads(path.read_text())):
+            cameras = _panoptic(doc)
         elif name.endswith((".yml", ".yaml", ".json")):
             cameras = _opencv(path)
         else:
@@ -119,6 +123,20 @@ def _pose2sim_toml(path: Path) -> list[Camera]:
                               np.array(cam["distortions"], np.float64), R, np.array(cam["translation"], np.float64),
                               tuple(int(v) for v in cam.get("size", (0, 0)))))  # fmt: skip
     return cameras
+
+
+def _is_panoptic(doc) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("cameras"), list) and all(
+        isinstance(c, dict) and "distCoef" in c for c in doc["cameras"]
+    )
+
+
+def _panoptic(doc: dict) -> list[Camera]:
+    """CMU Panoptic Studio's calibration JSON (as its toolbox and mmpose's VoxelPose read it): ``cameras``, each
+    with a name (``00_03``: panel 00, camera 03), K, distCoef (k1, k2, p1, p2, k3), R and t in centimetres."""
+    return [Camera(str(c["name"]), np.array(c["K"], np.float64), np.array(c["distCoef"], np.float64),
+                   np.array(c["R"], np.float64), np.ravel(np.array(c["t"], np.float64)) / 100,
+                   tuple(int(v) for v in c.get("resolution", (0, 0)))) for c in doc["cameras"]]  # fmt: skip
 
 
 def _opencv(path: Path) -> list[Camera]:
