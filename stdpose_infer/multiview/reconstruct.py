@@ -84,6 +84,23 @@ class People3D:
         return frame
 
 
+@dataclass
+class _Found:
+    """One person on one frame, matched across views and triangulated: what the 3D tracking moves around."""
+
+    X: np.ndarray  # (J, 3) the points (NaN: fewer than two views)
+    errors: np.ndarray  # (J,) mean reprojection error (px) over the views each joint kept
+    detections: np.ndarray  # (V,) the detection matched in each view (-1: none)
+    xy: np.ndarray  # (V, J, 2) the 2D read (distorted pixels), left and right in order
+    scores: np.ndarray  # (V, J) their scores
+    kept: np.ndarray  # (V, J) bool: the views each joint's triangulation kept
+
+    def mirrored(self, flip: np.ndarray) -> _Found:
+        """The same person with left and right exchanged."""
+        return _Found(self.X[flip], self.errors[flip], self.detections, self.xy[:, flip], self.scores[:, flip],
+                      self.kept[:, flip])  # fmt: skip
+
+
 def _undistorted_people(cameras: list[Camera], views: list[list[PoseResult]]) -> list[list[list[tuple]]]:
     return [[[(cam.undistort(r.keypoints[i]), r.scores[i]) for i in range(len(r))] for r in results]
             for cam, results in zip(cameras, views)]  # fmt: skip
@@ -151,61 +168,55 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmedian(d)) if np.isfinite(d).any() else np.inf
 
 
-def _mirrored(entry: tuple, flip: np.ndarray) -> tuple:
-    """A frame's 3D person with left and right exchanged: its points, errors and the 2D it read."""
-    X, err, used, (xy, scores, kept) = entry
-    return X[flip], err[flip], used, (xy[:, flip], scores[:, flip], kept[:, flip])
-
-
-def _tracked(found_per_frame: list[list[tuple]], flip: np.ndarray) -> list[dict[int, tuple]]:
+def _tracked(found_per_frame: list[list[_Found]], flip: np.ndarray) -> list[dict[int, _Found]]:
     """3D tracks: each frame's people given to the tracks seen in the last ``MAX_GAP`` frames, closest pairs first
     (median joint distance, within ``FOLLOW_M``); a person whose mirror image lies closer to the track is taken
     mirrored (left and right do not swap between frames). The others start tracks, except a duplicate: two matches
     within ``SAME_PERSON_M`` of each other (or of each other's mirror image) are one person (a 2D detector's double
     box, or a match that took a wrong detection in one view); the one a track continues, or else the one seen by
     more views, stays."""
-    tracks: list[dict[int, tuple]] = []
+    tracks: list[dict[int, _Found]] = []
     last: list[tuple[int, np.ndarray]] = []  # per track: its latest frame and joints
     for t, found in enumerate(found_per_frame):
         live = [k for k, (seen, _) in enumerate(last) if t - seen <= MAX_GAP]
-        near = sorted(min((_gap(f[0], last[k][1]), i, k, False), (_gap(f[0][flip], last[k][1]), i, k, True))
+        near = sorted(min((_gap(f.X, last[k][1]), i, k, False), (_gap(f.X[flip], last[k][1]), i, k, True))
                       for i, f in enumerate(found) for k in live)  # fmt: skip
         pairs: dict[int, tuple[int, bool]] = {}
         for d, i, k, mirror in near:
             if d < FOLLOW_M and i not in pairs and k not in (p for p, _ in pairs.values()):
                 pairs[i] = (k, mirror)
-        taken = [found[i][0] for i in pairs]
-        for i in sorted(set(range(len(found))) - set(pairs), key=lambda i: (-(found[i][2] >= 0).sum(),
-                                                                           -np.isfinite(found[i][0]).all(1).sum())):  # fmt: skip
-            if all(min(_gap(found[i][0], X), _gap(found[i][0][flip], X)) >= SAME_PERSON_M for X in taken):
+        taken = [found[i].X for i in pairs]
+        for i in sorted(set(range(len(found))) - set(pairs), key=lambda i: (-(found[i].detections >= 0).sum(),
+                                                                           -np.isfinite(found[i].X).all(1).sum())):  # fmt: skip
+            if all(min(_gap(found[i].X, X), _gap(found[i].X[flip], X)) >= SAME_PERSON_M for X in taken):
                 pairs[i] = (len(tracks), False)
                 tracks.append({})
-                last.append((t, found[i][0]))
-                taken.append(found[i][0])
+                last.append((t, found[i].X))
+                taken.append(found[i].X)
         for i, (k, mirror) in pairs.items():
-            f = _mirrored(found[i], flip) if mirror else found[i]
+            f = found[i].mirrored(flip) if mirror else found[i]
             tracks[k][t] = f
-            last[k] = (t, np.where(np.isfinite(f[0]), f[0], last[k][1]))
+            last[k] = (t, np.where(np.isfinite(f.X), f.X, last[k][1]))
     return tracks
 
 
-def _facing_forward(cameras: list[Camera], track: dict[int, tuple], fmt: KeypointFormat) -> dict[int, tuple]:
+def _facing_forward(cameras: list[Camera], track: dict[int, _Found], fmt: KeypointFormat) -> dict[int, _Found]:
     """A track whose nose lies behind the body on most frames where that is clear is mirrored whole: it began
     mirrored (the views' majority was wrong on its first frame) and the tracking kept it so."""
-    behind = [_nose_behind(cameras[0], X, fmt) for X, _, _, _ in track.values()]
-    ahead = [_nose_behind(cameras[0], X[fmt.flip_permutation], fmt) for X, _, _, _ in track.values()]
+    behind = [_nose_behind(cameras[0], f.X, fmt) for f in track.values()]
+    ahead = [_nose_behind(cameras[0], f.X[fmt.flip_permutation], fmt) for f in track.values()]
     if sum(behind) > sum(ahead):
-        return {t: _mirrored(entry, fmt.flip_permutation) for t, entry in track.items()}
+        return {t: f.mirrored(fmt.flip_permutation) for t, f in track.items()}
     return track
 
 
-def _stitched(tracks: list[dict[int, tuple]]) -> list[dict[int, tuple]]:
+def _stitched(tracks: list[dict[int, _Found]]) -> list[dict[int, _Found]]:
     """Tracks joined where one starts, within ``MAX_GAP`` frames after another ends, near where it ended (a person
     lost for a few frames, or taken for a new one after a wrong match). One pass in order of start."""
-    chains: list[dict[int, tuple]] = []
+    chains: list[dict[int, _Found]] = []
     for track in sorted((dict(sorted(t.items())) for t in tracks if t), key=min):
         begin = min(track)
-        near = [(_gap(track[begin][0], chain[max(chain)][0]), c) for c, chain in enumerate(chains)
+        near = [(_gap(track[begin].X, chain[max(chain)].X), c) for c, chain in enumerate(chains)
                 if 0 < begin - max(chain) <= MAX_GAP]  # fmt: skip
         near = [(d, c) for d, c in near if d < FOLLOW_M]
         if near:
@@ -215,7 +226,7 @@ def _stitched(tracks: list[dict[int, tuple]]) -> list[dict[int, tuple]]:
     return chains
 
 
-def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> dict[int, tuple]:
+def _without_outlier_views(cameras: list[Camera], track: dict[int, _Found]) -> dict[int, _Found]:
     """A track re-triangulated without the view that disagrees with the others on this person all along (its
     median reprojection error over the clip ``OUTLIER_VIEW_RATIO`` times the other views' and above the
     triangulation's bound): a person who is not where that camera sees them (on the pose2sim clip, the rendered
@@ -223,11 +234,11 @@ def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> di
     view; this catches a view that is wrong by less each time but every time. Three views at least stay."""
     while True:
         residuals: list[list[np.ndarray]] = [[] for _ in cameras]
-        for X, _, _, (xy, _, kept) in track.values():
-            errors = reprojection_errors(cameras, X, xy)  # (V, J)
+        for f in track.values():
+            errors = reprojection_errors(cameras, f.X, f.xy)  # (V, J)
             for v in range(len(cameras)):
-                if kept[v].any():
-                    residuals[v].append(errors[v][kept[v]])
+                if f.kept[v].any():
+                    residuals[v].append(errors[v][f.kept[v]])
         pooled = [np.concatenate(r) if r else np.zeros(0) for r in residuals]
         median = np.array([np.median(r[np.isfinite(r)]) if np.isfinite(r).any() else np.nan for r in pooled])
         if np.isfinite(median).sum() < 4:  # three views must stay
@@ -236,13 +247,13 @@ def _without_outlier_views(cameras: list[Camera], track: dict[int, tuple]) -> di
         others = np.nanmedian(np.delete(median, worst))
         if not (median[worst] > MAX_ERROR_PX and median[worst] > OUTLIER_VIEW_RATIO * others):
             return track
-        for t, (_, _, used, (xy, scores, _)) in list(track.items()):
-            scores = scores.copy()
+        for t, f in list(track.items()):
+            scores = f.scores.copy()
             scores[worst] = 0.0
-            X, err, kept = triangulate(cameras, xy, scores)
-            used = used.copy()
-            used[worst] = -1
-            track[t] = (X, err, used, (xy, scores, kept))
+            X, err, kept = triangulate(cameras, f.xy, scores)
+            detections = f.detections.copy()
+            detections[worst] = -1
+            track[t] = _Found(X, err, detections, f.xy, scores, kept)
 
 
 def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset: int = 3, fps: float | None = None,
@@ -276,7 +287,7 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
                     points[v], scores[v] = frame[v].keypoints[i], frame[v].scores[i]
             points, scores = _unswapped(cameras, points, scores, fmt)
             X, err, kept = triangulate(cameras, points, scores)
-            found.append((X, err, np.array([-1 if i is None else i for i in choice]), (points, scores, kept)))
+            found.append(_Found(X, err, np.array([-1 if i is None else i for i in choice]), points, scores, kept))
         found_per_frame.append(found)
     tracks = _stitched(_tracked(found_per_frame, fmt.flip_permutation))
     tracks = [_without_outlier_views(cameras, _facing_forward(cameras, track, fmt)) for track in tracks]
@@ -284,17 +295,17 @@ def reconstruct(cameras: list[Camera], views: list[list[PoseResult]], max_offset
     points, errors = np.full((P, frames, J, 3), np.nan), np.full((P, frames, J), np.nan)
     used = np.full((P, frames, len(views)), -1)
     for k, track in enumerate(tracks):
-        for t, (X, err, v, _) in track.items():
-            points[k, t], errors[k, t], used[k, t] = X, err, v
+        for t, f in track.items():
+            points[k, t], errors[k, t], used[k, t] = f.X, f.errors, f.detections
         if fit and fps and track:  # the fit, then each joint's error again against the 2D it read
             span = np.arange(min(track), max(track) + 1)
             xy = np.full((len(span), len(views), J, 2), np.nan)
             w = np.zeros((len(span), len(views), J))
-            for t, (_, _, _, (pts, sc, kept)) in track.items():
-                xy[t - span[0]], w[t - span[0]] = pts, np.where(kept, np.nan_to_num(sc), 0.0)
+            for t, f in track.items():
+                xy[t - span[0]], w[t - span[0]] = f.xy, np.where(f.kept, np.nan_to_num(f.scores), 0.0)
             points[k, span] = refine_track(cameras, xy, w, points[k, span], fmt, fps)
-            for t, (_, _, _, (pts, _, kept)) in track.items():
-                d = np.where(kept, reprojection_errors(cameras, points[k, t], pts), 0.0)
-                errors[k, t] = np.where(kept.sum(0) > 0, d.sum(0) / np.maximum(kept.sum(0), 1), np.nan)
+            for t, f in track.items():
+                d = np.where(f.kept, reprojection_errors(cameras, points[k, t], f.xy), 0.0)
+                errors[k, t] = np.where(f.kept.sum(0) > 0, d.sum(0) / np.maximum(f.kept.sum(0), 1), np.nan)
     order = np.argsort([-np.isfinite(p).all(-1).sum() for p in points]) if P else np.zeros(0, int)
     return People3D(points[order], errors[order], used[order], fmt, offsets, costs, first)
