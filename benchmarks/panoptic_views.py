@@ -24,13 +24,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, save_results  # noqa: E402
-from triangulation import BONES, held_out_view  # noqa: E402
+from triangulation import held_out_view, nearest  # noqa: E402
 
 from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.detect.movenet import MoveNetDetector  # noqa: E402
 from stdpose_infer.keypoints import POSETRACK, posetrack_from_coco  # noqa: E402
 from stdpose_infer.label.movenet_pose import MoveNetPose  # noqa: E402
 from stdpose_infer.multiview import read_calibration, reconstruct  # noqa: E402
+from stdpose_infer.multiview.plot import BONES  # noqa: E402
 from stdpose_infer.results import PoseResult  # noqa: E402
 
 TEACHER_MIN_SCORE = 0.3  # MoveNet joints scored lower are not compared (as the pose2sim teacher's labels)
@@ -62,19 +63,6 @@ def independent_2d(data: Path, images: list[list[np.ndarray]]) -> list[list[tupl
     return out
 
 
-def _nearest(points: np.ndarray, candidates: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
-    """Per-joint distances from ``points`` (J, 2) to the candidate (of (N, J, 2)) nearest on average over the
-    joints in ``ok`` (N, J), if that is under 100 px over six joints or more; else None."""
-    if not len(candidates):
-        return None
-    d = np.linalg.norm(points[None] - candidates, axis=2)
-    ok = ok & np.isfinite(d)
-    with np.errstate(all="ignore"):
-        mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
-    best = int(np.argmin(mean))
-    return d[best][ok[best]] if mean[best] < 100 else None
-
-
 def two_d_agreement(views, teacher) -> dict:
     """Our 2D against MoveNet's on the same pictures, joint by joint (each of our people against the MoveNet person
     nearest to it; our joints scored 0.15 or more), in pixels and in the person's height (our joints' extent)."""
@@ -84,7 +72,7 @@ def two_d_agreement(views, teacher) -> dict:
             valid = result.keypoint_format.valid_mask
             for k in range(len(result)):
                 ok = (scores >= TEACHER_MIN_SCORE) & valid[None] & (result.scores[k][None] >= 0.15)
-                d = _nearest(result.keypoints[k], points, ok)
+                d = nearest(result.keypoints[k], points, ok)
                 if d is not None:
                     px.extend(d)
                     height.extend(d / np.ptp(result.keypoints[k][valid][:, 1]))
@@ -135,7 +123,7 @@ def measure(people, cameras, teacher) -> dict:
                     asymmetry[bone].append(abs(left - right) / ((left + right) / 2))
             for v, cam in enumerate(cameras):
                 points, scores = teacher[v][t]
-                d = _nearest(cam.project(X), points, (scores >= TEACHER_MIN_SCORE) & valid[None])
+                d = nearest(cam.project(X), points, (scores >= TEACHER_MIN_SCORE) & valid[None])
                 if d is not None:  # MoveNet found this person in this view
                     independent.extend(d)
                     per_view[cam.name].extend(d)

@@ -28,9 +28,9 @@ from stdpose_infer import Pipeline  # noqa: E402
 from stdpose_infer.annotation import read_labels  # noqa: E402
 from stdpose_infer.multiview import read_calibration, reconstruct  # noqa: E402
 from stdpose_infer.multiview import refine  # noqa: E402
+from stdpose_infer.multiview.plot import BONES  # noqa: E402
 
 VIEWS = ("cam01", "cam02", "cam03", "cam04")
-BONES = {"thigh": ("hip", "knee"), "shank": ("knee", "ankle"), "upper arm": ("shoulder", "elbow")}
 
 
 def two_d(data: Path, work: Path, flip_test: bool = False) -> list[list]:
@@ -53,6 +53,19 @@ def teacher(work: Path, view: str, frames: int, fmt, height: int) -> dict:
     for lab in table.values():
         lab.keypoints = lab.keypoints * scale
     return table
+
+
+def nearest(points: np.ndarray, candidates: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+    """Per-joint distances from ``points`` (J, 2) to the candidate (of (N, J, 2)) nearest on average over the
+    joints in ``ok`` (N, J), if that is under 100 px over six joints or more (the same person); else None."""
+    if not len(candidates):
+        return None
+    d = np.linalg.norm(points[None] - candidates, axis=2)
+    ok = ok & np.isfinite(d)
+    with np.errstate(all="ignore"):
+        mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
+    best = int(np.argmin(mean))
+    return d[best][ok[best]] if mean[best] < 100 else None
 
 
 def measure(people, cameras, views, work: Path) -> dict:
@@ -84,14 +97,9 @@ def measure(people, cameras, views, work: Path) -> dict:
                 lab = truth.get(frame)
                 if lab is None or not len(lab.track_ids) or not np.isfinite(X[valid]).sum() >= 6:
                     continue
-                projected = cam.project(X)
-                d = np.linalg.norm(projected[None] - lab.keypoints, axis=2)  # (people, J)
-                ok = lab.visible & valid[None] & np.isfinite(d)
-                with np.errstate(all="ignore"):
-                    mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
-                best = int(np.argmin(mean))
-                if np.isfinite(mean[best]) and mean[best] < 100:  # the teacher found this person in this view
-                    independent.extend(d[best][ok[best]])
+                d = nearest(cam.project(X), lab.keypoints, lab.visible & valid[None])
+                if d is not None:  # the teacher found this person in this view
+                    independent.extend(d)
     cv = [b["cv"] for b in bones.values()]
 
     def summary(values: list) -> dict:
@@ -118,13 +126,9 @@ def held_out_view(cameras, views, fps: float, fit: bool) -> dict:
                 X = people.points[k, t]
                 if not len(result) or np.isfinite(X[valid]).all(-1).sum() < 6:
                     continue
-                d = np.linalg.norm(cameras[out].project(X)[None] - result.keypoints, axis=2)  # (people, J)
-                ok = valid[None] & np.isfinite(d) & (result.scores >= 0.15)
-                with np.errstate(all="ignore"):
-                    mean = np.where(ok.sum(1) >= 6, np.where(ok, d, 0).sum(1) / np.maximum(ok.sum(1), 1), np.inf)
-                best = int(np.argmin(mean))
-                if mean[best] < 100:
-                    distances.extend(d[best][ok[best]])
+                d = nearest(cameras[out].project(X), result.keypoints, valid[None] & (result.scores >= 0.15))
+                if d is not None:
+                    distances.extend(d)
     return {"median": round(float(np.median(distances)), 2), "p90": round(float(np.percentile(distances, 90)), 2),
             "joints": len(distances)}  # fmt: skip
 

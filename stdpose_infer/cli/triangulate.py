@@ -41,7 +41,7 @@ def _order(videos: list[str], cameras, calibration: str) -> tuple[list, list[str
     """The cameras filmed and their videos, in the calibration's order: by name where every video is named as a
     camera (a calibration may hold more cameras than were filmed), else one video per camera as given."""
     names = {Path(v).stem.lower(): v for v in videos}
-    if len(names) == len(videos) and all(n in {c.name.lower() for c in cameras} for n in names):
+    if len(names) == len(videos) and set(names) <= {c.name.lower() for c in cameras}:
         filmed = [c for c in cameras if c.name.lower() in names]
         if len(filmed) < 2:
             raise InputError(f"{len(filmed)} video for the cameras of {calibration}: triangulation needs two or more")

@@ -72,10 +72,10 @@ def read_calibration(path: str | Path) -> list[Camera]:
             cameras = _qualisys(path)
         elif name.endswith(".toml"):
             cameras = _pose2sim_toml(path)
-        elif name.endswith(".json") and _is_panoptic(doc := json.loads(path.read_text())):
-            cameras = _panoptic(doc)
-        elif name.endswith((".yml", ".yaml", ".json")):
-            cameras = _opencv(path)
+        elif name.endswith(".json"):
+            cameras = _json(json.loads(path.read_text()))
+        elif name.endswith((".yml", ".yaml")):
+            cameras = _opencv_yaml(path)
         else:
             raise InputError(f"{path}: not a calibration file this reads; give {FORMATS}")
     except (KeyError, ValueError, TypeError, ET.ParseError) as e:  # (TOMLDecodeError is a ValueError)
@@ -125,29 +125,23 @@ def _pose2sim_toml(path: Path) -> list[Camera]:
     return cameras
 
 
-def _is_panoptic(doc) -> bool:
-    return isinstance(doc, dict) and isinstance(doc.get("cameras"), list) and all(
-        isinstance(c, dict) and "distCoef" in c for c in doc["cameras"]
-    )
+def _json(doc) -> list[Camera]:
+    """CMU Panoptic Studio's calibration (as its toolbox and mmpose's VoxelPose read it: ``cameras``, each with a
+    name such as ``00_03``, K, distCoef (k1, k2, p1, p2, k3), R and t in centimetres), or OpenCV's layout: a list
+    of objects with K, dist, R (3x3) or rvec, t, or {name: object}."""
+    if isinstance(doc, dict) and isinstance(doc.get("cameras"), list) and all(
+            isinstance(c, dict) and "distCoef" in c for c in doc["cameras"]):  # fmt: skip
+        return [Camera(str(c["name"]), np.array(c["K"], np.float64), np.array(c["distCoef"], np.float64),
+                       np.array(c["R"], np.float64), np.ravel(np.array(c["t"], np.float64)) / 100,
+                       tuple(int(v) for v in c.get("resolution", (0, 0)))) for c in doc["cameras"]]  # fmt: skip
+    items = doc.items() if isinstance(doc, dict) else ((c.get("name", f"cam{i + 1:02d}"), c) for i, c in
+                                                       enumerate(doc))  # fmt: skip
+    return [_opencv_camera(str(name), {k: np.array(v, np.float64) for k, v in c.items() if k != "name"})
+            for name, c in items]  # fmt: skip
 
 
-def _panoptic(doc: dict) -> list[Camera]:
-    """CMU Panoptic Studio's calibration JSON (as its toolbox and mmpose's VoxelPose read it): ``cameras``, each
-    with a name (``00_03``: panel 00, camera 03), K, distCoef (k1, k2, p1, p2, k3), R and t in centimetres."""
-    return [Camera(str(c["name"]), np.array(c["K"], np.float64), np.array(c["distCoef"], np.float64),
-                   np.array(c["R"], np.float64), np.ravel(np.array(c["t"], np.float64)) / 100,
-                   tuple(int(v) for v in c.get("resolution", (0, 0)))) for c in doc["cameras"]]  # fmt: skip
-
-
-def _opencv(path: Path) -> list[Camera]:
-    """OpenCV's layout, YAML (FileStorage) or JSON: per camera K, dist, R (3x3) or rvec, t; in JSON a list of such
-    objects or {name: object}; in YAML the keys ``K_<i>``, ``dist_<i>``, ``R_<i>`` / ``rvec_<i>``, ``t_<i>``."""
-    if path.suffix.lower() == ".json":
-        doc = json.loads(path.read_text())
-        items = doc.items() if isinstance(doc, dict) else ((c.get("name", f"cam{i + 1:02d}"), c) for i, c in
-                                                           enumerate(doc))  # fmt: skip
-        return [_opencv_camera(str(name), {k: np.array(v, np.float64) for k, v in c.items() if k != "name"})
-                for name, c in items]  # fmt: skip
+def _opencv_yaml(path: Path) -> list[Camera]:
+    """OpenCV's YAML (FileStorage): the keys ``K_<i>``, ``dist_<i>``, ``R_<i>`` / ``rvec_<i>``, ``t_<i>``."""
     storage = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
     cameras, i = [], 0
     while not storage.getNode(f"K_{i}").empty():
