@@ -66,6 +66,16 @@ def _nodes(graph):
         yield from function.node
 
 
+def test_attention_projects_q_k_v_apart_in_exported_graphs(tiny, tiny_graphs):
+    """Three products instead of one and a Split: OpenVINO and ONNX Runtime run them faster (speed page)."""
+    from stdpose_infer.model.vit import Attention
+
+    attentions = sum(isinstance(m, Attention) for m in tiny.modules())
+    graph = onnx.load(str(tiny_graphs[("estimate", "fp32")]), load_external_data=False)
+    weights = [n for n in _nodes(graph) if n.op_type == "Slice" and n.input[0].endswith("attn.qkv.weight")]
+    assert attentions >= 3 and len(weights) == 3 * attentions
+
+
 @pytest.mark.parametrize("mode", ["estimate", "propagate"])
 def test_fp16_graph_keeps_norms_softmax_and_dam_in_fp32(tiny_graphs, mode):
     path = tiny_graphs[(mode, "fp16")]

@@ -43,6 +43,9 @@ PRECISIONS = ("fp32", "fp16")
 SPLIT_GRAPHS = ("frame_features", "temporal", "propagate_temporal")  # the per-crop and per-triplet halves
 GRAPHS = (*MODES, *SPLIT_GRAPHS)
 OPSET = 18
+# What export_onnx writes for given weights; bumped when that changes, so cached graphs are exported again and the
+# CPU backend choice measured again. 2: each attention's q, k and v are three products (were one and a Split).
+GRAPH_FORM = 2
 _META_PREFIX = "stdpose."
 
 

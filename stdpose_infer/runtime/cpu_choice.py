@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import MissingDependencyError
+from ..export.onnx_graph import GRAPH_FORM
 from .registry import BACKEND_CLASSES
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def _time_triplets(backend: Backend, batch: int, graphs: BackendSource) -> float
 def _key(source: BackendSource, precision: str, names: list[str]) -> str:
     versions = {n: _version(n) for n in names}
     if source.model is not None:  # the architecture: the config without provenance or weights
-        what = source.model.config.to_json()
+        what = source.model.config.to_json() + f" graph form {GRAPH_FORM}"
     else:  # graph files: their names and sizes (their config is inside; precision differs by file)
         what = json.dumps({m: [str(p), Path(p).stat().st_size] for m, p in sorted(source.files.items())})
     digest = hashlib.sha256(what.encode()).hexdigest()[:16]

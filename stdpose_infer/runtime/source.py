@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..errors import InputError
-from ..export.onnx_graph import GRAPHS, export_onnx, onnx_files, read_onnx_info
+from ..export.onnx_graph import GRAPH_FORM, GRAPHS, export_onnx, onnx_files, read_onnx_info
 from ..model.config import MODES
 from ..model.stdpose import STDPose
 from ..weights.native import load_model
@@ -52,7 +52,7 @@ class BackendSource:
         modes = self.modes or (MODES if model.config.uses_aux_heatmaps else ("estimate",))
         # a model whose propagate mode runs the same per-triplet half as estimate mode has no graph of its own for it
         modes = [m for m in modes if m != "propagate_temporal" or model.config.split_propagate]
-        folder = self.cache_dir / "onnx" / f"{model.config.variant}-{model_digest(model)}"
+        folder = self.cache_dir / "onnx" / f"{model.config.variant}-{model_digest(model)}-form{GRAPH_FORM}"
         graphs = {}
         for mode in modes:
             path = folder / f"{mode}-{precision}.onnx"
