@@ -6,6 +6,9 @@ ceiling), all in one run.
     python benchmarks/openvino_profile.py engines/onnx/b-*/estimate-fp32.onnx --batch 8 --out OUT
 
 OpenVINO's performance counters (``PERF_COUNT``) time every executed node; the best of three inferences is kept.
+Each precision also gets a bound: the share of the ceiling the graph would reach if every matrix-product node
+(FullyConnected, convolutions) ran at the ceiling and every other node (attention, norms, reshapes) took the share of
+the time it takes now; below 80 %, no faster product kernel alone reaches the goal.
 """
 
 from __future__ import annotations
@@ -21,6 +24,35 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, save_results  # noqa: E402
+
+from stdpose_infer.bench.flops import flop_counter  # noqa: E402
+from stdpose_infer.export import read_onnx_info  # noqa: E402
+from stdpose_infer.model.stdpose import STDPose  # noqa: E402
+
+PRODUCTS = ("FullyConnected", "Convolution", "ConvolutionBackpropData", "GroupConvolution")  # attention: Subgraph
+
+
+def product_flops(path: Path, batch: int) -> tuple[int, int]:
+    """(all FLOPs, those of the matrix-product nodes: all but the attention's) of a batch through the graph's model."""
+    info = read_onnx_info(path)
+    model = STDPose(info.config).eval()
+    c = info.config
+    with flop_counter() as counter, torch.inference_mode():
+        model(torch.zeros(1, 3, 3, *c.image_size))
+    counts = counter.get_flop_counts()["Global"]
+    attention = sum(v for k, v in counts.items() if "scaled_dot_product" in str(k))
+    total = counter.get_total_flops()
+    return batch * total, batch * (total - attention)
+
+
+def bound(run: dict, flops: tuple[int, int], ceiling_tflops: float) -> dict:
+    """The share of the ceiling with every product node at the ceiling and the other nodes' share of the wall kept."""
+    total, products = flops
+    rest_ms = run["wall_ms"] * sum(v for k, v in run["by_type"].items() if k not in PRODUCTS) / run["node_ms"]
+    best_ms = products / ceiling_tflops / 1e9 + rest_ms
+    return {"flops": total, "product_flops": products, "rest_ms": round(rest_ms, 1), "best_ms": round(best_ms, 1),
+            "now_of_ceiling": round(total / (run["wall_ms"] / 1e3) / 1e12 / ceiling_tflops, 3),
+            "bound_of_ceiling": round(total / (best_ms / 1e3) / 1e12 / ceiling_tflops, 3)}  # fmt: skip
 
 
 def profile(path: Path, precision: str, batch: int) -> dict:
@@ -92,6 +124,11 @@ def report(results: dict) -> str:
             lines.append(f"| {g['kernel']} | {g['m']} x {g['k']} x {g['n']} | {g['count']} | {g['ms']:.1f} | "
                          f"{g['tflops']:.3f} | {g['torch_tflops']:.3f} |")  # fmt: skip
         lines += ["", f"torch 2048^3 in {p} (the bench's ceiling), this run: {run['torch_2048']:.3f} TFLOPS", ""]
+        b = run["bound"]
+        lines += [f"Now: {b['now_of_ceiling']:.1%} of that ceiling ({b['flops'] / 1e9:.0f} GFLOP in {run['wall_ms']:.0f} ms). "
+                  f"Bound: the product nodes' {b['product_flops'] / 1e9:.0f} GFLOP at the ceiling plus the other nodes' "
+                  f"{b['rest_ms']:.0f} ms as now = {b['best_ms']:.0f} ms, **{b['bound_of_ceiling']:.1%}** of the ceiling "
+                  "at most without faster non-product nodes.", ""]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -104,13 +141,14 @@ def main() -> None:
     p.add_argument("--precision", nargs="+", default=["f32", "bf16"], help="OpenVINO inference precision hints")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
-    runs = []
+    runs, flops = [], product_flops(args.graph, args.batch)
     for precision in args.precision:
         run = profile(args.graph, precision, args.batch)
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         for g in run["gemms"][:8]:
             g["torch_tflops"] = torch_gemm(g["m"], g["k"], g["n"], dtype)
         run["torch_2048"] = torch_gemm(2048, 2048, 2048, dtype)
+        run["bound"] = bound(run, flops, run["torch_2048"])
         runs.append(run)
         print(precision, run["wall_ms"], "ms", flush=True)
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "openvino": ov.__version__.split("-")[0],
