@@ -90,8 +90,9 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.onnx.is_in_onnx_export():
-            # three projections in exported graphs: OpenVINO runs one product + Split (a reference kernel there)
-            # 5 % slower in BF16 on the B triplet, ONNX Runtime 3 % slower in FP32 (benchmarks/results)
+            # three products in exported graphs (graph form 2): one product and a Split (a reference kernel in
+            # OpenVINO) ran the B triplet 6 % slower on OpenVINO BF16, 3 % FP32, 5 % on ONNX Runtime FP32
+            # (benchmarks/attention_projections.py); the state dict keeps ViTPose's fused qkv
             w, b, c = self.qkv.weight, self.qkv.bias, x.shape[-1]
             q, k, v = (F.linear(x, w[i * c : (i + 1) * c], b[i * c : (i + 1) * c]) for i in range(3))
         else:
