@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, save_results  # noqa: E402
 
-from stdpose_infer.bench.flops import model_flops  # noqa: E402
+from stdpose_infer.bench.flops import matmul_tflops, model_flops  # noqa: E402
 from stdpose_infer.model.stdpose import build_model  # noqa: E402
 
 BATCH = 8
@@ -39,16 +39,11 @@ def timed(fn, runs: int = 4) -> dict:
     return {"best_ms": round(min(seconds) * 1000, 1), "median_ms": round(float(np.median(seconds)) * 1000, 1)}
 
 
-def gemm_tflops(dtype: torch.dtype) -> float:
-    a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
-    return 2 * 2048**3 / (timed(lambda: a @ b, 10)["best_ms"] / 1000) / 1e12
-
-
 def run(onnx: Path, precision: str) -> dict:
     import openvino as ov
 
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    ceiling = [gemm_tflops(dtype)]
+    ceiling = [matmul_tflops(dtype)]
     torch.manual_seed(0)
     model = build_model("b").eval()
     x = torch.randn(BATCH, 3, 3, *model.config.image_size)
@@ -71,7 +66,7 @@ def run(onnx: Path, precision: str) -> dict:
             torch._dynamo.reset()
             fn = torch.compile(net, **options)
             rows[name] = timed(lambda: fn(xx))
-    ceiling.append(gemm_tflops(dtype))
+    ceiling.append(matmul_tflops(dtype))
     flop = BATCH * model_flops(build_model("b"))
     best = max(ceiling)
     for row in rows.values():

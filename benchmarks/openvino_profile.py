@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, save_results  # noqa: E402
 
-from stdpose_infer.bench.flops import flop_counter  # noqa: E402
+from stdpose_infer.bench.flops import flops_by_op  # noqa: E402
 from stdpose_infer.export import read_onnx_info  # noqa: E402
 from stdpose_infer.model.stdpose import STDPose  # noqa: E402
 
@@ -34,14 +34,8 @@ PRODUCTS = ("FullyConnected", "Convolution", "ConvolutionBackpropData", "GroupCo
 
 def product_flops(path: Path, batch: int) -> tuple[int, int]:
     """(all FLOPs, those of the matrix-product nodes: all but the attention's) of a batch through the graph's model."""
-    info = read_onnx_info(path)
-    model = STDPose(info.config).eval()
-    c = info.config
-    with flop_counter() as counter, torch.inference_mode():
-        model(torch.zeros(1, 3, 3, *c.image_size))
-    counts = counter.get_flop_counts()["Global"]
-    attention = sum(v for k, v in counts.items() if "scaled_dot_product" in str(k))
-    total = counter.get_total_flops()
+    counts = flops_by_op(STDPose(read_onnx_info(path).config).eval())
+    total, attention = sum(counts.values()), sum(n for op, n in counts.items() if "scaled_dot_product" in op)
     return batch * total, batch * (total - attention)
 
 

@@ -47,12 +47,18 @@ def _attention(query_shape, key_shape, value_shape, *args, out_shape=None, **kwa
 
 def model_flops(model: STDPose, propagate: bool = False) -> int:
     """FLOPs (2 per multiply-add) of one sample through ``model``: a triplet, or one frame for the baseline."""
+    return sum(flops_by_op(model, propagate).values())
+
+
+def flops_by_op(model: STDPose, propagate: bool = False) -> dict[str, int]:
+    """``model_flops`` by the torch op that does them (e.g. "aten.addmm"; the CPU attention kernel's name holds
+    "scaled_dot_product"): what profiles split between matrix products and attention."""
     c, device = model.config, next(model.parameters()).device
     frames = torch.zeros(1, 3, 3, *c.image_size, device=device)
     aux = torch.zeros(1, 2, c.num_keypoints, *c.heatmap_size, device=device) if propagate else None
     with flop_counter() as counter, torch.inference_mode():
         model(frames, aux)
-    return int(counter.get_total_flops())
+    return {str(op): int(n) for op, n in counter.get_flop_counts()["Global"].items()}
 
 
 def gpu_name(index: int = 0) -> str | None:

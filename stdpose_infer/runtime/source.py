@@ -68,7 +68,7 @@ class BackendSource:
 
 
 def model_digest(model: STDPose) -> str:
-    """SHA-256 of the config and every weight: the key exported graphs are cached under."""
+    """SHA-256 of the config and every weight: with ``GRAPH_FORM``, the key exported graphs are cached under."""
     digest = hashlib.sha256(model.config.to_json().encode())
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
